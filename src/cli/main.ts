@@ -1,0 +1,40 @@
+// Entry point of bin/rnn.js: the commands, and one error handler around them.
+import { Command } from 'commander';
+import { handleError } from './errors.js';
+import { registerSample } from './sample.js';
+import { registerTrain } from './train.js';
+
+declare const __RNN_VERSION__: string;
+const VERSION = typeof __RNN_VERSION__ === 'string' ? __RNN_VERSION__ : '0.0.0-dev';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('rnn')
+    .description('Character-level RNN, GRU and LSTM language models: train on any text, sample into a pipe.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+  registerTrain(program);
+  registerSample(program);
+  program.addHelpText('after', `
+Examples:
+  rnn train corpora/shipslog.txt --steps 2000      train an LSTM, checkpoints go to checkpoints/
+  rnn sample --temp 0.8 -n 500                      sample from the newest checkpoint
+  cat *.md | rnn train - --cell gru --time 10m      train on stdin for ten minutes
+
+Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.`);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    process.exitCode = handleError(e);
+  }
+}
+
+void main();

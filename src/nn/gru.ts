@@ -1,0 +1,128 @@
+// GRU layers, three variants. Layout as PyTorch's nn.GRU: weight_ih [G, In],
+// weight_hh [G, H], bias_ih and bias_hh [G].
+//
+// 'gru' — the classic GRU (Cho et al. 2014), gate order r, u, c:
+//   r   = σ(W_r[c_{t-1}, x_t] + b_r)
+//   u   = σ(W_u[c_{t-1}, x_t] + b_u)
+//   c̃   = tanh(W_c[r ⊙ c_{t-1}, x_t] + b_c)       reset gate applied before the product
+//   c_t = u ⊙ c̃ + (1 − u) ⊙ c_{t-1}
+//
+// 'gru-min' — the simplified GRU without a reset gate, gate order u, c:
+//   u   = σ(W_u[c_{t-1}, x_t] + b_u)
+//   c̃   = tanh(W_c[c_{t-1}, x_t] + b_c)
+//   c_t = u ⊙ c̃ + (1 − u) ⊙ c_{t-1}
+//
+// 'gru-torch' — PyTorch's nn.GRU exactly, gate order r, z, n (reset gate after the
+// recurrent product; z keeps the old state, so z = 1 − u):
+//   r   = σ(W_ir x + b_ir + W_hr h + b_hr)
+//   z   = σ(W_iz x + b_iz + W_hz h + b_hz)
+//   n   = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+//   h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
+// Weights trained with torch.nn.GRU load into it unchanged.
+import type { Kernels } from '../kernels/types.js';
+import { cols, inputProjection, inputProjectionBackward, step, type LayerCache, type LayerWeights } from './layer.js';
+
+export function gruForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
+  if (c.cell === 'gru') classicForward(k, w, c);
+  else if (c.cell === 'gru-min') minimalForward(k, w, c);
+  else torchForward(k, w, c);
+}
+
+export function gruBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache): void {
+  if (c.cell === 'gru') classicBackward(k, w, dw, c);
+  else if (c.cell === 'gru-min') minimalBackward(k, w, dw, c);
+  else torchBackward(k, w, dw, c);
+}
+
+function classicForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
+  const { B, T, H, G } = c;
+  const RH = c.RH!;
+  inputProjection(k, w, c, true);
+  for (let t = 0; t < T; t++) {
+    const gates = step(c.gates, t, B, G);
+    const hPrev = step(c.Hs, t, B, H);
+    const rh = step(RH, t, B, H);
+    // r, u blocks += c_{t-1}·W_hh[r,u]ᵀ
+    k.gemm(false, true, B, 2 * H, H, hPrev, H, w.Whh, H, 1, gates, G);
+    k.gruResetForward(B, H, gates, hPrev, rh);
+    // c̃ block += (r ⊙ c_{t-1})·W_hh[c]ᵀ
+    k.gemm(false, true, B, H, H, rh, H, cols(w.Whh, 2 * H * H), H, 1, cols(gates, 2 * H), G);
+    k.gruOutForward(B, H, G, H, 2 * H, false, gates, hPrev, step(c.Hs, t + 1, B, H));
+  }
+}
+
+function classicBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache): void {
+  const { B, T, H, G } = c;
+  const RH = c.RH!;
+  const dRH = c.dRH!;
+  for (let t = T - 1; t >= 0; t--) {
+    const gates = step(c.gates, t, B, G);
+    const dGates = step(c.dGates, t, B, G);
+    const hPrev = step(c.Hs, t, B, H);
+    const dhPrev = step(c.dHs, t, B, H);
+    // c_t = u ⊙ c̃ + (1 − u) ⊙ c_{t-1}: writes dPre of u and c̃, ∂L/∂c_{t-1} += dh ⊙ (1 − u)
+    k.gruOutBackward(B, H, G, H, 2 * H, gates, hPrev, step(c.dHs, t + 1, B, H), dGates, dhPrev);
+    // ∂L/∂(r ⊙ c_{t-1}) = dPre_c·W_hh[c]
+    k.gemm(false, false, B, H, H, cols(dGates, 2 * H), G, cols(w.Whh, 2 * H * H), H, 0, dRH, H);
+    k.gruResetBackward(B, H, gates, hPrev, dRH, dGates, dhPrev);
+    // ∂L/∂c_{t-1} += dPre[r,u]·W_hh[r,u]
+    k.gemm(false, false, B, H, 2 * H, dGates, G, w.Whh, H, 1, dhPrev, H);
+  }
+  k.gemm(true, false, 2 * H, H, T * B, c.dGates, G, c.Hs, H, 1, dw.Whh, H);
+  k.gemm(true, false, H, H, T * B, cols(c.dGates, 2 * H), G, RH, H, 1, cols(dw.Whh, 2 * H * H), H);
+  inputProjectionBackward(k, w, dw, c, true);
+}
+
+function minimalForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
+  const { B, T, H, G } = c;
+  inputProjection(k, w, c, true);
+  for (let t = 0; t < T; t++) {
+    const gates = step(c.gates, t, B, G);
+    const hPrev = step(c.Hs, t, B, H);
+    k.gemm(false, true, B, G, H, hPrev, H, w.Whh, H, 1, gates, G);
+    k.gruOutForward(B, H, G, 0, H, true, gates, hPrev, step(c.Hs, t + 1, B, H));
+  }
+}
+
+function minimalBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache): void {
+  const { B, T, H, G } = c;
+  for (let t = T - 1; t >= 0; t--) {
+    const dGates = step(c.dGates, t, B, G);
+    const dhPrev = step(c.dHs, t, B, H);
+    k.gruOutBackward(B, H, G, 0, H, step(c.gates, t, B, G), step(c.Hs, t, B, H), step(c.dHs, t + 1, B, H), dGates, dhPrev);
+    k.gemm(false, false, B, H, G, dGates, G, w.Whh, H, 1, dhPrev, H);
+  }
+  k.gemm(true, false, G, H, T * B, c.dGates, G, c.Hs, H, 1, dw.Whh, H);
+  inputProjectionBackward(k, w, dw, c, true);
+}
+
+function torchForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
+  const { B, T, H, G } = c;
+  const HW = c.HW!;
+  inputProjection(k, w, c, false);
+  for (let t = 0; t < T; t++) {
+    const hw = step(HW, t, B, G);
+    const hPrev = step(c.Hs, t, B, H);
+    // hw = W_hh·h_{t-1} + b_hh, kept apart from the input side because r multiplies its n block
+    k.gemm(false, true, B, G, H, hPrev, H, w.Whh, H, 0, hw, G);
+    k.addBias(B, G, hw, G, w.bhh);
+    k.gruTorchForward(B, H, step(c.gates, t, B, G), hw, hPrev, step(c.Hs, t + 1, B, H));
+  }
+}
+
+function torchBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache): void {
+  const { B, T, H, G } = c;
+  const HW = c.HW!;
+  const dHW = c.dHW!;
+  for (let t = T - 1; t >= 0; t--) {
+    const dhw = step(dHW, t, B, G);
+    const dhPrev = step(c.dHs, t, B, H);
+    k.gruTorchBackward(B, H, step(c.gates, t, B, G), step(HW, t, B, G), step(c.Hs, t, B, H),
+      step(c.dHs, t + 1, B, H), step(c.dGates, t, B, G), dhw, dhPrev);
+    // ∂L/∂h_{t-1} += dHW·W_hh
+    k.gemm(false, false, B, H, G, dhw, G, w.Whh, H, 1, dhPrev, H);
+  }
+  k.gemm(true, false, G, H, T * B, dHW, G, c.Hs, H, 1, dw.Whh, H);
+  k.sumRows(T * B, G, dHW, G, dw.bhh);
+  inputProjectionBackward(k, w, dw, c, false);
+}

@@ -1,0 +1,152 @@
+// What every recurrent layer shares: its weights (PyTorch's layout and names), the
+// activation cache of one window, and the helpers that slice time steps out of it.
+//
+// Layout of one layer over a window of T steps and B streams (time-major):
+//   X      [T,B,In]      input (the embedding, or the layer below's output)
+//   gates  [T,B,G]       pre-activations from X·W_ihᵀ + b, then each step's activated gates
+//   Hs     [T+1,B,H]     slot 0 = carried-in state h_{-1}, slot t+1 = h_t; slots 1..T are the output
+//   Cs     [T+1,B,H]     LSTM cell state, same convention
+//   dHs    [T+1,B,H]     slot t+1 = ∂L/∂h_t (from above, plus the recurrence as it is added);
+//                        slot 0 ends as ∂L/∂h_{-1}
+// Storing the carried-in state in slot 0 makes h_{t-1} for all t one contiguous [T·B,H]
+// block (slots 0..T-1), so the recurrent weight gradient is a single product.
+import type { Arena, Kernels, Vec } from '../kernels/types.js';
+
+export type CellKind = 'rnn' | 'rnn-relu' | 'gru' | 'gru-min' | 'gru-torch' | 'lstm' | 'lstm-peep';
+
+export const CELL_KINDS: readonly CellKind[] = ['rnn', 'rnn-relu', 'gru', 'gru-min', 'gru-torch', 'lstm', 'lstm-peep'];
+
+/** Gate width G as a multiple of H. */
+export function gateCount(cell: CellKind): number {
+  switch (cell) {
+    case 'rnn':
+    case 'rnn-relu':
+      return 1;
+    case 'gru-min':
+      return 2;
+    case 'gru':
+    case 'gru-torch':
+      return 3;
+    case 'lstm':
+    case 'lstm-peep':
+      return 4;
+  }
+}
+
+export function hasCellState(cell: CellKind): boolean {
+  return cell === 'lstm' || cell === 'lstm-peep';
+}
+
+/** Views of one layer's parameters (or of their gradients: same shapes). */
+export interface LayerWeights {
+  /** [G, In] */
+  Wih: Vec;
+  /** [G, H] */
+  Whh: Vec;
+  /** [G] */
+  bih: Vec;
+  /** [G] */
+  bhh: Vec;
+  /** [3H, H] peephole weights from c_{t-1} to the i, f, o gates (lstm-peep only). */
+  Wch: Vec | null;
+}
+
+export interface LayerDims {
+  B: number;
+  T: number;
+  In: number;
+  H: number;
+  G: number;
+}
+
+/** Activations and gradient scratch of one layer for a (B, T) window. */
+export interface LayerCache extends LayerDims {
+  cell: CellKind;
+  X: Vec;
+  /** ∂L/∂X, written by backward (null: the input needs no gradient). */
+  dX: Vec | null;
+  gates: Vec;
+  Hs: Vec;
+  dHs: Vec;
+  dGates: Vec;
+  Cs: Vec | null;
+  /** tanh(c_t) [T,B,H] (LSTM). */
+  TC: Vec | null;
+  /** ∂L/∂c carried backwards through the window [B,H]; ends as ∂L/∂c_{-1} (LSTM). */
+  dC: Vec | null;
+  /** r ⊙ h_{t-1} [T,B,H] (classic GRU). */
+  RH: Vec | null;
+  /** ∂L/∂(r ⊙ h_{t-1}) of one step [B,H] (classic GRU). */
+  dRH: Vec | null;
+  /** W_hh·h_{t-1} + b_hh [T,B,3H] and its gradient (PyTorch GRU). */
+  HW: Vec | null;
+  dHW: Vec | null;
+}
+
+/**
+ * Allocates a layer's cache. X and dX are given by the caller because they belong to
+ * the layer below (zero-copy chaining: layer l's X is layer l−1's Hs slots 1..T).
+ */
+export function allocLayerCache(
+  arena: Arena, cell: CellKind, dims: Omit<LayerDims, 'G'>, X: Vec, dX: Vec | null, training: boolean,
+): LayerCache {
+  const { B, T, In, H } = dims;
+  const G = gateCount(cell) * H;
+  if (X.length < T * B * In) throw new Error(`layer input holds ${X.length} values, needs ${T * B * In}`);
+  const lstm = hasCellState(cell);
+  const steps = T * B * H;
+  return {
+    cell, B, T, In, H, G, X, dX,
+    gates: arena.floats(T * B * G),
+    Hs: arena.floats((T + 1) * B * H),
+    dHs: training ? arena.floats((T + 1) * B * H) : arena.floats(0),
+    dGates: training ? arena.floats(T * B * G) : arena.floats(0),
+    Cs: lstm ? arena.floats((T + 1) * B * H) : null,
+    TC: lstm ? arena.floats(steps) : null,
+    dC: lstm && training ? arena.floats(B * H) : null,
+    RH: cell === 'gru' ? arena.floats(steps) : null,
+    dRH: cell === 'gru' && training ? arena.floats(B * H) : null,
+    HW: cell === 'gru-torch' ? arena.floats(T * B * G) : null,
+    dHW: cell === 'gru-torch' && training ? arena.floats(T * B * G) : null,
+  };
+}
+
+/** Step t's [rows, width] block of a time-major buffer. */
+export function step(buf: Vec, t: number, rows: number, width: number): Vec {
+  const n = rows * width;
+  return buf.subarray(t * n, (t + 1) * n);
+}
+
+/** Everything from column `col` on: a column block of a row-major matrix, used with its full ld. */
+export function cols(buf: Vec, col: number): Vec {
+  return buf.subarray(col);
+}
+
+/** The input side, shared by every cell: gates[T·B, G] = X·W_ihᵀ + b_ih (+ b_hh when it is not kept apart). */
+export function inputProjection(k: Kernels, w: LayerWeights, c: LayerCache, addHiddenBias: boolean): void {
+  const rows = c.T * c.B;
+  k.gemm(false, true, rows, c.G, c.In, c.X, c.In, w.Wih, c.In, 0, c.gates, c.G);
+  k.addBias(rows, c.G, c.gates, c.G, w.bih);
+  if (addHiddenBias) k.addBias(rows, c.G, c.gates, c.G, w.bhh);
+}
+
+/**
+ * The weight gradients of the input side, and ∂L/∂X, once for the whole window:
+ * dW_ih += dGatesᵀ·X, db_ih += Σ dGates, (db_hh += Σ dGates), dX = dGates·W_ih.
+ */
+export function inputProjectionBackward(
+  k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache, hiddenBiasToo: boolean,
+): void {
+  const rows = c.T * c.B;
+  k.gemm(true, false, c.G, c.In, rows, c.dGates, c.G, c.X, c.In, 1, dw.Wih, c.In);
+  k.sumRows(rows, c.G, c.dGates, c.G, dw.bih);
+  if (hiddenBiasToo) k.sumRows(rows, c.G, c.dGates, c.G, dw.bhh);
+  if (c.dX) k.gemm(false, false, rows, c.In, c.G, c.dGates, c.G, w.Wih, c.In, 0, c.dX, c.In);
+}
+
+/** Moves the state at the end of the window (slot T) into slot 0 for the next window. */
+export function carryState(c: LayerCache): void {
+  const n = c.B * c.H;
+  c.Hs.copyWithin(0, c.T * n, (c.T + 1) * n);
+  if (c.Cs) c.Cs.copyWithin(0, c.T * n, (c.T + 1) * n);
+}

@@ -1,0 +1,66 @@
+// LSTM layer, PyTorch's nn.LSTM layout (gate order i, f, g, o in weight_ih [4H, In],
+// weight_hh [4H, H], bias_ih and bias_hh [4H]). In the mission's notation
+// (u = i the update/input gate, c̃ = g the candidate):
+//
+//   u   = σ(W_u[a_{t-1}, x_t] + b_u)
+//   f   = σ(W_f[a_{t-1}, x_t] + b_f)
+//   o   = σ(W_o[a_{t-1}, x_t] + b_o)
+//   c̃   = tanh(W_c[a_{t-1}, x_t] + b_c)
+//   c_t = u ⊙ c̃ + f ⊙ c_{t-1}
+//   a_t = o ⊙ tanh(c_t)
+//
+// Peephole variant ('lstm-peep'): the three gates also see c_{t-1}, i.e. their input is
+// [a_{t-1}, x_t, c_{t-1}]; the extra block is weight_ch [3H, H] with rows for i, f, o.
+//
+// G = 4H. Per step only the recurrent products run; the input side is one product for
+// the whole window (layer.ts), and so are the weight gradients.
+import type { Kernels } from '../kernels/types.js';
+import { cols, inputProjection, inputProjectionBackward, step, type LayerCache, type LayerWeights } from './layer.js';
+
+export function lstmForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
+  const { B, T, H, G } = c;
+  const Cs = c.Cs!;
+  const TC = c.TC!;
+  inputProjection(k, w, c, true);
+  for (let t = 0; t < T; t++) {
+    const gates = step(c.gates, t, B, G);
+    const hPrev = step(c.Hs, t, B, H);
+    const cPrev = step(Cs, t, B, H);
+    // gates += a_{t-1}·W_hhᵀ
+    k.gemm(false, true, B, G, H, hPrev, H, w.Whh, H, 1, gates, G);
+    if (w.Wch) {
+      // i, f gates += c_{t-1}·W_ch[0:2H]ᵀ ; o gate += c_{t-1}·W_ch[2H:3H]ᵀ
+      k.gemm(false, true, B, 2 * H, H, cPrev, H, w.Wch, H, 1, gates, G);
+      k.gemm(false, true, B, H, H, cPrev, H, cols(w.Wch, 2 * H * H), H, 1, cols(gates, 3 * H), G);
+    }
+    k.lstmForward(B, H, gates, cPrev, step(Cs, t + 1, B, H), step(c.Hs, t + 1, B, H), step(TC, t, B, H));
+  }
+}
+
+export function lstmBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache): void {
+  const { B, T, H, G } = c;
+  const Cs = c.Cs!;
+  const dC = c.dC!;
+  dC.fill(0); // no gradient enters through c_T: the next window's loss is not in this one
+  for (let t = T - 1; t >= 0; t--) {
+    const dGates = step(c.dGates, t, B, G);
+    const dhPrev = step(c.dHs, t, B, H);
+    // a_t = o ⊙ tanh(c_t) and c_t = u ⊙ c̃ + f ⊙ c_{t-1}; dC becomes ∂L/∂c_{t-1}
+    k.lstmBackward(B, H, step(c.gates, t, B, G), step(Cs, t, B, H), step(c.TC!, t, B, H),
+      step(c.dHs, t + 1, B, H), dC, dGates);
+    // ∂L/∂a_{t-1} += dGates·W_hh
+    k.gemm(false, false, B, H, G, dGates, G, w.Whh, H, 1, dhPrev, H);
+    if (w.Wch) {
+      // ∂L/∂c_{t-1} += dGates[i,f]·W_ch[0:2H] + dGates[o]·W_ch[2H:3H]
+      k.gemm(false, false, B, H, 2 * H, dGates, G, w.Wch, H, 1, dC, H);
+      k.gemm(false, false, B, H, H, cols(dGates, 3 * H), G, cols(w.Wch, 2 * H * H), H, 1, dC, H);
+    }
+  }
+  // dW_hh += dGatesᵀ·[a_{-1} … a_{T-2}]
+  k.gemm(true, false, G, H, T * B, c.dGates, G, c.Hs, H, 1, dw.Whh, H);
+  if (dw.Wch) {
+    k.gemm(true, false, 2 * H, H, T * B, c.dGates, G, Cs, H, 1, dw.Wch, H);
+    k.gemm(true, false, H, H, T * B, cols(c.dGates, 3 * H), G, Cs, H, 1, cols(dw.Wch, 2 * H * H), H);
+  }
+  inputProjectionBackward(k, w, dw, c, true);
+}

@@ -1,0 +1,245 @@
+// The character model: wiring only. The math lives in the layer files.
+//
+//   ids [T,B] → embed [T,B,E] → L × cell [T,B,H] → linear → logits [T,B,V]
+//   ŷ_t = softmax(W_y a_t + b_y), loss = mean softmax cross-entropy over T·B
+//
+// Parameter names follow PyTorch (embed.weight, rnn.weight_ih_l{k}, rnn.weight_hh_l{k},
+// rnn.bias_ih_l{k}, rnn.bias_hh_l{k}, head.weight, head.bias) so checkpoints map onto
+// torch.nn.Embedding + torch.nn.LSTM/GRU + torch.nn.Linear by name.
+import type { Arena, Kernels, Vec } from '../kernels/types.js';
+import type { Rng } from '../util/rng.js';
+import { embeddingBackward, embeddingForward } from './embedding.js';
+import { gruBackward, gruForward } from './gru.js';
+import {
+  allocLayerCache, carryState, gateCount, hasCellState, type CellKind, type LayerCache, type LayerWeights,
+} from './layer.js';
+import { linearBackward, linearForward } from './linear.js';
+import { softmaxCrossEntropy } from './loss.js';
+import { lstmBackward, lstmForward } from './lstm.js';
+import { ParamLayout, type ParamSpec } from './params.js';
+import { rnnBackward, rnnForward } from './rnn.js';
+
+export interface ModelConfig {
+  cell: CellKind;
+  /** V */
+  vocab: number;
+  /** E */
+  embed: number;
+  /** H */
+  hidden: number;
+  /** L */
+  layers: number;
+}
+
+type LayerFn = (k: Kernels, w: LayerWeights, c: LayerCache) => void;
+type LayerBackFn = (k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache) => void;
+
+const CELLS: Record<CellKind, { forward: LayerFn; backward: LayerBackFn }> = {
+  'rnn': { forward: rnnForward, backward: rnnBackward },
+  'rnn-relu': { forward: rnnForward, backward: rnnBackward },
+  'gru': { forward: gruForward, backward: gruBackward },
+  'gru-min': { forward: gruForward, backward: gruBackward },
+  'gru-torch': { forward: gruForward, backward: gruBackward },
+  'lstm': { forward: lstmForward, backward: lstmBackward },
+  'lstm-peep': { forward: lstmForward, backward: lstmBackward },
+};
+
+export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
+  const { vocab: V, embed: E, hidden: H, layers: L, cell } = cfg;
+  const G = gateCount(cell) * H;
+  const specs: ParamSpec[] = [{ name: 'embed.weight', shape: [V, E] }];
+  for (let l = 0; l < L; l++) {
+    const In = l === 0 ? E : H;
+    specs.push(
+      { name: `rnn.weight_ih_l${l}`, shape: [G, In] },
+      { name: `rnn.weight_hh_l${l}`, shape: [G, H] },
+      { name: `rnn.bias_ih_l${l}`, shape: [G] },
+      { name: `rnn.bias_hh_l${l}`, shape: [G] },
+    );
+    if (cell === 'lstm-peep') specs.push({ name: `rnn.weight_ch_l${l}`, shape: [3 * H, H] });
+  }
+  specs.push({ name: 'head.weight', shape: [V, H] }, { name: 'head.bias', shape: [V] });
+  return specs;
+}
+
+export function validateConfig(cfg: ModelConfig): void {
+  for (const key of ['vocab', 'embed', 'hidden', 'layers'] as const) {
+    const v = cfg[key];
+    if (!Number.isInteger(v) || v < 1) throw new Error(`model ${key} must be a positive integer, got ${v}`);
+  }
+  if (!(cfg.cell in CELLS)) throw new Error(`unknown cell ${cfg.cell}`);
+}
+
+export class Model {
+  readonly layout: ParamLayout;
+  readonly arena: Arena;
+  /** All parameters, flat (layout above). */
+  readonly params: Vec;
+  /** ∂L/∂params, same layout; backward accumulates, the trainer zeroes once per step. */
+  readonly grads: Vec;
+
+  constructor(readonly k: Kernels, readonly config: ModelConfig, arena?: Arena) {
+    validateConfig(config);
+    this.layout = new ParamLayout(paramSpecs(config));
+    this.arena = arena ?? k.arena();
+    this.params = this.layout.alloc(this.arena);
+    this.grads = this.layout.alloc(this.arena);
+  }
+
+  /** Number of real parameters. */
+  get parameterCount(): number {
+    return this.layout.count;
+  }
+
+  /**
+   * PyTorch's default initialisation (uniform ±1/√H for recurrent and output weights,
+   * N(0, 1) embeddings), with the LSTM forget-gate bias set to 1 so memory is kept
+   * from the first step (Jozefowicz et al. 2015).
+   */
+  init(rng: Rng): void {
+    const { hidden: H, cell } = this.config;
+    for (const spec of this.layout.specs) {
+      const v = this.layout.view(this.params, spec.name);
+      if (spec.name === 'embed.weight') {
+        for (let i = 0; i < v.length; i++) v[i] = rng.normal();
+      } else {
+        const bound = 1 / Math.sqrt(H);
+        for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-bound, bound);
+      }
+    }
+    if (hasCellState(cell)) {
+      for (let l = 0; l < this.config.layers; l++) {
+        this.layout.view(this.params, `rnn.bias_ih_l${l}`).subarray(H, 2 * H).fill(1);
+        this.layout.view(this.params, `rnn.bias_hh_l${l}`).subarray(H, 2 * H).fill(0);
+      }
+    }
+  }
+
+  layerWeights(flat: Vec, l: number): LayerWeights {
+    const view = (n: string) => this.layout.view(flat, `rnn.${n}_l${l}`);
+    return {
+      Wih: view('weight_ih'),
+      Whh: view('weight_hh'),
+      bih: view('bias_ih'),
+      bhh: view('bias_hh'),
+      Wch: this.config.cell === 'lstm-peep' ? view('weight_ch') : null,
+    };
+  }
+
+  /** Buffers for windows of T steps over B streams; `training` adds the gradient buffers. */
+  workspace(B: number, T: number, training: boolean): Workspace {
+    return new Workspace(this, B, T, training);
+  }
+}
+
+export class Workspace {
+  readonly B: number;
+  readonly T: number;
+  /** Inputs, time-major [T,B]. */
+  readonly ids: Int32Array;
+  /** Targets, time-major [T,B]. */
+  readonly targets: Int32Array;
+  /** [T,B,E] */
+  readonly embOut: Vec;
+  readonly dEmbOut: Vec | null;
+  readonly layers: LayerCache[];
+  /** [T,B,V]; after loss() with gradients, ∂L/∂logits. */
+  readonly logits: Vec;
+  private readonly weights: LayerWeights[];
+  private readonly dWeights: LayerWeights[];
+
+  constructor(readonly model: Model, B: number, T: number, readonly training: boolean) {
+    if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) throw new Error(`bad window ${B}x${T}`);
+    const { arena, config } = model;
+    const { embed: E, hidden: H, vocab: V, layers: L, cell } = config;
+    this.B = B;
+    this.T = T;
+    this.ids = arena.ints(T * B);
+    this.targets = arena.ints(T * B);
+    this.embOut = arena.floats(T * B * E);
+    this.dEmbOut = training ? arena.floats(T * B * E) : null;
+    this.layers = [];
+    for (let l = 0; l < L; l++) {
+      const below = this.layers[l - 1];
+      const X = l === 0 ? this.embOut : below.Hs.subarray(B * H);
+      const dX = l === 0 ? this.dEmbOut : training ? below.dHs.subarray(B * H) : null;
+      this.layers.push(allocLayerCache(arena, cell, { B, T, In: l === 0 ? E : H, H }, X, dX, training));
+    }
+    this.logits = arena.floats(T * B * V);
+    this.weights = Array.from({ length: L }, (_, l) => model.layerWeights(model.params, l));
+    this.dWeights = Array.from({ length: L }, (_, l) => model.layerWeights(model.grads, l));
+  }
+
+  /** Top layer's outputs a_0..a_{T-1}, [T,B,H]. */
+  get top(): Vec {
+    const c = this.layers[this.layers.length - 1];
+    return c.Hs.subarray(this.B * c.H);
+  }
+
+  /** Runs ids through the network into logits. */
+  forward(): void {
+    const { k, layout, params, config } = this.model;
+    embeddingForward(k, this.T * this.B, config.embed, this.ids, layout.view(params, 'embed.weight'), this.embOut);
+    this.forwardFromEmbedding();
+  }
+
+  /** The network above the embedding, on whatever embOut holds. */
+  forwardFromEmbedding(): void {
+    const { k, layout, params, config } = this.model;
+    const rows = this.T * this.B;
+    for (let l = 0; l < this.layers.length; l++) CELLS[config.cell].forward(k, this.weights[l], this.layers[l]);
+    linearForward(k, rows, config.hidden, config.vocab, this.top, layout.view(params, 'head.weight'),
+      layout.view(params, 'head.bias'), this.logits);
+  }
+
+  /** Mean cross-entropy of logits against targets (nats/char); in training, logits become ∂L/∂logits. */
+  loss(): number {
+    const { k, config } = this.model;
+    return softmaxCrossEntropy(k, this.T * this.B, config.vocab, this.logits, this.targets,
+      this.training ? this.logits : null);
+  }
+
+  /** Backpropagates ∂L/∂logits through the window, accumulating into model.grads. */
+  backward(): void {
+    if (!this.training) throw new Error('backward() needs a training workspace');
+    const { k, layout, params, grads, config } = this.model;
+    const rows = this.T * this.B;
+    const L = this.layers.length;
+    const top = this.layers[L - 1];
+    // ∂L/∂a_t from the output layer lands in the top layer's dHs slots 1..T
+    linearBackward(k, rows, config.hidden, config.vocab, this.top, layout.view(params, 'head.weight'), this.logits,
+      layout.view(grads, 'head.weight'), layout.view(grads, 'head.bias'), top.dHs.subarray(this.B * top.H));
+    for (let l = L - 1; l >= 0; l--) {
+      const c = this.layers[l];
+      c.dHs.subarray(0, this.B * c.H).fill(0); // slot 0 collects ∂L/∂h_{-1}
+      CELLS[config.cell].backward(k, this.weights[l], this.dWeights[l], c);
+    }
+    embeddingBackward(k, rows, config.embed, this.ids, this.dEmbOut!, layout.view(grads, 'embed.weight'));
+  }
+
+  /** Carries each layer's final state into the next window (truncated BPTT: no gradient crosses). */
+  carry(): void {
+    for (const c of this.layers) carryState(c);
+  }
+
+  /** Zeroes the carried state (start of a pass over the data). */
+  resetState(): void {
+    for (const c of this.layers) {
+      c.Hs.subarray(0, this.B * c.H).fill(0);
+      c.Cs?.subarray(0, this.B * c.H).fill(0);
+    }
+  }
+
+  /** Carried-in state of layer l: h_{-1} (and c_{-1} for LSTM), [B,H] each. */
+  state(l: number): { h: Vec; c: Vec | null } {
+    const c = this.layers[l];
+    const n = this.B * c.H;
+    return { h: c.Hs.subarray(0, n), c: c.Cs ? c.Cs.subarray(0, n) : null };
+  }
+
+  /** Gradient of the loss with respect to layer l's carried-in state (after backward). */
+  stateGrad(l: number): { h: Vec; c: Vec | null } {
+    const c = this.layers[l];
+    return { h: c.dHs.subarray(0, this.B * c.H), c: c.dC };
+  }
+}

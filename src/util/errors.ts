@@ -1,0 +1,36 @@
+// Typed errors. Every error a user can cause is one of these: its message is one line
+// that names the problem and says what to do. The CLI's single handler maps them to
+// stderr and an exit code; nothing below the CLI prints or exits.
+
+/** Exit statuses, documented in the README. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+export class RnnError extends Error {
+  /** Process exit status the CLI uses for this error. */
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT.failure) {
+    super(message);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Bad flags or arguments: exit 2. */
+export class UsageError extends RnnError {
+  constructor(message: string) {
+    super(message, EXIT.usage);
+  }
+}
+
+/** The training text cannot be used (missing, empty, binary, invalid UTF-8, too short). */
+export class CorpusError extends RnnError {}
+
+/** A checkpoint file that is missing, damaged, or not a checkpoint. */
+export class CheckpointError extends RnnError {
+  constructor(readonly file: string, problem: string) {
+    super(`${file}: ${problem}`);
+  }
+}
+
+/** Training cannot go on (diverged beyond recovery, and the like). */
+export class TrainingError extends RnnError {}
