@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ReferenceKernels } from '../../src/kernels/reference.js';
+import type { CellKind } from '../../src/nn/layer.js';
+import { Sampler } from '../../src/sample/sampler.js';
+import { Vocab } from '../../src/text/vocab.js';
+import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
+
+const k = new ReferenceKernels('f32');
+
+export function config(over: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    cell: 'lstm', layers: 1, hidden: 32, embed: 8, batch: 1, seq: 16, lr: 1e-2, clip: 5, optim: 'adam',
+    schedule: 'constant', warmup: 0, decay: 0.97, decayEvery: 1000, steps: 0, epochs: 0, timeMs: 0, seed: 5,
+    valFrac: 0, evalEvery: 0, evalWindows: 0, patience: 0, ...over,
+  };
+}
+
+const TEXT = 'the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n';
+
+function train(cfg: TrainConfig, text: string, steps: number): { trainer: Trainer; losses: number[] } {
+  const vocab = Vocab.fromText(text);
+  const trainer = new Trainer(k, vocab, vocab.encode(text), cfg);
+  const losses: number[] = [];
+  for (let i = 0; i < steps; i++) losses.push(trainer.step().loss);
+  return { trainer, losses };
+}
+
+function sampleBack(trainer: Trainer, prime: string, n: number, temp = 0, seed = 1): string {
+  const sampler = new Sampler(trainer.model, trainer.vocab, { temp, topK: 0, topP: 1, seed });
+  sampler.feed(trainer.vocab.encode(prime));
+  let out = '';
+  for (let i = 0; i < n; i++) out += sampler.next();
+  return out;
+}
+
+describe('training', () => {
+  for (const cell of ['lstm', 'gru', 'rnn'] as CellKind[]) {
+    it(`${cell} overfits a short text and samples it back exactly at temperature 0`, () => {
+      const { trainer, losses } = train(config({ cell, seq: 17 }), TEXT, 400);
+      // mean over the last pass of windows
+      const last = losses.slice(-5).reduce((a, b) => a + b, 0) / 5;
+      expect(last).toBeLessThan(0.05);
+      expect(sampleBack(trainer, TEXT[0], TEXT.length - 1)).toBe(TEXT.slice(1));
+    });
+  }
+
+  it('same seed: identical losses and identical samples', () => {
+    const a = train(config({ seed: 9, batch: 2, seq: 8 }), TEXT.repeat(3), 30);
+    const b = train(config({ seed: 9, batch: 2, seq: 8 }), TEXT.repeat(3), 30);
+    expect(a.losses).toEqual(b.losses);
+    expect(sampleBack(a.trainer, 'the', 80, 1, 42)).toBe(sampleBack(b.trainer, 'the', 80, 1, 42));
+    const c = train(config({ seed: 10, batch: 2, seq: 8 }), TEXT.repeat(3), 30);
+    expect(c.losses).not.toEqual(a.losses);
+  });
+
+  it('loss starts near ln V for an untrained model', () => {
+    const { losses, trainer } = train(config({ seed: 2 }), TEXT, 1);
+    expect(Math.abs(losses[0] - Math.log(trainer.vocab.size))).toBeLessThan(0.5);
+  });
+});
