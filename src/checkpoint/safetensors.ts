@@ -1,0 +1,275 @@
+// The safetensors container, written from its specification:
+//
+//   bytes 0..8         N, the header length: unsigned 64-bit little-endian
+//   bytes 8..8+N       the header: a UTF-8 JSON object, starting with '{', which may be
+//                      padded at the end with spaces (0x20)
+//                        { "<tensor name>": { "dtype": "F32", "shape": [2, 3],
+//                                             "data_offsets": [begin, end] }, ...,
+//                          "__metadata__": { "<key>": "<string value>", ... } }
+//   bytes 8+N..        the data section: raw little-endian, C-order tensor bytes;
+//                      data_offsets are relative to its first byte, end is exclusive
+//
+// The tensors' byte ranges tile the data section exactly: sorted by begin, each begins
+// where the previous one ended, the first at 0 and the last ends at the end of the file.
+// (This also defeats duplicate JSON keys: a dropped duplicate leaves a hole.) A tensor
+// with a zero in its shape has an empty range; shape [] is a scalar with one element.
+//
+// This module reads and writes F32 and I32 tensors only, which is all a checkpoint holds.
+// The reader trusts nothing: every failure is a CheckpointError(file, one-line problem),
+// and nothing is allocated on the word of a length field before it has been checked
+// against the size of the file.
+
+import { CheckpointError } from '../util/errors.js';
+
+export type Dtype = 'F32' | 'I32';
+
+export interface TensorIn {
+  name: string;
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+export interface TensorOut {
+  dtype: Dtype;
+  shape: number[];
+  data: Float32Array | Int32Array;
+}
+
+/** Largest header accepted (the reference implementation uses the same bound). */
+export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+const METADATA_KEY = '__metadata__';
+
+/** Dtypes the format defines; those other than F32 and I32 get a "not supported" message. */
+const KNOWN_DTYPES = new Set([
+  'BOOL', 'U8', 'I8', 'F8_E5M2', 'F8_E4M3', 'F8_E8M0', 'F4', 'F6_E2M3', 'F6_E3M2',
+  'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64',
+]);
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Serialises tensors (in the given order, contiguous) and string metadata. The header is
+ * padded with spaces so the data section starts at a multiple of 8 bytes.
+ *
+ * @throws RangeError for a caller's mistake: a repeated or reserved name, a shape that
+ *   does not match the data length, a non-string metadata value.
+ */
+export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = {};
+  const meta: Record<string, string> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') throw new RangeError(`metadata ${JSON.stringify(key)} must be a string (got ${typeof value})`);
+    meta[key] = value;
+  }
+  if (Object.keys(meta).length > 0) header[METADATA_KEY] = meta;
+
+  let offset = 0;
+  for (const { name, shape, data } of tensors) {
+    if (name === METADATA_KEY) throw new RangeError(`tensor name ${METADATA_KEY} is reserved`);
+    if (Object.prototype.hasOwnProperty.call(header, name)) throw new RangeError(`tensor name ${JSON.stringify(name)} is used twice`);
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new RangeError(`tensor ${JSON.stringify(name)}: shape [${shape.join(', ')}] must hold whole numbers ≥ 0`);
+    }
+    const count = shape.reduce((p, d) => p * d, 1);
+    if (count !== data.length) {
+      throw new RangeError(`tensor ${JSON.stringify(name)}: shape [${shape.join(', ')}] holds ${count} values but the data has ${data.length}`);
+    }
+    const dtype: Dtype = data instanceof Float32Array ? 'F32' : 'I32';
+    header[name] = { dtype, shape: [...shape], data_offsets: [offset, offset + 4 * count] };
+    offset += 4 * count;
+  }
+
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerLength = Math.ceil(json.length / 8) * 8;
+  const out = new Uint8Array(8 + headerLength + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, headerLength, true);
+  view.setUint32(4, 0, true); // headers never approach 4 GB
+  out.set(json, 8);
+  out.fill(0x20, 8 + json.length, 8 + headerLength);
+
+  let at = 8 + headerLength;
+  for (const { data } of tensors) {
+    if (LITTLE_ENDIAN_HOST) {
+      out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    } else if (data instanceof Float32Array) {
+      for (let i = 0; i < data.length; i++) view.setFloat32(at + 4 * i, data[i]!, true);
+    } else {
+      for (let i = 0; i < data.length; i++) view.setInt32(at + 4 * i, data[i]!, true);
+    }
+    at += data.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Parses and validates a safetensors file held in memory. The returned arrays are fresh
+ * copies (aligned, host byte order), independent of `bytes`. Tensors come in the order
+ * of their data offsets.
+ *
+ * @param file the file's name, for error messages
+ * @throws CheckpointError(file, problem) for anything that is not a well-formed file of
+ *   F32 and I32 tensors.
+ */
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  file: string,
+): { metadata: Record<string, string>; tensors: Map<string, TensorOut> } {
+  const fail = (problem: string): never => {
+    throw new CheckpointError(file, problem);
+  };
+  const notCheckpoint = 'is it a checkpoint written by rnn?';
+
+  if (bytes.length < 8) fail(`only ${bytes.length} bytes, too short to be a safetensors file; ${notCheckpoint}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lengthLow = view.getUint32(0, true);
+  const lengthHigh = view.getUint32(4, true);
+  const available = bytes.length - 8;
+  if (lengthHigh !== 0 || lengthLow > MAX_HEADER_BYTES) {
+    fail(`header length ${describeU64(lengthLow, lengthHigh)} exceeds the ${MAX_HEADER_BYTES / 1048576} MB limit; the file is damaged or not a safetensors file`);
+  }
+  const headerLength = lengthLow;
+  if (headerLength > available) {
+    fail(`header length ${headerLength} is beyond the end of the file (${available} bytes after the length); the file is truncated or damaged`);
+  }
+  if (headerLength < 2) fail(`header length ${headerLength} is too small for a JSON object; the file is damaged`);
+  if (bytes[8] !== 0x7b) fail(`header does not start with '{'; ${notCheckpoint}`);
+
+  let text = '';
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerLength));
+  } catch {
+    fail('header is not valid UTF-8; the file is damaged');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (err) {
+    const message = err instanceof Error ? err.message.split('\n')[0]! : 'parse error';
+    const detail = message.length > 100 ? `${message.slice(0, 97)}...` : message;
+    fail(`header is not valid JSON (${detail}); the file is damaged`);
+  }
+  if (!isPlainObject(header)) fail('header is not a JSON object; the file is damaged');
+  const entries = header as Record<string, unknown>;
+
+  const metadata: Record<string, string> = {};
+  if (Object.prototype.hasOwnProperty.call(entries, METADATA_KEY)) {
+    const meta = entries[METADATA_KEY];
+    if (!isPlainObject(meta)) fail(`${METADATA_KEY} is not a JSON object of strings; the file is damaged`);
+    for (const [key, value] of Object.entries(meta as Record<string, unknown>)) {
+      if (typeof value !== 'string') fail(`${METADATA_KEY} entry ${quote(key)} is not a string; the file is damaged`);
+      metadata[key] = value as string;
+    }
+  }
+
+  const dataStart = 8 + headerLength;
+  const dataLength = bytes.length - dataStart;
+  const infos: Array<{ name: string; dtype: Dtype; shape: number[]; begin: number; end: number }> = [];
+  for (const [name, raw] of Object.entries(entries)) {
+    if (name === METADATA_KEY) continue;
+    const where = `tensor ${quote(name)}`;
+    if (!isPlainObject(raw)) fail(`${where} is not a JSON object with dtype, shape and data_offsets; the file is damaged`);
+    const info = raw as Record<string, unknown>;
+
+    const dtype = info['dtype'];
+    if (typeof dtype !== 'string') fail(`${where} has no dtype string; the file is damaged`);
+    if (dtype !== 'F32' && dtype !== 'I32') {
+      if (KNOWN_DTYPES.has(dtype as string)) {
+        fail(`${where} has dtype ${dtype}, which rnn does not read (only F32 and I32); convert the tensors to float32`);
+      }
+      fail(`${where} has unknown dtype ${quote(dtype as string)}; the file is damaged or not a safetensors file`);
+    }
+
+    const shape = info['shape'];
+    if (!Array.isArray(shape)) fail(`${where} has no shape array; the file is damaged`);
+    for (const d of shape as unknown[]) {
+      if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+        fail(`${where} has shape entry ${describeJson(d)}, not a whole number ≥ 0; the file is damaged`);
+      }
+    }
+    const dims = shape as number[];
+    // The element count, capped just above what the data section could hold so that the
+    // product stays an exact integer (the check against the byte range follows).
+    let count = dims.includes(0) ? 0 : 1;
+    for (const d of dims) {
+      if (count === 0 || count > dataLength) break;
+      count *= d;
+    }
+
+    const offsets = info['data_offsets'];
+    if (!Array.isArray(offsets) || offsets.length !== 2) fail(`${where} has no data_offsets pair; the file is damaged`);
+    const [begin, end] = offsets as unknown[];
+    for (const o of [begin, end]) {
+      if (typeof o !== 'number' || !Number.isSafeInteger(o) || o < 0) {
+        fail(`${where} has data offset ${describeJson(o)}, not a whole number ≥ 0; the file is damaged`);
+      }
+    }
+    const b = begin as number;
+    const e = end as number;
+    if (e < b) fail(`${where} has data_offsets [${b}, ${e}] that end before they begin; the file is damaged`);
+    if (e > dataLength) {
+      fail(`${where} has data_offsets [${b}, ${e}] past the end of the data (${dataLength} bytes); the file is truncated or damaged`);
+    }
+    if (count * 4 !== e - b) {
+      fail(`${where} has shape [${dims.join(', ')}] of ${dtype} but ${e - b} bytes of data; the file is damaged`);
+    }
+    infos.push({ name, dtype: dtype as Dtype, shape: [...dims], begin: b, end: e });
+  }
+
+  infos.sort((p, q) => p.begin - q.begin || p.end - q.end);
+  let expected = 0;
+  for (const info of infos) {
+    if (info.begin < expected) fail(`tensor ${quote(info.name)} overlaps the tensor before it (data_offsets [${info.begin}, ${info.end}]); the file is damaged`);
+    if (info.begin > expected) fail(`the data section has unused bytes ${expected}..${info.begin} before tensor ${quote(info.name)}; the file is damaged`);
+    expected = info.end;
+  }
+  if (expected !== dataLength) {
+    fail(`the data section has ${dataLength - expected} bytes after the last tensor; the file is damaged or has trailing data`);
+  }
+
+  const tensors = new Map<string, TensorOut>();
+  for (const { name, dtype, shape, begin, end } of infos) {
+    const at = dataStart + begin;
+    const count = (end - begin) / 4;
+    let data: Float32Array | Int32Array;
+    if (LITTLE_ENDIAN_HOST) {
+      // fresh and aligned; Uint8Array's slice copies even when `bytes` is a Node Buffer (whose own slice would not)
+      const copy = Uint8Array.prototype.slice.call(bytes, at, at + count * 4).buffer;
+      data = dtype === 'F32' ? new Float32Array(copy) : new Int32Array(copy);
+    } else if (dtype === 'F32') {
+      data = new Float32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getFloat32(at + 4 * i, true);
+    } else {
+      data = new Int32Array(count);
+      for (let i = 0; i < count; i++) data[i] = view.getInt32(at + 4 * i, true);
+    }
+    tensors.set(name, { dtype, shape, data });
+  }
+  return { metadata, tensors };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A name for an error message: JSON-quoted and cut short, so a hostile header cannot make a long line. */
+function quote(text: string): string {
+  const q = JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+  return q;
+}
+
+/** A JSON value for an error message, without recursing into arrays or objects. */
+function describeJson(value: unknown): string {
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return quote(value);
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+function describeU64(low: number, high: number): string {
+  const value = BigInt(high) * 4294967296n + BigInt(low);
+  return value.toString();
+}

@@ -1,0 +1,272 @@
+// Reading training text. A corpus is UTF-8 text: decoded strictly, a leading byte-order mark
+// stripped, line endings kept exactly as given (CRLF stays CRLF, so a model trained on it
+// samples CRLF back). Anything else (invalid UTF-8, UTF-16, binary data, an empty file) is a
+// CorpusError whose one-line message names the input and says what to do.
+//
+// decodeCorpus works on bytes and never touches `process`: the CLI reads stdin itself and
+// hands the bytes over with the name "stdin". readCorpusPath reads a file or a directory.
+
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import { CorpusError } from '../util/errors.js';
+
+/** Largest corpus accepted, in bytes: V8 strings top out near 2^29 UTF-16 units. */
+export const MAX_CORPUS_BYTES = 512 * 1024 * 1024;
+
+/** A file whose C0 control characters (other than \t \n \r \f, \v, ESC) exceed this share looks binary. */
+const CONTROL_SHARE_LIMIT = 0.1;
+
+/** What is wrong with some bytes, when they cannot be used as text. */
+type TextProblem =
+  | { kind: 'empty' }
+  | { kind: 'utf16'; order: 'LE' | 'BE' }
+  | { kind: 'binary'; reason: string }
+  | { kind: 'utf8'; at: number; guess: string };
+
+/**
+ * Decodes a corpus from bytes. `name` is how the input is named in error messages
+ * (a path, or "stdin").
+ *
+ * @throws CorpusError when the bytes are empty, binary, UTF-16, not valid UTF-8, or over
+ *   MAX_CORPUS_BYTES.
+ */
+export function decodeCorpus(bytes: Uint8Array, name: string): string {
+  if (bytes.length > MAX_CORPUS_BYTES) throw tooLarge(name, bytes.length);
+  const result = classify(bytes);
+  if (typeof result === 'string') return result;
+  throw new CorpusError(`${name}: ${describe(result)}`);
+}
+
+/**
+ * Reads a corpus from a file, or from a directory: its text files, found recursively,
+ * sorted by relative path, dotfiles and dot-directories skipped, files that look binary
+ * and empty files skipped, concatenated (a newline is inserted after a file that does not
+ * end in one, so lines of two files never run together).
+ *
+ * @returns the text and the files it came from (in order).
+ * @throws CorpusError for a missing or unreadable path, an empty directory, a directory
+ *   without text files, or a file that is not valid text.
+ */
+export async function readCorpusPath(path: string): Promise<{ text: string; files: string[] }> {
+  const info = await stat(path).catch((err: unknown) => {
+    throw fsError(path, err);
+  });
+  if (info.isFile()) {
+    if (info.size > MAX_CORPUS_BYTES) throw tooLarge(path, info.size);
+    return { text: decodeCorpus(await readBytes(path), path), files: [path] };
+  }
+  if (!info.isDirectory()) {
+    throw new CorpusError(`${path}: not a regular file or a directory; give a text file, a directory of text files, or - for stdin`);
+  }
+
+  const candidates = (await listFiles(path, path)).sort(compareRelative);
+  if (candidates.length === 0) {
+    throw new CorpusError(`${path}: the directory holds no files (dotfiles are skipped); put some text files in it or give a file`);
+  }
+  const parts: string[] = [];
+  const files: string[] = [];
+  let total = 0;
+  for (const file of candidates) {
+    const full = join(path, file);
+    const bytes = await readBytes(full);
+    const result = classify(bytes);
+    if (typeof result !== 'string') {
+      // Binary and empty files are skipped silently (images, archives, editor droppings);
+      // a text file in the wrong encoding is an error, since skipping it would quietly
+      // train on less text than the user meant.
+      if (result.kind === 'binary' || result.kind === 'empty') continue;
+      throw new CorpusError(`${full}: ${describe(result)}`);
+    }
+    total += bytes.length;
+    if (total > MAX_CORPUS_BYTES) throw tooLarge(path, total);
+    parts.push(result);
+    if (!result.endsWith('\n')) parts.push('\n');
+    files.push(full);
+  }
+  if (files.length === 0) {
+    throw new CorpusError(`${path}: none of its ${candidates.length} files is text (all empty or binary); give a directory of UTF-8 text files`);
+  }
+  return { text: parts.join(''), files };
+}
+
+// ---------------------------------------------------------------------------------------
+
+/** The decoded text, or what is wrong with the bytes. */
+function classify(bytes: Uint8Array): string | TextProblem {
+  let start = 0;
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
+  else if (bytes.length >= 2 && bytes[0] === 0xff && bytes[1] === 0xfe) return { kind: 'utf16', order: 'LE' };
+  else if (bytes.length >= 2 && bytes[0] === 0xfe && bytes[1] === 0xff) return { kind: 'utf16', order: 'BE' };
+  if (bytes.length - start === 0) return { kind: 'empty' };
+
+  const body = bytes.subarray(start);
+  const utf16 = looksLikeBomlessUtf16(body);
+  if (utf16) return { kind: 'utf16', order: utf16 };
+
+  let control = 0;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === 0) return { kind: 'binary', reason: `a NUL byte at byte ${start + i}` };
+    // \t \n \v \f \r and ESC (ANSI colour codes in logs) are normal in text.
+    if (c < 0x20 && !(c >= 0x09 && c <= 0x0d) && c !== 0x1b) control++;
+  }
+  if (control > 0 && control / body.length > CONTROL_SHARE_LIMIT) {
+    return { kind: 'binary', reason: `${((100 * control) / body.length).toFixed(0)}% control characters` };
+  }
+
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
+  } catch {
+    const at = firstInvalidUtf8(body);
+    return { kind: 'utf8', at: start + at, guess: guessEncoding(body) };
+  }
+}
+
+function describe(problem: TextProblem): string {
+  switch (problem.kind) {
+    case 'empty':
+      return 'the corpus is empty; give a file with some text';
+    case 'utf16':
+      return `looks like UTF-16 (${problem.order}) text, not UTF-8; convert it with iconv -f utf-16${problem.order.toLowerCase()} -t utf-8`;
+    case 'binary':
+      return `looks like a binary file (${problem.reason}); give a UTF-8 text file`;
+    case 'utf8':
+      return `not valid UTF-8 at byte ${problem.at}; convert it with iconv -f ${problem.guess} -t utf-8`;
+  }
+}
+
+/**
+ * UTF-16 without a byte-order mark: in the first 4 KB, NUL bytes at most odd (LE) or
+ * most even (BE) positions, and almost none at the other parity.
+ */
+function looksLikeBomlessUtf16(body: Uint8Array): 'LE' | 'BE' | null {
+  const n = Math.min(body.length, 4096) & ~1;
+  if (n < 4) return null;
+  let evenZeros = 0;
+  let oddZeros = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (body[i] === 0) evenZeros++;
+    if (body[i + 1] === 0) oddZeros++;
+  }
+  const pairs = n / 2;
+  if (oddZeros > 0.4 * pairs && evenZeros < 0.05 * pairs) return 'LE';
+  if (evenZeros > 0.4 * pairs && oddZeros < 0.05 * pairs) return 'BE';
+  return null;
+}
+
+/**
+ * Byte index where the first ill-formed UTF-8 sequence starts (per the Unicode standard's
+ * table of well-formed sequences: no overlongs, no surrogates, nothing above U+10FFFF), as
+ * Python reports it: the lead byte of a sequence with a bad or missing continuation byte,
+ * or the stray byte itself. Returns body.length when all is well-formed.
+ */
+function firstInvalidUtf8(body: Uint8Array): number {
+  let i = 0;
+  while (i < body.length) {
+    const lead = body[i]!;
+    if (lead < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (lead >= 0xc2 && lead <= 0xdf) need = 1;
+    else if (lead >= 0xe0 && lead <= 0xef) {
+      need = 2;
+      if (lead === 0xe0) lo = 0xa0; // no overlongs
+      if (lead === 0xed) hi = 0x9f; // no surrogates
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      need = 3;
+      if (lead === 0xf0) lo = 0x90; // no overlongs
+      if (lead === 0xf4) hi = 0x8f; // nothing above U+10FFFF
+    } else return i;
+    for (let k = 1; k <= need; k++) {
+      const c = body[i + k];
+      if (c === undefined) return i;
+      const [min, max] = k === 1 ? [lo, hi] : [0x80, 0xbf];
+      if (c < min || c > max) return i;
+    }
+    i += need + 1;
+  }
+  return body.length;
+}
+
+/** A plausible source encoding for the iconv hint: windows-1252 if it uses 0x80–0x9F, else latin1. */
+function guessEncoding(body: Uint8Array): string {
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c >= 0x80 && c <= 0x9f) return 'windows-1252';
+  }
+  return 'latin1';
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw fsError(path, err);
+  }
+}
+
+/** Relative paths of the regular files under `dir`, skipping names that start with a dot. */
+async function listFiles(root: string, dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw fsError(dir, err);
+  }
+  const found: string[] = [];
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      found.push(...(await listFiles(root, full)));
+    } else if (entry.isFile()) {
+      found.push(relative(root, full));
+    } else if (entry.isSymbolicLink()) {
+      // Follow links to files; links to directories are not followed (no cycles).
+      const target = await stat(full).catch(() => null);
+      if (target?.isFile()) found.push(relative(root, full));
+    }
+  }
+  return found;
+}
+
+/** Sorts relative paths component by component, by code unit, independent of the platform's separator. */
+function compareRelative(a: string, b: string): number {
+  const pa = a.split(sep);
+  const pb = b.split(sep);
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    if (pa[i] !== pb[i]) return pa[i]! < pb[i]! ? -1 : 1;
+  }
+  return pa.length - pb.length;
+}
+
+function fsError(path: string, err: unknown): CorpusError {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return new CorpusError(`${path}: no such file or directory; check the path`);
+    case 'EACCES':
+    case 'EPERM':
+      return new CorpusError(`${path}: permission denied; check the file's permissions or copy it somewhere readable`);
+    case 'EISDIR':
+      return new CorpusError(`${path}: is a directory where a file was expected; give a file`);
+    case 'ENOTDIR':
+      return new CorpusError(`${path}: a part of the path is not a directory; check the path`);
+    case 'ELOOP':
+      return new CorpusError(`${path}: too many symbolic links; check where the link points`);
+    default: {
+      const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      return new CorpusError(`${path}: cannot read it (${detail}); check the path and try again`);
+    }
+  }
+}
+
+function tooLarge(path: string, bytes: number): CorpusError {
+  return new CorpusError(
+    `${path}: ${(bytes / 1048576).toFixed(0)} MB is more than the ${MAX_CORPUS_BYTES / 1048576} MB a corpus may have; train on a part of it`,
+  );
+}
