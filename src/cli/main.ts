@@ -13,9 +13,13 @@ export function buildProgram(): Command {
     .name('rnn')
     .description('Character-level RNN, GRU and LSTM language models: train on any text, sample into a pipe.')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      writeOut: (s) => process.stdout.write(s),
+      // commander's own usage errors, as one line in our voice
+      outputError: (s, write) => write(`rnn: ${s.trim().replace(/^error: /, '').replace(/\s*\n\s*/g, ' ')} (see rnn --help)\n`),
+    });
   registerTrain(program);
   registerSample(program);
   program.addHelpText('after', `
