@@ -8,6 +8,7 @@
 // torch.nn.Embedding + torch.nn.LSTM/GRU + torch.nn.Linear by name.
 import type { Arena, Kernels, Vec } from '../kernels/types.js';
 import type { Rng } from '../util/rng.js';
+import { applyMask, drawDropoutMask } from './dropout.js';
 import { embeddingBackward, embeddingForward } from './embedding.js';
 import { gruBackward, gruForward } from './gru.js';
 import {
@@ -126,9 +127,12 @@ export class Model {
     };
   }
 
-  /** Buffers for windows of T steps over B streams; `training` adds the gradient buffers. */
-  workspace(B: number, T: number, training: boolean): Workspace {
-    return new Workspace(this, B, T, training);
+  /**
+   * Buffers for windows of T steps over B streams; `training` adds the gradient buffers,
+   * and `dropout` > 0 (training only) the masks and masked copies between layers.
+   */
+  workspace(B: number, T: number, training: boolean, dropout = 0): Workspace {
+    return new Workspace(this, B, T, training, dropout);
   }
 }
 
@@ -147,9 +151,19 @@ export class Workspace {
   readonly logits: Vec;
   private readonly weights: LayerWeights[];
   private readonly dWeights: LayerWeights[];
+  /**
+   * Dropout (training with p > 0 only, else empty): masks[l] [T,B,H] applies to layer l's
+   * output on its way up (into layer l+1, or into the head for the top layer); dropped[l]
+   * holds the masked output and dDropped[l] its gradient. Without dropout the layers chain
+   * zero-copy (layer l+1 reads layer l's Hs directly).
+   */
+  readonly masks: Vec[] = [];
+  private readonly dropped: Vec[] = [];
+  private readonly dDropped: Vec[] = [];
 
-  constructor(readonly model: Model, B: number, T: number, readonly training: boolean) {
+  constructor(readonly model: Model, B: number, T: number, readonly training: boolean, readonly dropout = 0) {
     if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) throw new Error(`bad window ${B}x${T}`);
+    if (!(dropout >= 0 && dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${dropout}`);
     const { arena, config } = model;
     const { embed: E, hidden: H, vocab: V, layers: L, cell } = config;
     this.B = B;
@@ -159,10 +173,18 @@ export class Workspace {
     this.embOut = arena.floats(T * B * E);
     this.dEmbOut = training ? arena.floats(T * B * E) : null;
     this.layers = [];
+    if (training && dropout > 0) {
+      for (let l = 0; l < L; l++) {
+        this.masks.push(arena.floats(T * B * H));
+        this.dropped.push(arena.floats(T * B * H));
+        this.dDropped.push(arena.floats(T * B * H));
+      }
+    }
+    const drop = this.masks.length > 0;
     for (let l = 0; l < L; l++) {
       const below = this.layers[l - 1];
-      const X = l === 0 ? this.embOut : below.Hs.subarray(B * H);
-      const dX = l === 0 ? this.dEmbOut : training ? below.dHs.subarray(B * H) : null;
+      const X = l === 0 ? this.embOut : drop ? this.dropped[l - 1] : below.Hs.subarray(B * H);
+      const dX = l === 0 ? this.dEmbOut : drop ? this.dDropped[l - 1] : training ? below.dHs.subarray(B * H) : null;
       this.layers.push(allocLayerCache(arena, cell, { B, T, In: l === 0 ? E : H, H }, X, dX, training));
     }
     this.logits = arena.floats(T * B * V);
@@ -176,6 +198,16 @@ export class Workspace {
     return c.Hs.subarray(this.B * c.H);
   }
 
+  /** Input of the output layer [T,B,H]: the top layer's outputs, masked when dropout is on. */
+  private get headIn(): Vec {
+    return this.masks.length > 0 ? this.dropped[this.layers.length - 1] : this.top;
+  }
+
+  /** Draws fresh dropout masks for the next window (no-op without dropout). */
+  drawDropout(rng: Rng): void {
+    for (const m of this.masks) drawDropoutMask(rng, this.dropout, m);
+  }
+
   /** Runs ids through the network into logits. */
   forward(): void {
     const { k, layout, params, config } = this.model;
@@ -187,8 +219,13 @@ export class Workspace {
   forwardFromEmbedding(): void {
     const { k, layout, params, config } = this.model;
     const rows = this.T * this.B;
-    for (let l = 0; l < this.layers.length; l++) CELLS[config.cell].forward(k, this.weights[l], this.layers[l]);
-    linearForward(k, rows, config.hidden, config.vocab, this.top, layout.view(params, 'head.weight'),
+    const drop = this.masks.length > 0;
+    for (let l = 0; l < this.layers.length; l++) {
+      const c = this.layers[l];
+      CELLS[config.cell].forward(k, this.weights[l], c);
+      if (drop) applyMask(rows * c.H, this.masks[l], c.Hs.subarray(this.B * c.H), this.dropped[l]);
+    }
+    linearForward(k, rows, config.hidden, config.vocab, this.headIn, layout.view(params, 'head.weight'),
       layout.view(params, 'head.bias'), this.logits);
   }
 
@@ -206,13 +243,20 @@ export class Workspace {
     const rows = this.T * this.B;
     const L = this.layers.length;
     const top = this.layers[L - 1];
+    const drop = this.masks.length > 0;
+    const n = rows * config.hidden;
     // ∂L/∂a_t from the output layer lands in the top layer's dHs slots 1..T
-    linearBackward(k, rows, config.hidden, config.vocab, this.top, layout.view(params, 'head.weight'), this.logits,
-      layout.view(grads, 'head.weight'), layout.view(grads, 'head.bias'), top.dHs.subarray(this.B * top.H));
+    // (through the dropout mask when there is one: ∂L/∂a = m ⊙ ∂L/∂(m ⊙ a))
+    linearBackward(k, rows, config.hidden, config.vocab, this.headIn, layout.view(params, 'head.weight'), this.logits,
+      layout.view(grads, 'head.weight'), layout.view(grads, 'head.bias'),
+      drop ? this.dDropped[L - 1] : top.dHs.subarray(this.B * top.H));
+    if (drop) applyMask(n, this.masks[L - 1], this.dDropped[L - 1], top.dHs.subarray(this.B * top.H));
     for (let l = L - 1; l >= 0; l--) {
       const c = this.layers[l];
       c.dHs.subarray(0, this.B * c.H).fill(0); // slot 0 collects ∂L/∂h_{-1}
       CELLS[config.cell].backward(k, this.weights[l], this.dWeights[l], c);
+      // layer l wrote ∂L/∂(masked input) into dDropped[l-1]; unmask it into the layer below
+      if (drop && l > 0) applyMask(n, this.masks[l - 1], this.dDropped[l - 1], this.layers[l - 1].dHs.subarray(this.B * c.H));
     }
     embeddingBackward(k, rows, config.embed, this.ids, this.dEmbOut!, layout.view(grads, 'embed.weight'));
   }
