@@ -1,6 +1,7 @@
 // Entry point of bin/rnn.js: the commands, and one error handler around them.
 import { Command } from 'commander';
 import { handleError } from './errors.js';
+import { registerExport } from './export.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
 
@@ -22,11 +23,13 @@ export function buildProgram(): Command {
     });
   registerTrain(program);
   registerSample(program);
+  registerExport(program);
   program.addHelpText('after', `
 Examples:
   rnn train corpora/shipslog.txt --steps 2000      train an LSTM, checkpoints go to checkpoints/
   rnn sample --temp 0.8 -n 500                      sample from the newest checkpoint
   cat *.md | rnn train - --cell gru --time 10m      train on stdin for ten minutes
+  rnn export --onnx model.onnx                      the newest best checkpoint as an ONNX model
 
 Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.`);
   return program;

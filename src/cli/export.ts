@@ -1,0 +1,83 @@
+// `rnn export`: a checkpoint as an ONNX model (--onnx) and/or as a weights-only
+// safetensors file for PyTorch (--safetensors-weights). '-' writes to stdout.
+import { Command, Option } from 'commander';
+import { writeFileAtomic } from '../checkpoint/atomic.js';
+import { encodeWeightsOnly } from '../checkpoint/interop.js';
+import { exportOnnx } from '../checkpoint/onnx.js';
+import { readCheckpoint } from '../checkpoint/store.js';
+import { UsageError } from '../util/errors.js';
+import { findCheckpoint } from './sample.js';
+
+declare const __RNN_VERSION__: string;
+const VERSION = typeof __RNN_VERSION__ === 'string' ? __RNN_VERSION__ : '0.0.0-dev';
+
+interface ExportFlags {
+  checkpoint?: string;
+  onnx?: string;
+  safetensorsWeights?: string;
+  stateInputs: boolean;
+  quiet: boolean;
+}
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write a checkpoint as an ONNX model or as a weights-only safetensors file for PyTorch')
+    .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to export (default: the newest best one in checkpoints/)'))
+    .addOption(new Option('--onnx <file>', 'write an ONNX model (opset 17): ids [T,B] int64 → logits [T,B,V] and final states; - for stdout'))
+    .addOption(new Option('--safetensors-weights <file>', 'write the model weights only (PyTorch names, no optimizer state); - for stdout'))
+    .option('--no-state-inputs', 'ONNX graph without the h0/c0 inputs (it starts from zero states)')
+    .option('-q, --quiet', 'print nothing but errors', false)
+    .addHelpText('after', `
+Examples:
+  rnn export --onnx model.onnx                          newest best checkpoint → ONNX
+  rnn export -c run-best.safetensors --safetensors-weights weights.safetensors
+
+The ONNX model takes ids [T,B] int64 (time-major) and h0 [L,B,H] (and c0 for LSTM; zeros
+to start) and returns logits [T,B,V], h_n and c_n. Its metadata "vocab" maps ids to
+characters. Cells lstm-peep and gru-min have no ONNX operator and are refused.`)
+    .action(async (flags: ExportFlags) => {
+      process.exitCode = await runExport(flags);
+    });
+}
+
+async function writeOut(path: string, bytes: Uint8Array): Promise<void> {
+  if (path === '-') {
+    if (process.stdout.isTTY) throw new UsageError('refusing to write a binary file to the terminal; give a file name or pipe stdout');
+    await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())));
+  } else {
+    await writeFileAtomic(path, bytes);
+  }
+}
+
+async function runExport(flags: ExportFlags): Promise<number> {
+  if (!flags.onnx && !flags.safetensorsWeights) {
+    throw new UsageError('nothing to export; pass --onnx FILE and/or --safetensors-weights FILE');
+  }
+  if (flags.onnx === '-' && flags.safetensorsWeights === '-') {
+    throw new UsageError('only one of --onnx and --safetensors-weights can write to stdout');
+  }
+  const file = await findCheckpoint(flags.checkpoint);
+  const ckpt = await readCheckpoint(file);
+  const say = (line: string) => {
+    if (!flags.quiet) process.stderr.write(`${line}\n`);
+  };
+  const { cell, layers, hidden, embed, vocab } = ckpt.model;
+  const what = `${layers}×${hidden} ${cell}, embed ${embed}, vocab ${vocab}`;
+  if (flags.onnx) {
+    const bytes = exportOnnx(
+      { model: ckpt.model, params: ckpt.params, chars: ckpt.vocab.toJSON() },
+      { stateInputs: flags.stateInputs, producerVersion: VERSION },
+    );
+    await writeOut(flags.onnx, bytes);
+    const states = cell === 'lstm' ? 'h0, c0' : 'h0';
+    say(`wrote ${flags.onnx === '-' ? 'stdout' : flags.onnx}: ONNX (opset 17) of ${file} (${what}), ${bytes.length.toLocaleString('en-US')} bytes`);
+    say(`  inputs: ids [T,B] int64${flags.stateInputs ? `, ${states} [${layers},B,${hidden}] float32` : ''} · outputs: logits [T,B,${vocab}], ${cell === 'lstm' ? 'h_n, c_n' : 'h_n'}`);
+  }
+  if (flags.safetensorsWeights) {
+    const bytes = encodeWeightsOnly(ckpt);
+    await writeOut(flags.safetensorsWeights, bytes);
+    say(`wrote ${flags.safetensorsWeights === '-' ? 'stdout' : flags.safetensorsWeights}: weights only of ${file} (${what}), ${bytes.length.toLocaleString('en-US')} bytes`);
+  }
+  return 0;
+}
