@@ -8,7 +8,11 @@
 //   state.h_l{k}, state.c_l{k}                                       carried state [B,H] (F32)
 // Metadata (all values are strings; JSON where structured)
 //   format = "rnn-charlm", format_version = "1", cell, model (ModelConfig), vocab (string[]),
-//   train (TrainConfig), progress (TrainProgress), optimizer ({ name, t })
+//   train (TrainConfig), progress (TrainProgress), optimizer ({ name, t }),
+//   step, val_loss, best_val_loss, best_step (plain numbers, "" when unknown: what the file
+//   holds at a glance for any safetensors reader)
+// Fields added to TrainConfig/TrainProgress after version 1 was first written (dropout,
+// dropoutRng, lrScale, …) are optional on reading and take their neutral values.
 import { readFile, stat } from 'node:fs/promises';
 import type { Kernels, Vec } from '../kernels/types.js';
 import { CELL_KINDS } from '../nn/layer.js';
@@ -16,7 +20,7 @@ import { Model, paramSpecs, type ModelConfig } from '../nn/model.js';
 import { numel } from '../nn/params.js';
 import { Vocab } from '../text/vocab.js';
 import type { TrainConfig, TrainProgress, Trainer } from '../train/trainer.js';
-import { CheckpointError } from '../util/errors.js';
+import { CheckpointError, TrainingError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, type TensorIn, type TensorOut } from './safetensors.js';
 
@@ -48,6 +52,9 @@ function f32(v: Vec): Float32Array {
 /** Serialises a training run's current state. */
 export function encodeTrainerCheckpoint(trainer: Trainer): Uint8Array {
   const { model, optimizer } = trainer;
+  if (!trainer.isFinite()) {
+    throw new TrainingError(`the weights are NaN or infinite at step ${trainer.progress.step}; refusing to write them (the previous checkpoint is intact)`);
+  }
   const tensors: TensorIn[] = [];
   for (const spec of model.layout.specs) {
     tensors.push({ name: spec.name, shape: spec.shape, data: f32(model.layout.view(model.params, spec.name)) });
@@ -73,7 +80,20 @@ export function encodeTrainerCheckpoint(trainer: Trainer): Uint8Array {
     train: JSON.stringify(trainer.config),
     progress: JSON.stringify(trainer.progress),
     optimizer: JSON.stringify({ name: optimizer.config.name, t: optimizer.t }),
+    ...statusMetadata(trainer.progress),
   });
+}
+
+/** Step and losses as plain metadata strings (nats/char). */
+function statusMetadata(p: TrainProgress): Record<string, string> {
+  const last = p.history[p.history.length - 1];
+  const val = last && last.step === p.step ? last.val : null;
+  return {
+    step: String(p.step),
+    val_loss: val === null ? '' : String(val),
+    best_val_loss: p.bestVal === null ? '' : String(p.bestVal),
+    best_step: p.bestVal === null ? '' : String(p.bestStep),
+  };
 }
 
 export async function saveTrainerCheckpoint(trainer: Trainer, path: string): Promise<void> {
@@ -170,9 +190,14 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     if (!train || typeof train !== 'object' || !isPositiveInt(train.batch) || !isPositiveInt(train.seq)) {
       throw new CheckpointError(file, 'metadata "train" is invalid');
     }
+    train.dropout ??= 0;
+    if (typeof train.dropout !== 'number' || !(train.dropout >= 0 && train.dropout < 1)) {
+      throw new CheckpointError(file, 'metadata "train" has an invalid dropout');
+    }
     if (!progress || typeof progress !== 'object' || !Number.isSafeInteger(progress.step) || !Array.isArray(progress.rng)) {
       throw new CheckpointError(file, 'metadata "progress" is invalid');
     }
+    if (!Array.isArray(progress.history)) progress.history = [];
     if (tensors.has('state.h_l0')) {
       const B = train.batch;
       const h: Float32Array[] = [];

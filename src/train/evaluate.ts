@@ -1,6 +1,7 @@
 // Loss of a model on held-out text: the whole id sequence (or its first `maxWindows`
 // windows), streamed through B contiguous rows with the state carried, as in training
-// but without gradients.
+// but without gradients and without dropout. The windows scored are the same at every
+// evaluation, so successive validation losses are comparable.
 import type { Model, Workspace } from '../nn/model.js';
 import { Batcher } from '../text/batches.js';
 
@@ -19,27 +20,34 @@ export function evalShape(n: number, B: number, T: number): { B: number; T: numb
   return { B: b, T: t };
 }
 
+/** What an evaluation of n ids scores: windows of shape B×T, and the characters in them. */
+export function evalPlan(n: number, B: number, T: number, maxWindows = 0): { B: number; T: number; windows: number; chars: number; allWindows: number } | null {
+  const shape = evalShape(n, B, T);
+  if (!shape) return null;
+  const allWindows = Math.floor(Math.floor((n - 1) / shape.B) / shape.T);
+  const windows = maxWindows > 0 ? Math.min(maxWindows, allWindows) : allWindows;
+  return { ...shape, windows, chars: windows * shape.B * shape.T, allWindows };
+}
+
 export class Evaluator {
   private ws: Workspace | null = null;
 
   constructor(readonly model: Model) {}
 
   run(ids: Int32Array, B: number, T: number, maxWindows = 0): EvalResult | null {
-    const shape = evalShape(ids.length, B, T);
-    if (!shape) return null;
-    if (!this.ws || this.ws.B !== shape.B || this.ws.T !== shape.T) this.ws = this.model.workspace(shape.B, shape.T, false);
+    const plan = evalPlan(ids.length, B, T, maxWindows);
+    if (!plan) return null;
+    if (!this.ws || this.ws.B !== plan.B || this.ws.T !== plan.T) this.ws = this.model.workspace(plan.B, plan.T, false);
     const ws = this.ws;
-    const batcher = new Batcher(ids, shape.B, shape.T, 'the validation text');
-    const windows = maxWindows > 0 ? Math.min(maxWindows, batcher.windowsPerEpoch) : batcher.windowsPerEpoch;
+    const batcher = new Batcher(ids, plan.B, plan.T, 'the validation text');
     ws.resetState();
     let total = 0;
-    for (let w = 0; w < windows; w++) {
+    for (let w = 0; w < plan.windows; w++) {
       batcher.next(ws.ids, ws.targets);
       ws.forward();
-      total += ws.loss() * shape.B * shape.T;
+      total += ws.loss() * plan.B * plan.T;
       ws.carry();
     }
-    const chars = windows * shape.B * shape.T;
-    return { nats: total / chars, chars };
+    return { nats: total / plan.chars, chars: plan.chars };
   }
 }

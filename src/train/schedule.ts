@@ -4,6 +4,13 @@
 // step       lr · gamma^⌊step / every⌋                          (char-rnn's decay)
 // cosine     linear warm-up to lr over `warmup` steps, then a half cosine down to
 //            lr·minFrac at `total` steps, flat after that          (nanoGPT's schedule)
+//
+// When a run is bounded only by wall-clock time (--time), the number of steps is not
+// known in advance. The trainer then holds lr after warm-up until it has measured the
+// step rate, sets `total` to the steps that fit in the remaining budget at that rate
+// (estimateTotalSteps), and refines the estimate at every evaluation, so the measured
+// rate includes validation and checkpoint costs. A small change of `total` moves lr by
+// a small amount, so the refinements never make it jump.
 
 export type ScheduleName = 'constant' | 'step' | 'cosine';
 export const SCHEDULES: readonly ScheduleName[] = ['constant', 'step', 'cosine'];
@@ -37,4 +44,20 @@ export function learningRate(s: ScheduleConfig, step: number): number {
       return min + 0.5 * (s.lr - min) * (1 + Math.cos(Math.PI * progress));
     }
   }
+}
+
+/**
+ * The total number of steps a time-bounded run will reach: the steps done plus the
+ * steps that fit in the remaining budget at the measured rate.
+ *
+ * @param step steps done so far in the run
+ * @param elapsedMs wall-clock time the run has used of its budget
+ * @param budgetMs the run's time budget
+ * @param rateSteps, rateMs a measurement: rateSteps steps took rateMs milliseconds
+ * @returns the estimate (at least step + 1), or 0 when the rate is not measurable yet
+ */
+export function estimateTotalSteps(step: number, elapsedMs: number, budgetMs: number, rateSteps: number, rateMs: number): number {
+  if (!(rateSteps > 0 && rateMs > 0 && budgetMs > 0)) return 0;
+  const remaining = Math.max(0, budgetMs - elapsedMs);
+  return step + Math.max(1, Math.round((remaining * rateSteps) / rateMs));
 }

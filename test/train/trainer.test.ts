@@ -4,16 +4,9 @@ import type { CellKind } from '../../src/nn/layer.js';
 import { Sampler } from '../../src/sample/sampler.js';
 import { Vocab } from '../../src/text/vocab.js';
 import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
+import { config } from './config.js';
 
 const k = new ReferenceKernels('f32');
-
-export function config(over: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    cell: 'lstm', layers: 1, hidden: 32, embed: 8, batch: 1, seq: 16, lr: 1e-2, clip: 5, optim: 'adam',
-    schedule: 'constant', warmup: 0, decay: 0.97, decayEvery: 1000, steps: 0, epochs: 0, timeMs: 0, seed: 5,
-    valFrac: 0, evalEvery: 0, evalWindows: 0, patience: 0, ...over,
-  };
-}
 
 const TEXT = 'the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n';
 

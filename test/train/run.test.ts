@@ -1,0 +1,220 @@
+// Trainer.run: exact resume through a real checkpoint round trip, early stopping and
+// best/last retention, divergence rollback, and the time-only cosine schedule.
+import { describe, expect, it } from 'vitest';
+import { decodeCheckpoint, encodeTrainerCheckpoint, modelFromCheckpoint, restoreTrainer } from '../../src/checkpoint/store.js';
+import { ReferenceKernels } from '../../src/kernels/reference.js';
+import { Vocab } from '../../src/text/vocab.js';
+import { MAX_ROLLBACKS, Trainer, type TrainConfig, type TrainEvent, type TrainHooks } from '../../src/train/trainer.js';
+import { TrainingError } from '../../src/util/errors.js';
+import { config } from './config.js';
+
+const k = new ReferenceKernels('f32');
+const TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness.\n'.repeat(12);
+
+interface Recorder extends TrainHooks {
+  events: TrainEvent[];
+  files: Record<string, Uint8Array>;
+  saves: { kind: string; step: number }[];
+}
+
+function recorder(opts: { stopAfter?: number; onStep?: (t: Trainer, step: number) => void; trainer?: () => Trainer; now?: () => number } = {}): Recorder {
+  let steps = 0;
+  const r: Recorder = {
+    events: [],
+    files: {},
+    saves: [],
+    onEvent(e) {
+      r.events.push(e);
+      if (e.type === 'step') {
+        steps++;
+        opts.onStep?.(opts.trainer!(), e.step);
+      }
+    },
+    async save(t, kind) {
+      r.files[kind] = encodeTrainerCheckpoint(t);
+      r.saves.push({ kind, step: t.progress.step });
+      return kind;
+    },
+    stopRequested: () => opts.stopAfter !== undefined && steps >= opts.stopAfter,
+    now: opts.now,
+  };
+  return r;
+}
+
+function fresh(cfg: TrainConfig): Trainer {
+  const vocab = Vocab.fromText(TEXT);
+  return new Trainer(k, vocab, vocab.encode(TEXT), cfg);
+}
+
+function resumed(bytes: Uint8Array, over: Partial<TrainConfig> = {}): Trainer {
+  const ckpt = decodeCheckpoint(bytes, 'mem');
+  const t = new Trainer(k, ckpt.vocab, ckpt.vocab.encode(TEXT), { ...ckpt.train!, ...over }, modelFromCheckpoint(k, ckpt));
+  restoreTrainer(t, ckpt);
+  return t;
+}
+
+const RUN = config({
+  cell: 'lstm', layers: 2, hidden: 16, embed: 8, batch: 4, seq: 12, lr: 5e-3, schedule: 'cosine', warmup: 4,
+  dropout: 0.25, valFrac: 0.1, evalEvery: 5, seed: 3,
+});
+
+describe('exact resume', () => {
+  it('2N steps == N steps, checkpoint, resume for N steps: bitwise equal weights, moments and history (cosine + dropout)', async () => {
+    const N = 13; // not a multiple of --eval-every, crosses an epoch boundary
+    const full = fresh({ ...RUN, steps: 2 * N });
+    expect(await full.run(recorder())).toBe('steps');
+    expect(full.batcher.epoch).toBeGreaterThan(0);
+
+    const first = fresh({ ...RUN, steps: 2 * N });
+    const rec = recorder({ stopAfter: N });
+    expect(await first.run(rec)).toBe('interrupted');
+    expect(first.progress.step).toBe(N);
+    const second = resumed(rec.files.last);
+    expect(second.progress.step).toBe(N);
+    expect(await second.run(recorder())).toBe('steps');
+
+    expect(second.progress.step).toBe(2 * N);
+    expect(Array.from(second.model.params)).toEqual(Array.from(full.model.params));
+    for (const [name, v] of full.optimizer.moments) expect(Array.from(second.optimizer.moments.get(name)!)).toEqual(Array.from(v));
+    expect(second.progress.history).toEqual(full.progress.history);
+    expect(second.progress.cursor).toBe(full.progress.cursor);
+    expect(second.progress.dropoutRng).toEqual(full.progress.dropoutRng);
+    expect(second.progress.bestVal).toBe(full.progress.bestVal);
+  });
+
+  it('--steps N, then resume with --steps 2N (constant schedule) == 2N straight', async () => {
+    const cfg = { ...RUN, schedule: 'constant' as const, evalEvery: 4 };
+    const full = fresh({ ...cfg, steps: 20 });
+    await full.run(recorder());
+    const first = fresh({ ...cfg, steps: 10 });
+    const rec = recorder();
+    await first.run(rec);
+    const second = resumed(rec.files.last, { steps: 20 });
+    await second.run(recorder());
+    expect(Array.from(second.model.params)).toEqual(Array.from(full.model.params));
+  });
+});
+
+describe('early stopping and best/last', () => {
+  it('stops after --patience evaluations without improvement; best holds the best step, last the final one', async () => {
+    const t = fresh({ ...RUN, dropout: 0, evalEvery: 2, patience: 2, steps: 1000 });
+    const scripted = [3, 2, 2.5, 1.9, 2.2, 2.1, 5];
+    let i = 0;
+    t.evaluate = () => scripted[i++];
+    const rec = recorder();
+    expect(await t.run(rec)).toBe('patience');
+    // evals at 2,4,6,8,10,12: best at 8 (1.9), then 2.2 and 2.1 → two without improvement
+    expect(t.progress.step).toBe(12);
+    expect(t.progress.bestStep).toBe(8);
+    expect(t.progress.bestVal).toBe(1.9);
+    expect(rec.saves.filter((s) => s.kind === 'best').map((s) => s.step)).toEqual([2, 4, 8]);
+    expect(rec.saves.filter((s) => s.kind === 'last').map((s) => s.step)).toEqual([2, 4, 6, 8, 10, 12]);
+    expect(decodeCheckpoint(rec.files.best, 'best').progress!.step).toBe(8);
+    expect(decodeCheckpoint(rec.files.last, 'last').progress!.step).toBe(12);
+    const evals = rec.events.filter((e) => e.type === 'eval');
+    expect(evals.map((e) => e.type === 'eval' && e.best)).toEqual([true, true, false, true, false, false]);
+    const end = rec.events.at(-1)!;
+    expect(end).toMatchObject({ type: 'end', reason: 'patience', bestVal: 1.9, bestStep: 8 });
+  });
+
+  it('checkpoint metadata shows the step and the val loss', async () => {
+    const t = fresh({ ...RUN, steps: 10 });
+    const rec = recorder();
+    await t.run(rec);
+    const { decodeSafetensors } = await import('../../src/checkpoint/safetensors.js');
+    const meta = decodeSafetensors(rec.files.last, 'last').metadata;
+    expect(meta.step).toBe('10');
+    expect(Number(meta.val_loss)).toBe(t.progress.history.at(-1)!.val);
+    expect(Number(meta.best_val_loss)).toBe(t.progress.bestVal);
+  });
+});
+
+describe('divergence', () => {
+  it('a NaN weight is caught at the next step: roll back to the last save with half the learning rate, then finish', async () => {
+    let injected = false;
+    let t!: Trainer;
+    t = fresh({ ...RUN, steps: 20 });
+    const rec = recorder({
+      trainer: () => t,
+      onStep: (tr, step) => {
+        if (step === 7 && !injected) {
+          injected = true;
+          tr.model.layout.view(tr.model.params, 'head.bias')[0] = Number.NaN;
+        }
+      },
+    });
+    expect(await t.run(rec)).toBe('steps');
+    const rollbacks = rec.events.filter((e) => e.type === 'rollback');
+    expect(rollbacks).toEqual([expect.objectContaining({ step: 8, to: 5, lrScale: 0.5, rollbacks: 1 })]);
+    expect(t.progress.step).toBe(20);
+    expect(t.progress.lrScale).toBe(0.5);
+    expect(t.isFinite()).toBe(true);
+    const steps = rec.events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[];
+    // after the rollback, steps 6.. are redone at half the scheduled rate
+    const redo = steps.filter((e) => e.step === 6);
+    expect(redo.length).toBe(2);
+    expect(redo[1].lr).toBeCloseTo(redo[0].lr / 2, 12);
+    for (const bytes of Object.values(rec.files)) decodeCheckpoint(bytes, 'ok'); // loadable, finite
+  });
+
+  it('a NaN found at evaluation is never saved', async () => {
+    let t!: Trainer;
+    let injected = false;
+    t = fresh({ ...RUN, steps: 12 });
+    const rec = recorder({
+      trainer: () => t,
+      onStep: (tr, step) => {
+        if (step === 10 && !injected) {
+          injected = true;
+          tr.model.params[0] = Number.POSITIVE_INFINITY; // step 10 is an eval step: the eval must notice
+        }
+      },
+    });
+    await t.run(rec);
+    const kinds = rec.events.map((e) => e.type);
+    expect(rec.events.filter((e) => e.type === 'rollback')).toEqual([expect.objectContaining({ step: 10, to: 5 })]);
+    // no eval event and no save between the injection and the rollback; step 10 is redone and saved clean
+    const at = kinds.indexOf('rollback');
+    expect(kinds[at - 1]).toBe('step');
+    expect(rec.saves.map((s) => s.step)).toEqual([5, 5, 10, 10, 12, 12]);
+    for (const bytes of Object.values(rec.files)) decodeCheckpoint(bytes, 'ok');
+    expect(t.progress.step).toBe(12);
+  });
+
+  it(`keeps diverging: stops with a TrainingError after ${MAX_ROLLBACKS} rollbacks, the last checkpoint intact`, async () => {
+    let t!: Trainer;
+    t = fresh({ ...RUN, steps: 40 });
+    const rec = recorder({
+      trainer: () => t,
+      onStep: (tr, step) => {
+        if (step === 7) tr.model.layout.view(tr.model.params, 'head.bias')[0] = Number.NaN;
+      },
+    });
+    await expect(t.run(rec)).rejects.toThrow(TrainingError);
+    expect(rec.events.filter((e) => e.type === 'rollback').map((e) => e.type === 'rollback' && e.lrScale)).toEqual([0.5, 0.25, 0.125]);
+    const last = decodeCheckpoint(rec.files.last, 'last');
+    expect(last.progress!.step).toBe(5);
+  });
+});
+
+describe('time budget', () => {
+  it('with only --time, cosine decays over the steps estimated from the measured rate', async () => {
+    let clock = 0;
+    let t!: Trainer;
+    t = fresh({ ...RUN, dropout: 0, warmup: 5, timeMs: 6000, evalEvery: 10 });
+    // every step takes 100 ms of the fake clock: 60 steps fit
+    const rec = recorder({ trainer: () => t, onStep: () => {}, now: () => clock });
+    const step = t.tryStep.bind(t);
+    t.tryStep = () => {
+      clock += 100;
+      return step();
+    };
+    expect(await t.run(rec)).toBe('time');
+    expect(t.progress.step).toBe(60);
+    expect(t.progress.scheduleTotal).toBeGreaterThanOrEqual(58);
+    expect(t.progress.scheduleTotal).toBeLessThanOrEqual(62);
+    const lrs = (rec.events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[]).map((e) => e.lr);
+    expect(lrs[4]).toBeCloseTo(RUN.lr);
+    expect(lrs.at(-1)!).toBeLessThan(0.15 * RUN.lr);
+  });
+});
