@@ -1,33 +1,50 @@
 // Generation: warm the state on a prime, then repeatedly pick a character from the
-// logits and feed it back. One step at a time, batch 1, no gradients.
-import type { Model, Workspace } from '../nn/model.js';
+// logits and feed it back. Batch 1, no gradients. The prime runs through the network in
+// windows (all-steps products), generation one step at a time; neither allocates per
+// character.
+import type { Model } from '../nn/model.js';
 import type { Vocab } from '../text/vocab.js';
 import { Rng } from '../util/rng.js';
-import { pick, type PickOptions } from './pick.js';
+import { pick, PickScratch, type PickOptions } from './pick.js';
+import { StateStream } from './stream.js';
 
 export interface SampleOptions extends PickOptions {
   seed: number;
 }
 
 export class Sampler {
-  private readonly ws: Workspace;
+  private readonly stream: StateStream;
   private readonly rng: Rng;
-  private readonly scratch: Float64Array;
+  private readonly scratch: PickScratch;
   /** The id fed at the next step, or -1 when the state has not been primed. */
   private nextId = -1;
 
   constructor(readonly model: Model, readonly vocab: Vocab, readonly opts: SampleOptions) {
-    this.ws = model.workspace(1, 1, false);
+    this.stream = new StateStream(model);
     this.rng = new Rng(opts.seed);
-    this.scratch = new Float64Array(model.config.vocab);
+    this.scratch = new PickScratch(model.config.vocab);
+  }
+
+  /**
+   * Forgets the text so far (zero state, not primed) for an independent sample. The random
+   * generator is not reset: the next sample continues its sequence, so it differs.
+   */
+  reset(): void {
+    this.stream.reset();
+    this.nextId = -1;
   }
 
   /** Feeds characters (as ids) through the network; the last one's prediction is sampled next. */
   feed(ids: ArrayLike<number>): void {
-    for (let i = 0; i < ids.length; i++) {
-      if (this.nextId >= 0) this.advance(this.nextId);
-      this.nextId = ids[i];
-    }
+    const n = ids.length;
+    if (n === 0) return;
+    // everything but the last id runs now: the pending id (if any), then ids[0..n-2]
+    const pending = this.nextId >= 0 ? 1 : 0;
+    const run = new Int32Array(pending + n - 1);
+    if (pending) run[0] = this.nextId;
+    for (let i = 0; i < n - 1; i++) run[pending + i] = ids[i];
+    this.stream.run(run, 0, run.length);
+    this.nextId = ids[n - 1];
   }
 
   /**
@@ -43,30 +60,20 @@ export class Sampler {
     }
     const id = this.rng.int(this.vocab.size);
     this.feed([id]);
-    return this.vocab.decode([id]);
-  }
-
-  private advance(id: number): void {
-    const ws = this.ws;
-    ws.ids[0] = id;
-    ws.forward();
-    ws.carry();
+    return this.vocab.chars[id];
   }
 
   /** Generates one character id. */
   nextCharId(): number {
     if (this.nextId < 0) throw new Error('call start() or feed() before sampling');
-    const ws = this.ws;
-    ws.ids[0] = this.nextId;
-    ws.forward();
-    ws.carry();
-    const id = pick(ws.logits, this.model.config.vocab, this.opts, this.rng, this.scratch);
+    const logits = this.stream.step(this.nextId);
+    const id = pick(logits, this.model.config.vocab, this.opts, this.rng, this.scratch);
     this.nextId = id;
     return id;
   }
 
   /** Generates one character. */
   next(): string {
-    return this.vocab.decode([this.nextCharId()]);
+    return this.vocab.chars[this.nextCharId()];
   }
 }
