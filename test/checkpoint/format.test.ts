@@ -1,0 +1,105 @@
+// Format versions: a small checkpoint of every released format version lives in
+// test/fixtures/checkpoints (written once by test/fixtures/make_fixtures.mjs, then frozen).
+// Each must keep loading, computing the same logits, sampling, and (training
+// checkpoints) resuming; a version newer than this build knows gets the one-line
+// "upgrade rnn" error.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
+import { decodeCheckpoint, FORMAT_VERSION, modelFromCheckpoint, readCheckpoint, SUPPORTED_VERSIONS } from '../../src/checkpoint/store.js';
+import { ReferenceKernels } from '../../src/kernels/reference.js';
+import { CheckpointError } from '../../src/util/errors.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+
+const DIR = fileURLToPath(new URL('../fixtures/checkpoints/', import.meta.url));
+const FIXTURES = readdirSync(DIR).filter((f) => f.endsWith('.safetensors')).sort();
+const CORPUS = join(DIR, 'corpus.txt');
+
+/** Logits of a fixed id pattern, rounded so the snapshot does not depend on the last bits of Math.tanh. */
+function logitsOf(file: string, ckpt: Awaited<ReturnType<typeof readCheckpoint>>): string[] {
+  const model = modelFromCheckpoint(new ReferenceKernels('f64'), ckpt);
+  const T = 5;
+  const B = 2;
+  const ws = model.workspace(B, T, false);
+  for (let i = 0; i < T * B; i++) ws.ids[i] = (i * 7 + 3) % ckpt.model.vocab;
+  ws.forward();
+  expect(ws.logits.every(Number.isFinite), file).toBe(true);
+  return Array.from(ws.logits.subarray(0, 3 * ckpt.model.vocab), (x) => x.toPrecision(6));
+}
+
+describe('checkpoint format versions', () => {
+  const tmp = tempDir('rnn-format-');
+  afterAll(() => tmp.cleanup());
+
+  it('there is a fixture of every supported version', () => {
+    for (const v of SUPPORTED_VERSIONS) expect(FIXTURES.some((f) => f.startsWith(`v${v}-`)), `fixture of format version ${v}`).toBe(true);
+    expect(SUPPORTED_VERSIONS).toContain(FORMAT_VERSION);
+  });
+
+  for (const name of FIXTURES) {
+    it(`${name} loads and computes the logits it always did`, async () => {
+      const file = join(DIR, name);
+      const ckpt = await readCheckpoint(file);
+      expect(name.startsWith(`v${readMetadata(file).format_version}-`)).toBe(true);
+      await expect(JSON.stringify({ model: pickModel(ckpt.model), vocab: ckpt.vocab.toJSON(), logits: logitsOf(name, ckpt) }, null, 1))
+        .toMatchFileSnapshot(`../fixtures/checkpoints/__snapshots__/${name.replace('.safetensors', '.json')}`);
+    });
+
+    it(`${name} samples through the CLI`, async () => {
+      const r = await runCli(['sample', '--checkpoint', join(DIR, name), '-n', '40', '--seed', '1']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect([...r.stdout].length).toBe(40);
+    });
+  }
+
+  for (const name of FIXTURES.filter((f) => f.includes('-train'))) {
+    it(`${name} resumes training`, async () => {
+      const ckpt = await readCheckpoint(join(DIR, name));
+      const step = ckpt.progress!.step;
+      const r = await runCli(['train', CORPUS, '--resume', join(DIR, name), '--steps', String(step + 2), '--out', join(tmp.dir, name),
+        '--backend', 'reference', '-q']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const out = readdirSync(join(tmp.dir, name)).find((f) => f.endsWith('-last.safetensors'))!;
+      expect((await readCheckpoint(join(tmp.dir, name, out))).progress!.step).toBe(step + 2);
+    });
+  }
+
+  it('a newer format version is refused with one line that says to upgrade rnn', async () => {
+    const file = join(DIR, FIXTURES[0]!);
+    const future = String(FORMAT_VERSION + 1);
+    const bytes = withMetadata(readFileSync(file), { format_version: future });
+    let err: unknown;
+    try {
+      decodeCheckpoint(bytes, 'future.safetensors');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CheckpointError);
+    expect((err as Error).message).toMatch(new RegExp(`^future\\.safetensors: .*format version ${future}.*upgrade rnn`));
+
+    const path = join(tmp.dir, 'future.safetensors');
+    writeFileSync(path, bytes);
+    const r = await runCli(['sample', '--checkpoint', path, '-n', '5']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^rnn: .*future\.safetensors: .*upgrade rnn/);
+  });
+});
+
+function pickModel({ cell, vocab, embed, hidden, layers }: { cell: string; vocab: number; embed: number; hidden: number; layers: number }) {
+  return { cell, vocab, embed, hidden, layers };
+}
+
+function readMetadata(file: string): Record<string, string> {
+  return decodeSafetensors(readFileSync(file), file).metadata;
+}
+
+function withMetadata(bytes: Uint8Array, changes: Record<string, string>): Uint8Array {
+  const { metadata, tensors } = decodeSafetensors(bytes, 'x');
+  return encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), { ...metadata, ...changes });
+}
