@@ -1,8 +1,10 @@
 // Entry point of bin/rnn.js: the commands, and one error handler around them.
 import { Command } from 'commander';
 import { handleError } from './errors.js';
+import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerSample } from './sample.js';
+import { registerScore } from './score.js';
 import { registerTrain } from './train.js';
 
 declare const __RNN_VERSION__: string;
@@ -23,11 +25,16 @@ export function buildProgram(): Command {
     });
   registerTrain(program);
   registerSample(program);
+  registerEval(program);
+  registerScore(program);
   registerExport(program);
   program.addHelpText('after', `
 Examples:
   rnn train corpora/shipslog.txt --steps 2000      train an LSTM, checkpoints go to checkpoints/
   rnn sample --temp 0.8 -n 500                      sample from the newest checkpoint
+  rnn sample --forever | head -c 10000              sample until the reader has enough
+  rnn eval held-out.txt                             nats/char, bpc and perplexity on a text
+  cat app.log | rnn score | sort -rn | head         the most surprising lines
   cat *.md | rnn train - --cell gru --time 10m      train on stdin for ten minutes
   rnn export --onnx model.onnx                      the newest best checkpoint as an ONNX model
 

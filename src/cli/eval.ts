@@ -1,0 +1,69 @@
+// `rnn eval [file|-]`: the loss of a model on a text, in nats/char, bits/char and
+// perplexity, as key<TAB>value lines (or one JSON object with --json).
+import { Command, Option } from 'commander';
+import type { BackendName } from '../kernels/index.js';
+import { evaluateText, LN2 } from '../sample/score.js';
+import { decodeCorpus, readCorpusPath } from '../text/corpus.js';
+import { RnnError } from '../util/errors.js';
+import { choiceOption } from './options.js';
+import { DataOut } from './output.js';
+import { loadModel, nameChars, readStdin } from './sample.js';
+
+interface EvalFlags {
+  checkpoint?: string;
+  json: boolean;
+  backend: BackendName;
+}
+
+export function registerEval(program: Command): void {
+  program
+    .command('eval')
+    .description('loss of a model on a text: nats/char, bits/char (bpc) and perplexity')
+    .argument('[file]', 'text file, folder of text files, or - for stdin', '-')
+    .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to evaluate (default: the newest *-best.safetensors in checkpoints/)'))
+    .option('--json', 'one JSON object instead of key<TAB>value lines', false)
+    .addOption(new Option('--backend <name>', 'compute backend: wasm or reference').default('wasm').argParser(choiceOption('--backend', ['wasm', 'reference'] as const)))
+    .addHelpText('after', `
+The text is read as one stream from a zero state, with the state carried across windows
+(batch 1), so each character is predicted from everything before it: the exact mean
+per-character loss, computed with the same forward pass and loss as training. The first
+character is context only. Characters the model does not know are left out and counted
+(stdout "unknown", and a warning on stderr naming them).
+
+Output (key<TAB>value): nats (per char), bpc, perplexity, chars (predicted), unknown.
+
+Examples:
+  rnn eval held-out.txt
+  rnn eval held-out.txt --json | jq .bpc
+  cat notes/*.md | rnn eval - -c checkpoints/notes-best.safetensors`)
+    .action(async (file: string, flags: EvalFlags) => {
+      process.exitCode = await runEval(file, flags);
+    });
+}
+
+async function runEval(file: string, flags: EvalFlags): Promise<number> {
+  const text = file === '-' ? decodeCorpus(await readStdin('the text'), 'stdin') : (await readCorpusPath(file)).text;
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags.backend);
+  const result = evaluateText(model, ckpt.vocab, text);
+  const unknownCount = [...result.unknown.values()].reduce((a, b) => a + b, 0);
+  const name = file === '-' ? 'stdin' : file;
+  if (unknownCount > 0) {
+    process.stderr.write(`rnn: warning: ${unknownCount} character${unknownCount === 1 ? '' : 's'} not in the vocabulary left out: ${nameChars(result.unknown.keys())}\n`);
+  }
+  if (result.chars === 0) {
+    throw new RnnError(`${name}: fewer than 2 characters the model knows, so there is nothing to predict; give a longer text`);
+  }
+  const bpc = result.nats / LN2;
+  const perplexity = Math.exp(result.nats);
+  const out = new DataOut();
+  if (flags.json) {
+    await out.write(`${JSON.stringify({
+      nats: result.nats, bpc, perplexity, chars: result.chars, unknown: unknownCount,
+      unknownChars: Object.fromEntries(result.unknown), checkpoint: ckpt.file,
+    })}\n`);
+  } else {
+    await out.write(`nats\t${result.nats.toFixed(6)}\nbpc\t${bpc.toFixed(6)}\nperplexity\t${perplexity.toFixed(4)}\nchars\t${result.chars}\nunknown\t${unknownCount}\n`);
+  }
+  await out.end();
+  return 0;
+}

@@ -1,0 +1,172 @@
+// `rnn score [file|-]`: how surprising each line is to the model, streamed: one output
+// line per input line, `<bpc>\t<line>` (or JSON lines), so
+//   cat app.log | rnn score | sort -rn | head
+// finds the most surprising lines. `--chars` gives per-character surprisal instead: TSV
+// rows, or, when stdout is a terminal that shows colour, the text as a heat map.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { Chalk, type ChalkInstance } from 'chalk';
+import { Command, Option } from 'commander';
+import type { BackendName } from '../kernels/index.js';
+import { LineScorer, type CharSurprisal } from '../sample/score.js';
+import { CorpusError, UsageError } from '../util/errors.js';
+import { choiceOption } from './options.js';
+import { DataOut } from './output.js';
+import { loadModel, nameChars } from './sample.js';
+
+interface ScoreFlags {
+  checkpoint?: string;
+  chars: boolean;
+  json: boolean;
+  heatmap: boolean;
+  color: boolean;
+  backend: BackendName;
+}
+
+export function registerScore(program: Command): void {
+  program
+    .command('score')
+    .description('surprise of each line (bits/char), streamed: <bpc>\\t<line> per input line')
+    .argument('[file]', 'text file, or - for stdin', '-')
+    .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to score with (default: the newest *-best.safetensors in checkpoints/)'))
+    .option('--chars', 'per-character surprisal: TSV rows line, column, char, bits (a colour heat map when stdout is a terminal)', false)
+    .option('--json', 'JSON lines: {"line","bpc","chars","unknown","text"} (with --chars: {"line","col","char","bits"})', false)
+    .option('--heatmap', 'with --chars: draw the heat map even when stdout is not a terminal (for less -R)', false)
+    .option('--no-color', 'no colour (so --chars on a terminal prints TSV); NO_COLOR does the same')
+    .addOption(new Option('--backend <name>', 'compute backend: wasm or reference').default('wasm').argParser(choiceOption('--backend', ['wasm', 'reference'] as const)))
+    .addHelpText('after', `
+Each line is scored on its own: from a fresh state that has seen one line break, the model
+predicts the line's characters and the line break that ends it, so a line's score does not
+depend on the lines around it and sorting by score is meaningful. bpc is the mean surprisal
+in bits per predicted character (4 decimals; "nan" if nothing could be predicted).
+Characters the model does not know are skipped (not fed, not scored) and named once on
+stderr at the end. Output is written as input arrives; line ends are "\\n" and a "\\r"
+before it stays part of the line.
+
+--chars TSV columns: line number, column (1-based, in characters), the character (\\t \\n
+\\r \\\\ escaped), surprisal in bits (empty where not scored). The line break is the
+row after the last character. The heat map runs from dim (expected) to bright red (as
+surprising as a uniform guess over the vocabulary, or more).
+
+Examples:
+  cat app.log | rnn score | sort -rn | head       the ten most surprising lines
+  rnn score notes.txt --json | jq 'select(.bpc > 4)'
+  echo 'the cat sat' | rnn score --chars           heat map on a terminal, TSV in a pipe`)
+    .action(async (file: string, flags: ScoreFlags) => {
+      process.exitCode = await runScore(file, flags);
+    });
+}
+
+/** The input as a byte stream: stdin or a file (checked first, for a clear error). */
+async function openInput(file: string): Promise<Readable> {
+  if (file === '-') {
+    if (process.stdin.isTTY) throw new UsageError('reading lines from stdin, but stdin is a terminal; pipe text in (cat FILE | rnn score) or give a file');
+    return process.stdin;
+  }
+  const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : `cannot be read (${e.code})`;
+    throw new CorpusError(`${file}: ${why}; give a text file or - for stdin`);
+  });
+  if (info.isDirectory()) throw new CorpusError(`${file}: is a folder; give a text file, or cat the files into rnn score -`);
+  return createReadStream(file);
+}
+
+/** Colour for stdout: off with --no-color or NO_COLOR; on for a terminal, FORCE_COLOR or --heatmap. */
+function stdoutColor(flags: ScoreFlags): ChalkInstance {
+  const env = process.env;
+  const noColor = !flags.color || (env.NO_COLOR !== undefined && env.NO_COLOR !== '');
+  const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
+  const tty = Boolean(process.stdout.isTTY) && env.TERM !== 'dumb';
+  const level = noColor ? 0 : tty || forced || flags.heatmap ? (Math.max(1, new Chalk().level) as 1 | 2 | 3) : 0;
+  return new Chalk({ level });
+}
+
+function formatBits(x: number): string {
+  return Number.isNaN(x) ? 'nan' : x.toFixed(4);
+}
+
+function escapeTsv(ch: string): string {
+  return ch === '\t' ? '\\t' : ch === '\n' ? '\\n' : ch === '\r' ? '\\r' : ch === '\\' ? '\\\\' : ch;
+}
+
+/** One character coloured by its surprisal relative to a uniform guess over V (`full` bits). */
+function heat(c: ChalkInstance, ch: string, bits: number, full: number): string {
+  if (ch === '\n') return ch;
+  if (Number.isNaN(bits)) return c.underline(ch);
+  const t = Math.min(1, Math.max(0, bits / full));
+  if (c.level >= 2) {
+    // grey → amber → red, brighter as surprise grows
+    const [r, g, b] = t < 0.5
+      ? [lerp(90, 255, t * 2), lerp(90, 190, t * 2), lerp(90, 40, t * 2)]
+      : [255, lerp(190, 40, t * 2 - 1), lerp(40, 40, t * 2 - 1)];
+    const coloured = c.rgb(r, g, b)(ch);
+    return t >= 0.75 ? c.bold(coloured) : coloured;
+  }
+  if (t < 0.25) return c.gray(ch);
+  if (t < 0.5) return ch;
+  if (t < 0.75) return c.yellow(ch);
+  return c.red.bold(ch);
+}
+
+function lerp(a: number, b: number, t: number): number {
+  return Math.round(a + (b - a) * t);
+}
+
+async function runScore(file: string, flags: ScoreFlags): Promise<number> {
+  const input = await openInput(file);
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags.backend);
+  const scorer = new LineScorer(model, ckpt.vocab);
+  const color = stdoutColor(flags);
+  const heatmap = flags.chars && !flags.json && color.level > 0 && (Boolean(process.stdout.isTTY) || flags.heatmap);
+  const fullBits = Math.log2(ckpt.vocab.size);
+  const out = new DataOut();
+  let lineNo = 0;
+
+  const render = (line: string): string => {
+    lineNo++;
+    if (!flags.chars) {
+      const s = scorer.score(line);
+      if (flags.json) return `${JSON.stringify({ line: lineNo, bpc: Number.isNaN(s.bpc) ? null : s.bpc, chars: s.chars, unknown: s.unknown, text: line })}\n`;
+      return `${formatBits(s.bpc)}\t${line}\n`;
+    }
+    const s: CharSurprisal = scorer.score(line, true);
+    let text = '';
+    for (let i = 0; i < s.symbols.length; i++) {
+      const ch = s.symbols[i];
+      const bits = s.bits[i];
+      if (heatmap) text += heat(color, ch, bits, fullBits);
+      else if (flags.json) text += `${JSON.stringify({ line: lineNo, col: i + 1, char: ch, bits: Number.isNaN(bits) ? null : bits })}\n`;
+      else text += `${lineNo}\t${i + 1}\t${escapeTsv(ch)}\t${Number.isNaN(bits) ? '' : bits.toFixed(4)}\n`;
+    }
+    if (heatmap && !text.endsWith('\n')) text += '\n';
+    return text;
+  };
+
+  // lines are split on "\n" as bytes arrive; everything a chunk of input completes is
+  // written at once, before waiting for more input
+  const decoder = new TextDecoder('utf-8'); // invalid bytes become U+FFFD, which is then an unknown character
+  let rest = '';
+  for await (const chunk of input) {
+    if (out.isClosed) break;
+    rest += decoder.decode(chunk as Uint8Array, { stream: true });
+    let start = 0;
+    let text = '';
+    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n', start)) {
+      text += render(rest.slice(start, nl));
+      start = nl + 1;
+    }
+    rest = rest.slice(start);
+    if (text.length > 0) await out.write(text);
+  }
+  rest += decoder.decode();
+  if (rest.length > 0 && !out.isClosed) await out.write(render(rest));
+  if (input !== process.stdin) input.destroy();
+  await out.end();
+
+  const unknownCount = [...scorer.unknown.values()].reduce((a, b) => a + b, 0);
+  if (unknownCount > 0 && !out.isClosed) {
+    process.stderr.write(`rnn: warning: ${unknownCount} character${unknownCount === 1 ? '' : 's'} not in the vocabulary skipped: ${nameChars(scorer.unknown.keys())}\n`);
+  }
+  return 0;
+}
