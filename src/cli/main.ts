@@ -1,6 +1,7 @@
 // Entry point of bin/rnn.js: the commands, and one error handler around them.
 import { Command } from 'commander';
 import { handleError } from './errors.js';
+import { registerInfo } from './info.js';
 import { registerEval } from './eval.js';
 import { registerExport } from './export.js';
 import { registerSample } from './sample.js';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     });
   registerTrain(program);
   registerSample(program);
+  registerInfo(program);
   registerEval(program);
   registerScore(program);
   registerExport(program);
@@ -32,6 +34,7 @@ export function buildProgram(): Command {
 Examples:
   rnn train corpora/shipslog.txt --steps 2000      train an LSTM, checkpoints go to checkpoints/
   rnn sample --temp 0.8 -n 500                      sample from the newest checkpoint
+  rnn info checkpoints/run-best.safetensors         what a checkpoint holds, with a loss chart
   rnn sample --forever | head -c 10000              sample until the reader has enough
   rnn eval held-out.txt                             nats/char, bpc and perplexity on a text
   cat app.log | rnn score | sort -rn | head         the most surprising lines

@@ -184,6 +184,12 @@ export class Trainer {
     return steps > 0 ? steps : byEpochs;
   }
 
+  /** Warm-up steps of the cosine schedule: --warmup, or the first tenth of a run planned shorter than ten warm-ups. */
+  get warmupSteps(): number {
+    const known = this.totalSteps;
+    return known > 0 ? Math.min(this.config.warmup, Math.ceil(known / 10)) : this.config.warmup;
+  }
+
   /** Validation characters scored per evaluation. */
   get valCharsScored(): number {
     return evalPlan(this.val.length, this.config.batch, this.config.seq, this.config.evalWindows)?.chars ?? 0;
@@ -216,9 +222,10 @@ export class Trainer {
   /** The learning rate of the update that ends step `step` (0-based), rollbacks' halvings included. */
   learningRate(step = this.progress.step): number {
     const c = this.config;
-    const total = this.totalSteps > 0 ? this.totalSteps : this.progress.scheduleTotal;
+    const known = this.totalSteps;
+    const total = known > 0 ? known : this.progress.scheduleTotal;
     const lr = learningRate(
-      { name: c.schedule, lr: c.lr, warmup: c.warmup, total, minFrac: MIN_LR_FRAC, gamma: c.decay, every: c.decayEvery },
+      { name: c.schedule, lr: c.lr, warmup: this.warmupSteps, total, minFrac: MIN_LR_FRAC, gamma: c.decay, every: c.decayEvery },
       step,
     );
     return lr * this.progress.lrScale;
@@ -412,7 +419,7 @@ export class Trainer {
         rateT = t;
         rateSteps = 0;
       }
-      if (timeOnly && p.scheduleTotal === 0 && p.step >= config.warmup && sessionSteps >= 10) estimate();
+      if (timeOnly && p.scheduleTotal === 0 && p.step >= this.warmupSteps && sessionSteps >= 10) estimate();
       hooks.onEvent({
         type: 'step', step: p.step, loss: r.loss, bpc: bits(r.loss), gradNorm: r.gradNorm, lr: r.lr,
         epoch: this.batcher.epochsDone, charsPerSec, elapsedMs: p.elapsedMs,

@@ -1,0 +1,103 @@
+// `rnn info [checkpoint]`: what a checkpoint holds — model, vocabulary, training
+// configuration and progress, best validation loss — and a chart of the loss history.
+// Data, so it goes to stdout; --json for scripts.
+import { Command } from 'commander';
+import { newestFile } from '../checkpoint/atomic.js';
+import { readCheckpoint, FORMAT_VERSION, type Checkpoint } from '../checkpoint/store.js';
+import { paramSpecs } from '../nn/model.js';
+import { numel } from '../nn/params.js';
+import { RnnError } from '../util/errors.js';
+import { formatDuration } from './options.js';
+import { DataOut } from './output.js';
+import { lineChart } from './ui/chart.js';
+
+interface InfoFlags {
+  json: boolean;
+  chart: boolean;
+}
+
+export function registerInfo(program: Command): void {
+  program
+    .command('info')
+    .description('show what a checkpoint holds: model, training, best validation loss, and a loss chart')
+    .argument('[checkpoint]', 'checkpoint file (default: the newest in checkpoints/)')
+    .option('--json', 'one JSON object on stdout', false)
+    .option('--no-chart', 'leave out the loss chart')
+    .action(async (file: string | undefined, flags: InfoFlags) => {
+      process.exitCode = await runInfo(file, flags);
+    });
+}
+
+const bpc = (nats: number) => nats / Math.LN2;
+const n = (x: number) => x.toLocaleString('en-US');
+
+/** The machine-readable summary of a checkpoint (the --json output). */
+export function checkpointSummary(ckpt: Checkpoint) {
+  const parameters = paramSpecs(ckpt.model).reduce((s, p) => s + numel(p.shape), 0);
+  const p = ckpt.progress;
+  const last = p?.history.at(-1);
+  return {
+    file: ckpt.file,
+    formatVersion: FORMAT_VERSION,
+    model: ckpt.model,
+    vocabSize: ckpt.vocab.size,
+    parameters,
+    train: ckpt.train,
+    progress: p && {
+      step: p.step,
+      elapsedMs: p.elapsedMs,
+      bestVal: p.bestVal,
+      bestBpc: p.bestVal === null ? null : bpc(p.bestVal),
+      bestStep: p.bestStep,
+      lastVal: last?.val ?? null,
+      lastTrain: last?.train ?? null,
+      rollbacks: p.rollbacks ?? 0,
+      lrScale: p.lrScale ?? 1,
+    },
+    history: p?.history ?? [],
+  };
+}
+
+async function runInfo(given: string | undefined, flags: InfoFlags): Promise<number> {
+  const file = given ?? (await newestFile('checkpoints', '.safetensors'));
+  if (!file) throw new RnnError('no checkpoint found in checkpoints/; pass a checkpoint file: rnn info FILE');
+  const ckpt = await readCheckpoint(file);
+  const s = checkpointSummary(ckpt);
+  const out = new DataOut();
+  if (flags.json) {
+    out.write(`${JSON.stringify(s)}\n`);
+    await out.end();
+    return 0;
+  }
+  const m = ckpt.model;
+  const t = ckpt.train;
+  const p = s.progress;
+  const lines: string[] = [];
+  const loss = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(4)} nats/char (${bpc(x).toFixed(3)} bpc)`);
+  lines.push(`checkpoint  ${file}`);
+  lines.push(`model       ${m.layers}×${m.hidden} ${m.cell}, embed ${m.embed}, vocab ${ckpt.vocab.size}, ${n(s.parameters)} parameters`);
+  if (t && p) {
+    const sched = t.schedule === 'cosine' ? `cosine (warm-up ${t.warmup})` : t.schedule === 'step' ? `step (×${t.decay} every ${t.decayEvery})` : t.schedule;
+    lines.push(`training    batch ${t.batch} × seq ${t.seq} · ${t.optim} lr ${t.lr} ${sched} · clip ${t.clip} · dropout ${t.dropout ?? 0} · seed ${t.seed}`);
+    const limits = [t.steps ? `${n(t.steps)} steps` : '', t.epochs ? `${t.epochs} epochs` : '', t.timeMs ? formatDuration(t.timeMs) : '', t.patience ? `patience ${t.patience}` : '']
+      .filter(Boolean).join(', ');
+    lines.push(`progress    step ${n(p.step)}${limits ? ` (limits: ${limits})` : ''} · ${formatDuration(p.elapsedMs)} of training` +
+      `${p.rollbacks > 0 ? ` · ${p.rollbacks} divergence rollback(s), lr ×${p.lrScale}` : ''}`);
+    lines.push(`best val    ${loss(p.bestVal)}${p.bestVal === null ? '' : ` at step ${n(p.bestStep)}`}`);
+    if (p.lastVal !== null || p.lastTrain !== null) lines.push(`last eval   train ${loss(p.lastTrain)} · val ${loss(p.lastVal)}`);
+  } else {
+    lines.push('training    none recorded (weights only: can be sampled, not resumed)');
+  }
+  const history = s.history.filter((h) => Number.isFinite(h.train) || (h.val !== null && Number.isFinite(h.val)));
+  if (flags.chart && history.length >= 2) {
+    const width = Math.max(20, Math.min(72, (process.stdout.columns ?? 80) - 12));
+    lines.push('', `loss (nats/char) by step    · train   ● val`);
+    lines.push(...lineChart([
+      { mark: '·', points: history.filter((h) => Number.isFinite(h.train)).map((h) => ({ x: h.step, y: h.train })) },
+      { mark: '●', points: history.filter((h) => h.val !== null && Number.isFinite(h.val)).map((h) => ({ x: h.step, y: h.val! })) },
+    ], { width, height: 10 }));
+  }
+  out.write(`${lines.join('\n')}\n`);
+  await out.end();
+  return 0;
+}
