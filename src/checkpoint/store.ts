@@ -148,6 +148,10 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     throw new CheckpointError(file, 'metadata "model" does not describe a valid model');
   }
   const model = m as ModelConfig;
+  // every layer has 4 tensors: a larger layer count is damage, refused before a list of its layers is built
+  if (model.layers > tensors.size / 4) {
+    throw new CheckpointError(file, `metadata "model" claims ${model.layers} layers but the file holds only ${tensors.size} tensors; the file is damaged`);
+  }
   const chars = parseJson(file, 'vocab', metadata.vocab);
   if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string')) {
     throw new CheckpointError(file, 'metadata "vocab" is not a list of characters');
