@@ -11,7 +11,7 @@ import { loadModel, nameChars, readStdin } from './sample.js';
 
 interface EvalFlags {
   checkpoint?: string;
-  json: boolean;
+  json?: boolean;
   backend: BackendName;
 }
 
@@ -21,7 +21,7 @@ export function registerEval(program: Command): void {
     .description('loss of a model on a text: nats/char, bits/char (bpc) and perplexity')
     .argument('[file]', 'text file, folder of text files, or - for stdin', '-')
     .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to evaluate (default: the newest *-best.safetensors in checkpoints/)'))
-    .option('--json', 'one JSON object instead of key<TAB>value lines', false)
+    .option('--json', 'one JSON object instead of key<TAB>value lines')
     .addOption(new Option('--backend <name>', 'compute backend: wasm or reference').default('wasm').argParser(choiceOption('--backend', ['wasm', 'reference'] as const)))
     .addHelpText('after', `
 The text is read as one stream from a zero state, with the state carried across windows

@@ -46,6 +46,11 @@ Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.`);
 }
 
 async function main(): Promise<void> {
+  // a reader that goes away early (`rnn sample --help | head`) is not an error; commands
+  // that stream data notice it through DataOut and stop
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(process.argv);

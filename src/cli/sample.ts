@@ -18,16 +18,16 @@ import { DataOut } from './output.js';
 interface SampleFlags {
   checkpoint?: string;
   length: number;
-  forever: boolean;
+  forever?: boolean;
   temp: number;
   topK: number;
   topP: number;
   prime?: string;
   primeFile?: string;
   echo: boolean;
-  strict: boolean;
-  stop: string[];
-  keepStop: boolean;
+  strict?: boolean;
+  stop?: string[];
+  keepStop?: boolean;
   lines: number;
   count: number;
   separator: string;
@@ -46,13 +46,13 @@ export function registerSample(program: Command): void {
     .description('generate text from a checkpoint, streamed to stdout')
     .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to sample from (default: the newest *-best.safetensors in checkpoints/)'))
     .addOption(new Option('-n, --length <n>', 'characters to generate per sample, not counting the prime (0: until the reader closes the pipe)').default(1000).argParser(intOption('--length', 0)))
-    .addOption(new Option('--forever', 'generate until the reader closes the pipe (same as --length 0)').default(false))
+    .addOption(new Option('--forever', 'generate until the reader closes the pipe (same as --length 0)'))
     .addOption(new Option('-p, --prime <text>', 'text to start from; - reads it from stdin'))
     .addOption(new Option('--prime-file <file>', 'read the text to start from from a file (- for stdin)'))
     .addOption(new Option('--no-echo', 'do not print the prime before the generated text'))
-    .addOption(new Option('--strict', 'reject a prime with characters not in the vocabulary (default: skip them with a warning)').default(false))
-    .addOption(new Option('--stop <string>', 'end the sample at this string (repeatable; \\n, \\t, \\\\ escapes); it is not printed').default([]).argParser(collect))
-    .addOption(new Option('--keep-stop', 'print the stop string that ended the sample').default(false))
+    .addOption(new Option('--strict', 'reject a prime with characters not in the vocabulary (default: skip them with a warning)'))
+    .addOption(new Option('--stop <string>', 'end the sample at this string (repeatable; \\n, \\t, \\\\ escapes); it is not printed').argParser(collect))
+    .addOption(new Option('--keep-stop', 'print the stop string that ended the sample'))
     .addOption(new Option('--lines <n>', 'end the sample after n generated lines (0: no limit)').default(0).argParser(intOption('--lines', 0)))
     .addOption(new Option('-t, --temp <x>', 'temperature; 0 always picks the most likely character').default(0.8).argParser(floatOption('--temp', 0, 100)))
     .addOption(new Option('--top-k <k>', 'sample only among the k most likely characters (0: all)').default(0).argParser(intOption('--top-k', 0)))
@@ -80,8 +80,8 @@ Examples:
     });
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Interprets \n \t \r \0 and \\ in a flag value; any other backslash stays as it is. */
@@ -147,7 +147,7 @@ async function readPrime(flags: SampleFlags): Promise<string> {
 }
 
 async function runSample(flags: SampleFlags): Promise<number> {
-  const stops = flags.stop.map(unescapeFlag);
+  const stops = (flags.stop ?? []).map(unescapeFlag);
   if (stops.some((s) => s.length === 0)) throw new UsageError('--stop needs a non-empty string');
   const separator = unescapeFlag(flags.separator);
   const prime = await readPrime(flags);
@@ -163,7 +163,7 @@ async function runSample(flags: SampleFlags): Promise<number> {
 
   const seed = flags.seed ?? randomInt(2 ** 32 - 1);
   const sampler = new Sampler(model, ckpt.vocab, { temp: flags.temp, topK: flags.topK, topP: flags.topP, seed });
-  const rules: StopRules = { length: flags.forever ? 0 : flags.length, lines: flags.lines, stops, keepStop: flags.keepStop };
+  const rules: StopRules = { length: flags.forever ? 0 : flags.length, lines: flags.lines, stops, keepStop: flags.keepStop ?? false };
   const out = new DataOut();
 
   for (let s = 0; s < flags.count && !out.isClosed; s++) {

@@ -17,9 +17,9 @@ import { loadModel, nameChars } from './sample.js';
 
 interface ScoreFlags {
   checkpoint?: string;
-  chars: boolean;
-  json: boolean;
-  heatmap: boolean;
+  chars?: boolean;
+  json?: boolean;
+  heatmap?: boolean;
   color: boolean;
   backend: BackendName;
 }
@@ -30,9 +30,9 @@ export function registerScore(program: Command): void {
     .description('surprise of each line (bits/char), streamed: <bpc>\\t<line> per input line')
     .argument('[file]', 'text file, or - for stdin', '-')
     .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to score with (default: the newest *-best.safetensors in checkpoints/)'))
-    .option('--chars', 'per-character surprisal: TSV rows line, column, char, bits (a colour heat map when stdout is a terminal)', false)
-    .option('--json', 'JSON lines: {"line","bpc","chars","unknown","text"} (with --chars: {"line","col","char","bits"})', false)
-    .option('--heatmap', 'with --chars: draw the heat map even when stdout is not a terminal (for less -R)', false)
+    .option('--chars', 'per-character surprisal: TSV rows line, column, char, bits (a colour heat map when stdout is a terminal)')
+    .option('--json', 'JSON lines: {"line","bpc","chars","unknown","text"} (with --chars: {"line","col","char","bits"})')
+    .option('--heatmap', 'with --chars: draw the heat map even when stdout is not a terminal (for less -R)')
     .option('--no-color', 'no colour (so --chars on a terminal prints TSV); NO_COLOR does the same')
     .addOption(new Option('--backend <name>', 'compute backend: wasm or reference').default('wasm').argParser(choiceOption('--backend', ['wasm', 'reference'] as const)))
     .addHelpText('after', `
