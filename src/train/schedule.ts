@@ -6,11 +6,12 @@
 //            lr·minFrac at `total` steps, flat after that          (nanoGPT's schedule)
 //
 // When a run is bounded only by wall-clock time (--time), the number of steps is not
-// known in advance. The trainer then holds lr after warm-up until it has measured the
-// step rate, sets `total` to the steps that fit in the remaining budget at that rate
+// known in advance. The trainer measures the step rate over the first 10 steps of the
+// session, sets `total` to the steps that fit in the remaining budget at that rate
 // (estimateTotalSteps), and refines the estimate at every evaluation, so the measured
-// rate includes validation and checkpoint costs. A small change of `total` moves lr by
-// a small amount, so the refinements never make it jump.
+// rate comes to include validation and checkpoint costs. A small change of `total` moves
+// lr by a small amount, so the refinements do not make it jump. (Warm-up is capped at a
+// tenth of the planned or estimated total; see Trainer.warmupSteps.)
 
 export type ScheduleName = 'constant' | 'step' | 'cosine';
 export const SCHEDULES: readonly ScheduleName[] = ['constant', 'step', 'cosine'];

@@ -184,10 +184,13 @@ export class Trainer {
     return steps > 0 ? steps : byEpochs;
   }
 
-  /** Warm-up steps of the cosine schedule: --warmup, or the first tenth of a run planned shorter than ten warm-ups. */
+  /**
+   * Warm-up steps of the cosine schedule: --warmup, or the first tenth of a run planned
+   * (or, with only --time, estimated) to be shorter than ten warm-ups.
+   */
   get warmupSteps(): number {
-    const known = this.totalSteps;
-    return known > 0 ? Math.min(this.config.warmup, Math.ceil(known / 10)) : this.config.warmup;
+    const planned = this.totalSteps > 0 ? this.totalSteps : this.progress.scheduleTotal;
+    return planned > 0 ? Math.min(this.config.warmup, Math.ceil(planned / 10)) : this.config.warmup;
   }
 
   /** Validation characters scored per evaluation. */
@@ -419,7 +422,7 @@ export class Trainer {
         rateT = t;
         rateSteps = 0;
       }
-      if (timeOnly && p.scheduleTotal === 0 && p.step >= this.warmupSteps && sessionSteps >= 10) estimate();
+      if (timeOnly && p.scheduleTotal === 0 && sessionSteps >= 10) estimate();
       hooks.onEvent({
         type: 'step', step: p.step, loss: r.loss, bpc: bits(r.loss), gradNorm: r.gradNorm, lr: r.lr,
         epoch: this.batcher.epochsDone, charsPerSec, elapsedMs: p.elapsedMs,
