@@ -21,7 +21,7 @@ describe('rnn train → rnn sample', () => {
     expect(files.some((f) => f.endsWith('-best.safetensors'))).toBe(true);
     expect(files.some((f) => f.endsWith('-last.safetensors'))).toBe(true);
     expect(files.some((f) => f.includes('.tmp'))).toBe(false);
-    expect(r.stderr).toMatch(/step 40: train [\d.]+ · val [\d.]+ nats\/char \([\d.]+ bpc\)/);
+    expect(r.stderr).toMatch(/step 40\/40: train [\d.]+ \([\d.]+ bpc\) · val [\d.]+ \([\d.]+ bpc\) nats\/char/);
   });
 
   it('sample writes exactly n characters to stdout and nothing else', async () => {
