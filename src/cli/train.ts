@@ -59,8 +59,10 @@ export const AUTO_EVAL_WINDOWS = 100;
 /** Flags that shape the model or the optimisation: a resumed run keeps its saved values. */
 const RUN_FLAGS = [
   'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay',
-  'decayEvery', 'dropout', 'seed', 'valFrac', 'evalEvery', 'evalWindows', 'patience',
+  'decayEvery', 'dropout', 'seed', 'valFrac',
 ] as const;
+/** Flags a resumed run may change: they decide when to evaluate and stop, not the updates. */
+const RESUME_FLAGS = ['evalEvery', 'evalWindows', 'patience'] as const;
 
 export function registerTrain(program: Command): void {
   program
@@ -175,7 +177,8 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
       const newLimit = flags.steps !== undefined || flags.epochs !== undefined || flags.time !== undefined;
       const config: TrainConfig = newLimit
         ? { ...ckpt.train, steps: flags.steps ?? 0, epochs: flags.epochs ?? 0, timeMs: flags.time ?? 0 }
-        : ckpt.train;
+        : { ...ckpt.train };
+      for (const f of RESUME_FLAGS) if (explicit(f) && flags[f] !== undefined) config[f] = flags[f];
       const { ids, unknown } = ckpt.vocab.encodeLenient(text);
       if (unknown.size > 0) {
         throw new CorpusError(`the text has ${unknown.size} character(s) the checkpoint's vocabulary lacks (e.g. ${JSON.stringify([...unknown.keys()][0])}); resume on the text the run was trained on`);
@@ -245,6 +248,9 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
     : `eval every ${config.evalEvery || 'end'}${config.evalEvery ? ' steps' : ''} on ${scored < trainer.val.length - config.batch * config.seq ? `the first ${n(scored)} of ${n(trainer.val.length)}` : `all ${n(scored)}`} val chars`;
   say(c.dim(`until: ${limits || 'stopped'} · ${valNote}`));
   say(c.dim(`checkpoints: ${join(out, `${run}-{best,last}.safetensors`)}`));
+  if (flags.resume && /-best\.safetensors$/.test(flags.resume)) {
+    say(c.yellow(`note: resuming from the run's best checkpoint; ${basename(paths.last)} will be overwritten from step ${progress.step} on`));
+  }
   if (flags.resume) say(c.dim(`resuming at step ${progress.step}${progress.bestVal !== null ? `, best val ${loss(progress.bestVal)} at step ${progress.bestStep}` : ''}`));
   const ratio = m.parameterCount / Math.max(1, trainer.train.length);
   if (!flags.resume) {
