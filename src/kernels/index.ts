@@ -2,6 +2,7 @@
 // reference backend serves float64 (gradient checks) and `--backend reference`.
 import { ReferenceKernels } from './reference.js';
 import type { Dtype, Kernels } from './types.js';
+import { createWasmKernels } from './wasm/index.js';
 
 export type { Arena, Dtype, Kernels, RnnActivation, Vec } from './types.js';
 export { ReferenceKernels } from './reference.js';
@@ -17,7 +18,16 @@ export interface KernelOptions {
 
 export function createKernels(opts: KernelOptions = {}): Kernels {
   const dtype = opts.dtype ?? 'f32';
-  const backend = opts.backend ?? 'reference';
-  if (backend === 'reference' || dtype === 'f64') return new ReferenceKernels(dtype);
+  if (opts.backend === 'reference' || dtype === 'f64') return new ReferenceKernels(dtype);
+  if (opts.backend === 'wasm') return createWasmKernels({ threads: opts.threads });
+  if (opts.backend === undefined) {
+    // default: the WebAssembly backend whenever this runtime can instantiate it
+    try {
+      return createWasmKernels({ threads: opts.threads });
+    } catch {
+      return new ReferenceKernels(dtype);
+    }
+  }
+  const backend: string = opts.backend;
   throw new Error(`unknown backend ${backend}`);
 }
