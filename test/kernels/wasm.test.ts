@@ -188,6 +188,20 @@ describe('wasm gemm on two threads', () => {
       }
     }
   });
+
+  it('really hands chunks to the worker', () => {
+    two.startWorkers();
+    const a2 = two.arena();
+    const A = a2.floats(256 * 256) as Float32Array;
+    const C = a2.floats(256 * 256) as Float32Array;
+    A.fill(0.5);
+    const before = two.workerChunks();
+    for (let r = 0; r < 200 && (r === 0 || two.workerChunks() === before); r++) {
+      two.gemm(false, false, 256, 256, 256, A, 256, A, 256, 0, C, 256);
+    }
+    expect(two.workerChunks()).toBeGreaterThan(before);
+    expect(C[256 * 256 - 1]).toBe(64);
+  });
 });
 
 describe('wasm polynomial exp, sigmoid, tanh', () => {

@@ -1,4 +1,4 @@
-// STATUS: done and tested (test/kernels/wasm.test.ts, 30 tests, ~2 s): packed GEMM, all
+// STATUS: done and tested (test/kernels/wasm.test.ts, 31 tests, ~2 s): packed GEMM, all
 // four transposes, beta 0/1, ragged M,N,K and leading dims, an unpacked dot-product path for
 // A·Bᵀ with M ≤ 64 (per-step recurrent product, batch-1 sampling); every cell's fused
 // pointwise kernels; loss, clipping and optimizer ops; the arena over one growing shared
@@ -36,7 +36,11 @@ const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 const INITIAL_PAGES = 64;
 const ALIGN = 64;
 
-/** Products of at least this many flops (2·M·N·K) are split across threads (see bench/kernels.mjs). */
+/** Products of at least this many flops (2·M·N·K) are split across threads. Measured with
+ *  bench/kernels.mjs (LSTM time loop: per-step product h·W_hhᵀ + lstmForward, median µs/step,
+ *  1 thread → 2 threads): 1 MFLOP ([8,128]x[128,512], [32,64]x[64,256]) 50 → 54 and 68 → 71,
+ *  no gain; 4 MFLOP ([32,128]x[128,512]) 193 → 144; 17 MFLOP ([32,256]x[256,1024]) 653 → 454.
+ *  Batch-1 sampling products (0.5 MFLOP) stay on the calling thread. */
 export const SPLIT_FLOPS = 1 << 21;
 /** How long an idle worker spins on the job word before it sleeps (ms): covers the gap
  *  between the per-step products of a time loop (a pointwise kernel and some JS). */
@@ -54,7 +58,8 @@ const J_NCHUNK = 5;
 const J_BYN = 6;
 const J_TOTAL = 7;
 const J_CHUNK = 8;
-const J_ARGS = 9; // ta tb M N K A lda B ldb beta C ldc
+const J_ARGS = 9; // ta tb M N K A lda B ldb beta C ldc (12 words)
+const J_WORKER_CHUNKS = 21; // chunks run by workers so far (statistics, tests)
 const J_WORKERS = 32; // then per worker: [ready, scratch] every 16 words
 const W_WORDS = 16;
 const TAG_MASK = 0x7fffff;
@@ -100,17 +105,18 @@ function kernelsModule(): WebAssembly.Module {
   return compiled;
 }
 
-// Claims and runs chunks of job `tag` until none is left; returns false if a chunk threw.
-// Used by the calling thread and, through its source text, by the workers: so it refers to
-// nothing outside itself but globals (the job block layout comes in as `L`).
+// Claims and runs chunks of job `tag` until none is left; returns how many it ran. A chunk
+// that throws sets the status word. Used by the calling thread and, through its source
+// text, by the workers: so it refers to nothing outside itself but globals (the job block
+// layout comes in as `L`).
 function claimChunks(
   j: Int32Array, tag: number, gemm: WasmExports['gemm'], scratch: number, L: readonly number[],
-): boolean {
-  const [cCounter, cDone, cN, cByN, cTotal, cChunk, a] = L;
+): number {
+  const [cCounter, cDone, cStatus, cN, cByN, cTotal, cChunk, a] = L;
   const n = j[cN], byN = j[cByN], total = j[cTotal], chunk = j[cChunk];
   const ta = j[a], tb = j[a + 1], M = j[a + 2], N = j[a + 3], K = j[a + 4], A = j[a + 5], lda = j[a + 6];
   const B = j[a + 7], ldb = j[a + 8], beta = j[a + 9], C = j[a + 10], ldc = j[a + 11];
-  let ok = true;
+  let ran = 0;
   for (;;) {
     const cur = Atomics.load(j, cCounter);
     if (cur >>> 8 !== tag) break;
@@ -123,13 +129,14 @@ function claimChunks(
       if (byN) gemm(ta, tb, M, hi - lo, K, A, lda, B + (tb & 1 ? lo * ldb : lo) * 4, ldb, beta, C + lo * 4, ldc, scratch);
       else gemm(ta, tb, hi - lo, N, K, A + (ta ? lo : lo * lda) * 4, lda, B, ldb, beta, C + lo * ldc * 4, ldc, scratch);
     } catch {
-      ok = false;
+      Atomics.store(j, cStatus, 1);
     }
+    ran++;
     if (Atomics.add(j, cDone, 1) + 1 === n) Atomics.notify(j, cDone);
   }
-  return ok;
+  return ran;
 }
-const LAYOUT: readonly number[] = [J_COUNTER, J_DONE, J_NCHUNK, J_BYN, J_TOTAL, J_CHUNK, J_ARGS];
+const LAYOUT: readonly number[] = [J_COUNTER, J_DONE, J_STATUS, J_NCHUNK, J_BYN, J_TOTAL, J_CHUNK, J_ARGS];
 
 // The worker body, run with `eval: true` so that it works from source and from the bundle.
 const WORKER_SOURCE = `
@@ -153,7 +160,8 @@ for (;;) {
   }
   last = s;
   if (Atomics.load(j, ${J_QUIT}) !== 0) break;
-  if (!claimChunks(j, s & ${TAG_MASK}, ex.gemm, scratch, layout)) Atomics.store(j, ${J_STATUS}, 1);
+  const ran = claimChunks(j, s & ${TAG_MASK}, ex.gemm, scratch, layout);
+  if (ran > 0) Atomics.add(j, ${J_WORKER_CHUNKS}, ran);
 }
 `;
 
@@ -171,6 +179,8 @@ export interface WasmKernels extends Kernels {
   readonly threads: number;
   /** Starts the workers now and blocks until they are ready (they otherwise start lazily). */
   startWorkers(): void;
+  /** Chunks of split products the workers have run so far (0 without workers). */
+  workerChunks(): number;
   /** Stops the workers; the kernels keep working single-threaded. */
   dispose(): void;
   /** Test probes: the SIMD exp / σ / tanh applied to n floats, and the module's f64 log. */
@@ -299,6 +309,10 @@ class WasmBackend implements WasmKernels {
     return this.threadCount;
   }
 
+  workerChunks(): number {
+    return this.job ? Atomics.load(this.job, J_WORKER_CHUNKS) : 0;
+  }
+
   startWorkers(): void {
     this.spawn();
     const job = this.job;
@@ -405,7 +419,7 @@ class WasmBackend implements WasmKernels {
     Atomics.store(j, J_COUNTER, tag << 8);
     Atomics.store(j, J_SEQ, this.seq);
     Atomics.notify(j, J_SEQ);
-    const ok = claimChunks(j, tag, this.ex.gemm, this.mainScratch, LAYOUT);
+    claimChunks(j, tag, this.ex.gemm, this.mainScratch, LAYOUT);
     let spins = 0;
     let until = 0;
     for (;;) {
@@ -417,7 +431,7 @@ class WasmBackend implements WasmKernels {
         else if (now > until) Atomics.wait(j, J_DONE, done, 50);
       }
     }
-    if (!ok || Atomics.load(j, J_STATUS) !== 0) throw new Error('wasm kernels: gemm failed in a worker thread');
+    if (Atomics.load(j, J_STATUS) !== 0) throw new Error('wasm kernels: a gemm chunk failed');
   }
 
   // ---- rows
