@@ -32,7 +32,7 @@ export function buildProgram(): Command {
   registerExport(program);
   program.addHelpText('after', `
 Examples:
-  rnn train corpora/shipslog.txt --steps 2000      train an LSTM, checkpoints go to checkpoints/
+  rnn train corpora/log.txt --steps 2000           train an LSTM, checkpoints go to checkpoints/
   rnn sample --temp 0.8 -n 500                      sample from the newest checkpoint
   rnn info checkpoints/run-best.safetensors         what a checkpoint holds, with a loss chart
   rnn sample --forever | head -c 10000              sample until the reader has enough
