@@ -81,6 +81,26 @@ export interface LayerCache extends LayerDims {
   /** W_hh·h_{t-1} + b_hh [T,B,3H] and its gradient (PyTorch GRU). */
   HW: Vec | null;
   dHW: Vec | null;
+  /** Layer 0 only: the input side as a table lookup (see inputProjection); null elsewhere. */
+  lookup: EmbeddingLookup | null;
+}
+
+/**
+ * Layer 0's input is an embedding lookup, X = embed[ids], so its input projection is a
+ * lookup too: X·W_ihᵀ + b = P[ids] with P = embed·W_ihᵀ + b [V,G]. That costs 2·V·E·G
+ * flops instead of 2·T·B·E·G (V ≪ T·B). Backward: dP = Σ of dGates rows by id, then
+ * dW_ih += dPᵀ·embed, d(embed) += dP·W_ih, db = Σ dP: the embedding output X and its
+ * gradient are never formed. `on` is set per forward by the workspace.
+ */
+export interface EmbeddingLookup {
+  on: boolean;
+  V: number;
+  ids: Int32Array;
+  /** embed.weight [V, In] and its gradient (null: no gradients). */
+  table: Vec;
+  dTable: Vec | null;
+  /** P [V,G], then dP in backward. */
+  P: Vec;
 }
 
 /**
@@ -108,6 +128,7 @@ export function allocLayerCache(
     dRH: cell === 'gru' && training ? arena.floats(B * H) : null,
     HW: cell === 'gru-torch' ? arena.floats(T * B * G) : null,
     dHW: cell === 'gru-torch' && training ? arena.floats(T * B * G) : null,
+    lookup: null,
   };
 }
 
@@ -125,6 +146,15 @@ export function cols(buf: Vec, col: number): Vec {
 /** The input side, shared by every cell: gates[T·B, G] = X·W_ihᵀ + b_ih (+ b_hh when it is not kept apart). */
 export function inputProjection(k: Kernels, w: LayerWeights, c: LayerCache, addHiddenBias: boolean): void {
   const rows = c.T * c.B;
+  const lk = c.lookup;
+  if (lk?.on) {
+    // P[V,G] = embed·W_ihᵀ + b_ih (+ b_hh); gates[r] = P[ids[r]]
+    k.gemm(false, true, lk.V, c.G, c.In, lk.table, c.In, w.Wih, c.In, 0, lk.P, c.G);
+    k.addBias(lk.V, c.G, lk.P, c.G, w.bih);
+    if (addHiddenBias) k.addBias(lk.V, c.G, lk.P, c.G, w.bhh);
+    k.gatherRows(rows, c.G, lk.ids, lk.P, c.gates);
+    return;
+  }
   k.gemm(false, true, rows, c.G, c.In, c.X, c.In, w.Wih, c.In, 0, c.gates, c.G);
   k.addBias(rows, c.G, c.gates, c.G, w.bih);
   if (addHiddenBias) k.addBias(rows, c.G, c.gates, c.G, w.bhh);
@@ -138,6 +168,18 @@ export function inputProjectionBackward(
   k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache, hiddenBiasToo: boolean,
 ): void {
   const rows = c.T * c.B;
+  const lk = c.lookup;
+  if (lk?.on) {
+    // dP[V,G] = Σ_{r: ids[r] = v} dGates[r]; dW_ih += dPᵀ·embed, db += Σ dP, d(embed) += dP·W_ih
+    const dP = lk.P;
+    dP.fill(0);
+    k.scatterAddRows(rows, c.G, lk.ids, c.dGates, dP);
+    k.gemm(true, false, c.G, c.In, lk.V, dP, c.G, lk.table, c.In, 1, dw.Wih, c.In);
+    k.sumRows(lk.V, c.G, dP, c.G, dw.bih);
+    if (hiddenBiasToo) k.sumRows(lk.V, c.G, dP, c.G, dw.bhh);
+    if (lk.dTable) k.gemm(false, false, lk.V, c.In, c.G, dP, c.G, w.Wih, c.In, 1, lk.dTable, c.In);
+    return;
+  }
   k.gemm(true, false, c.G, c.In, rows, c.dGates, c.G, c.X, c.In, 1, dw.Wih, c.In);
   k.sumRows(rows, c.G, c.dGates, c.G, dw.bih);
   if (hiddenBiasToo) k.sumRows(rows, c.G, c.dGates, c.G, dw.bhh);

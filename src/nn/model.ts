@@ -130,9 +130,10 @@ export class Model {
   /**
    * Buffers for windows of T steps over B streams; `training` adds the gradient buffers,
    * and `dropout` > 0 (training only) the masks and masked copies between layers.
+   * `fold` forces layer 0's input side as a table lookup on or off (default: see Workspace).
    */
-  workspace(B: number, T: number, training: boolean, dropout = 0): Workspace {
-    return new Workspace(this, B, T, training, dropout);
+  workspace(B: number, T: number, training: boolean, dropout = 0, fold?: boolean): Workspace {
+    return new Workspace(this, B, T, training, dropout, fold);
   }
 }
 
@@ -160,8 +161,13 @@ export class Workspace {
   readonly masks: Vec[] = [];
   private readonly dropped: Vec[] = [];
   private readonly dDropped: Vec[] = [];
+  /**
+   * forward() runs layer 0's input side as a table lookup and leaves embOut (and, in
+   * backward, dEmbOut) unwritten; forwardFromEmbedding() always uses embOut.
+   */
+  foldEmbedding: boolean;
 
-  constructor(readonly model: Model, B: number, T: number, readonly training: boolean, readonly dropout = 0) {
+  constructor(readonly model: Model, B: number, T: number, readonly training: boolean, readonly dropout = 0, fold?: boolean) {
     if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) throw new Error(`bad window ${B}x${T}`);
     if (!(dropout >= 0 && dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${dropout}`);
     const { arena, config } = model;
@@ -187,6 +193,17 @@ export class Workspace {
       const dX = l === 0 ? this.dEmbOut : drop ? this.dDropped[l - 1] : training ? below.dHs.subarray(B * H) : null;
       this.layers.push(allocLayerCache(arena, cell, { B, T, In: l === 0 ? E : H, H }, X, dX, training));
     }
+    // Layer 0's input projection as a lookup of embed·W_ihᵀ (layer.ts) when that is less
+    // work (T·B ≥ 2V) and the backend is float32; float64 workspaces (the gradient checks,
+    // which perturb the embedding output) keep the explicit embedding output.
+    this.foldEmbedding = fold ?? (arena.dtype === 'f32' && T * B >= 2 * V);
+    if (this.foldEmbedding) {
+      this.layers[0].lookup = {
+        on: false, V, ids: this.ids, table: model.layout.view(model.params, 'embed.weight'),
+        dTable: training ? model.layout.view(model.grads, 'embed.weight') : null,
+        P: arena.floats(V * this.layers[0].G),
+      };
+    }
     this.logits = arena.floats(T * B * V);
     this.weights = Array.from({ length: L }, (_, l) => model.layerWeights(model.params, l));
     this.dWeights = Array.from({ length: L }, (_, l) => model.layerWeights(model.grads, l));
@@ -211,12 +228,24 @@ export class Workspace {
   /** Runs ids through the network into logits. */
   forward(): void {
     const { k, layout, params, config } = this.model;
-    embeddingForward(k, this.T * this.B, config.embed, this.ids, layout.view(params, 'embed.weight'), this.embOut);
-    this.forwardFromEmbedding();
+    const lookup = this.layers[0].lookup;
+    if (lookup && this.foldEmbedding) {
+      lookup.on = true;
+    } else {
+      if (lookup) lookup.on = false;
+      embeddingForward(k, this.T * this.B, config.embed, this.ids, layout.view(params, 'embed.weight'), this.embOut);
+    }
+    this.runLayers();
   }
 
   /** The network above the embedding, on whatever embOut holds. */
   forwardFromEmbedding(): void {
+    const lookup = this.layers[0].lookup;
+    if (lookup) lookup.on = false;
+    this.runLayers();
+  }
+
+  private runLayers(): void {
     const { k, layout, params, config } = this.model;
     const rows = this.T * this.B;
     const drop = this.masks.length > 0;
@@ -258,7 +287,10 @@ export class Workspace {
       // layer l wrote ∂L/∂(masked input) into dDropped[l-1]; unmask it into the layer below
       if (drop && l > 0) applyMask(n, this.masks[l - 1], this.dDropped[l - 1], this.layers[l - 1].dHs.subarray(this.B * c.H));
     }
-    embeddingBackward(k, rows, config.embed, this.ids, this.dEmbOut!, layout.view(grads, 'embed.weight'));
+    // (with the lookup, layer 0's backward has already added into ∂L/∂embed)
+    if (!this.layers[0].lookup?.on) {
+      embeddingBackward(k, rows, config.embed, this.ids, this.dEmbOut!, layout.view(grads, 'embed.weight'));
+    }
   }
 
   /** Carries each layer's final state into the next window (truncated BPTT: no gradient crosses). */

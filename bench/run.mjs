@@ -1,0 +1,165 @@
+// End-to-end benchmark (`npm run bench`): trains configs S, M, L, G of issue 3 with the
+// library (bench/core.ts, bundled on the fly), interleaved round by round with
+// ../shared/bench/torch_bench.py on the same configs when PyTorch is importable, and
+// reports medians: train chars/s, batch-1 sampling chars/s (temperature 0.8), peak RSS,
+// and the cold start of `node bin/rnn.js sample -n 100` on a saved M checkpoint.
+//
+//   npm run bench -- [--configs S,M,L,G] [--seconds 10] [--rounds 3] [--corpus FILE]
+//                    [--no-torch] [--torch-threads1] [--threads N] [--cold-runs 15]
+//                    [--profile]   (per-kernel time table of each config, no timing run)
+//
+// Table on stdout; JSON lines appended to bench/results/bench.jsonl. Run it alone on the
+// machine: timings of concurrent jobs are meaningless.
+import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const argv = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : def;
+};
+const flag = (name) => argv.includes(`--${name}`);
+
+const CONFIGS = {
+  S: { cell: 'lstm', layers: 1, hidden: 128, emb: 64, batch: 32, seq: 64 },
+  M: { cell: 'lstm', layers: 2, hidden: 256, emb: 64, batch: 32, seq: 64 },
+  L: { cell: 'lstm', layers: 1, hidden: 512, emb: 64, batch: 64, seq: 100 },
+  G: { cell: 'gru', layers: 2, hidden: 256, emb: 64, batch: 32, seq: 64 },
+};
+const names = opt('configs', 'S,M,L,G').split(',').map((s) => s.trim().toUpperCase());
+for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown config ${n} (S, M, L, G)`);
+const seconds = Number(opt('seconds', '10'));
+const rounds = Number(opt('rounds', '3'));
+const threads = Number(opt('threads', '0'));
+const coldRuns = Number(opt('cold-runs', '15'));
+const corpus = resolve(opt('corpus', join(root, '..', 'shared', 'corpora', 'tinyshakespeare.txt')));
+const torchBench = resolve(root, '..', 'shared', 'bench', 'torch_bench.py');
+const profile = flag('profile');
+if (!existsSync(corpus)) throw new Error(`corpus ${corpus} not found (give one with --corpus)`);
+
+const dir = mkdtempSync(join(tmpdir(), 'rnn-bench-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const core = join(dir, 'core.mjs');
+await build({
+  entryPoints: [join(root, 'bench', 'core.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
+  outfile: core, logLevel: 'warning',
+  banner: { js: "import { createRequire as __rnnCreateRequire } from 'node:module'; const require = __rnnCreateRequire(import.meta.url);" },
+});
+
+const log = (s) => process.stderr.write(`${s}\n`);
+// our configs map onto our cell names (torch_bench's 'gru' is PyTorch's nn.GRU = 'gru-torch')
+const ourCell = (c) => (c === 'gru' ? 'gru-torch' : c);
+const cfgArgs = (c, cellName) => ['--cell', cellName, '--layers', c.layers, '--hidden', c.hidden, '--emb', c.emb,
+  '--batch', c.batch, '--seq', c.seq].map(String);
+
+function runJson(cmd, args) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 26, cwd: root });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
+  if (r.stderr.trim() && profile) process.stderr.write(r.stderr);
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  return JSON.parse(line);
+}
+
+const ours = (c, extra = []) => runJson(process.execPath, [core, ...cfgArgs(c, ourCell(c.cell)), '--seconds', String(seconds),
+  '--corpus', corpus, ...(threads > 0 ? ['--threads', String(threads)] : []), ...extra]);
+const torch = (c, t) => runJson('python3', [torchBench, ...cfgArgs(c, c.cell), '--seconds', String(seconds),
+  '--corpus', corpus, ...(t ? ['--threads', String(t)] : [])]);
+
+if (profile) {
+  for (const n of names) {
+    log(`== ${n}`);
+    runJson(process.execPath, [core, ...cfgArgs(CONFIGS[n], ourCell(CONFIGS[n].cell)), '--seconds', String(seconds),
+      '--corpus', corpus, '--sample-chars', '200', '--profile', ...(threads > 0 ? ['--threads', String(threads)] : [])]);
+  }
+  process.exit(0);
+}
+
+const haveTorch = !flag('no-torch') && spawnSync('python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0
+  && existsSync(torchBench);
+const torch1 = haveTorch && flag('torch-threads1');
+const results = {}; // name -> { ours: [], torch: [], torch1: [] }
+for (let r = 0; r < rounds; r++) {
+  for (const n of names) {
+    const c = CONFIGS[n];
+    const slot = (results[n] ??= { ours: [], torch: [], torch1: [] });
+    const o = ours(c);
+    slot.ours.push(o);
+    log(`round ${r + 1}/${rounds} ${n}: rnn ${o.train_chars_per_s} chars/s, sample ${o.sample_chars_per_s}`);
+    if (haveTorch) {
+      const t = torch(c, 0);
+      slot.torch.push(t);
+      log(`round ${r + 1}/${rounds} ${n}: pytorch(${t.threads} threads) ${t.train_chars_per_s} chars/s, sample ${t.sample_chars_per_s}`);
+      if (torch1) slot.torch1.push(torch(c, 1));
+    }
+  }
+}
+
+// cold start: whole process `rnn sample -n 100` on an M checkpoint
+let cold = null;
+if (coldRuns > 0) {
+  const ckpt = join(dir, 'm.safetensors');
+  ours(CONFIGS.M, ['--save', ckpt, '--seconds', '0', '--min-steps', '3', '--sample-chars', '10']);
+  const bin = join(root, 'bin', 'rnn.js');
+  if (!existsSync(bin)) spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  const times = [];
+  for (let i = 0; i < coldRuns + 2; i++) {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, [bin, 'sample', '-n', '100', '--checkpoint', ckpt], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ms = performance.now() - t0;
+    if (r.status !== 0) throw new Error(`rnn sample failed: ${r.stderr}`);
+    if (i >= 2) times.push(ms);
+  }
+  let py = null;
+  cold = { rnn_ms: median(times), runs: times.length };
+  // the floor: a Node process that does nothing
+  const empty = [];
+  for (let i = 0; i < 10; i++) {
+    const t0 = performance.now();
+    spawnSync(process.execPath, ['-e', '0']);
+    empty.push(performance.now() - t0);
+  }
+  cold.node_empty_ms = median(empty);
+  void py;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+const med = (arr, key) => (arr.length ? median(arr.map((x) => x[key])) : null);
+const fmt = (x) => (x === null ? '—' : Math.round(x).toLocaleString('en-US'));
+const ratio = (a, b) => (a === null || b === null ? '—' : `${(a / b).toFixed(2)}x`);
+
+const stamp = new Date().toISOString();
+const machine = { nproc: cpus().length, cpu: cpus()[0]?.model, node: process.version };
+mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+const out = join(root, 'bench', 'results', 'bench.jsonl');
+const lines = [];
+const hdr = '| config | rnn train chars/s | PyTorch chars/s | ratio | rnn sample chars/s | PyTorch sample | ratio | rnn RSS MiB | PyTorch RSS MiB |';
+lines.push(hdr, '|---|---|---|---|---|---|---|---|---|');
+for (const n of names) {
+  const s = results[n];
+  const row = {
+    config: n, ...CONFIGS[n], seconds, rounds,
+    rnn_train: med(s.ours, 'train_chars_per_s'), rnn_sample: med(s.ours, 'sample_chars_per_s'), rnn_rss: med(s.ours, 'peak_rss_mib'),
+    rnn_threads: s.ours[0]?.threads,
+    torch_train: med(s.torch, 'train_chars_per_s'), torch_sample: med(s.torch, 'sample_chars_per_s'), torch_rss: med(s.torch, 'peak_rss_mib'),
+    torch_threads: s.torch[0]?.threads ?? null, torch_version: s.torch[0]?.system ?? null,
+    torch1_train: med(s.torch1, 'train_chars_per_s'), torch1_sample: med(s.torch1, 'sample_chars_per_s'),
+  };
+  appendFileSync(out, `${JSON.stringify({ time: stamp, machine, ...row })}\n`);
+  lines.push(`| ${n} | ${fmt(row.rnn_train)} | ${fmt(row.torch_train)} | ${ratio(row.rnn_train, row.torch_train)} | ${fmt(row.rnn_sample)} | ${fmt(row.torch_sample)} | ${ratio(row.rnn_sample, row.torch_sample)} | ${fmt(row.rnn_rss)} | ${fmt(row.torch_rss)} |`);
+  if (torch1) lines.push(`|   (PyTorch 1 thread) | | ${fmt(row.torch1_train)} | ${ratio(row.rnn_train, row.torch1_train)} | | ${fmt(row.torch1_sample)} | ${ratio(row.rnn_sample, row.torch1_sample)} | | |`);
+}
+if (cold) {
+  appendFileSync(out, `${JSON.stringify({ time: stamp, machine, cold_start: cold })}\n`);
+  lines.push('', `cold start \`rnn sample -n 100\` (M checkpoint): median ${cold.rnn_ms.toFixed(0)} ms over ${cold.runs} runs (node -e 0: ${cold.node_empty_ms.toFixed(0)} ms)`);
+}
+lines.push(`machine: ${machine.nproc} cpus, ${machine.cpu}, Node ${machine.node}; ${rounds} rounds of ${seconds} s, medians`);
+process.stdout.write(`${lines.join('\n')}\n`);
