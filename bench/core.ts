@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { createKernels } from '../src/kernels/index.js';
 import type { Kernels } from '../src/kernels/types.js';
+import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { Trainer, type TrainConfig } from '../src/train/trainer.js';
 import { Vocab } from '../src/text/vocab.js';
 import { Sampler } from '../src/sample/sampler.js';
@@ -39,7 +40,9 @@ const text = readFileSync(arg('corpus', ''), 'utf8');
 const vocab = Vocab.fromText(text);
 const ids = vocab.encode(text);
 
-const base = createKernels(threads > 0 ? { threads } : {});
+const splitW = num('split-weights', 0); // A/B measurement of the batch-1 split
+const base = splitW > 0 ? createWasmKernels({ threads: threads > 0 ? threads : undefined, splitWeights: splitW })
+  : createKernels(threads > 0 ? { threads } : {});
 const stats = new Map<string, { calls: number; ms: number; flops: number }>();
 const k: Kernels = profile ? profiled(base, stats) : base;
 
@@ -70,6 +73,7 @@ if (save) await saveTrainerCheckpoint(trainer, save);
 const sampler = new Sampler(trainer.model, vocab, { seed: 1, temp: 0.8, topK: 0, topP: 1 });
 sampler.start();
 for (let i = 0; i < 20; i++) sampler.nextCharId();
+stats.clear();
 const s0 = performance.now();
 let sample = '';
 for (let i = 0; i < sampleChars; i++) {
@@ -77,6 +81,10 @@ for (let i = 0; i < sampleChars; i++) {
   if (sample.length < 80) sample += ch;
 }
 const sdt = (performance.now() - s0) / 1000;
+if (profile) {
+  process.stderr.write('sampling, per character:\n');
+  report(stats, sampleChars, sdt);
+}
 
 process.stdout.write(`${JSON.stringify({
   system: 'rnn', backend: base.name, threads: (base as { threads?: number }).threads ?? 1, cell, layers, hidden,

@@ -42,6 +42,11 @@ const ALIGN = 64;
  *  no gain; 4 MFLOP ([32,128]x[128,512]) 193 → 144; 17 MFLOP ([32,256]x[256,1024]) 653 → 454.
  *  Batch-1 sampling products (0.5 MFLOP) stay on the calling thread. */
 export const SPLIT_FLOPS = 1 << 21;
+/** Products with few rows (M ≤ 4: batch-1 sampling, scoring one stream) that read a weight
+ *  matrix of at least this many floats are split too: they are bound by the memory traffic
+ *  of the weights, and two cores stream twice as fast. Measured (bench/core.ts, M config,
+ *  batch-1 sampling, medians of 3 noisy runs): M 5.3k → 7.8k chars/s, G 9.9k → 10.9k, S 28.7k → 32.4k. */
+export const SPLIT_WEIGHTS = 1 << 14;
 /** How long an idle worker spins on the job word before it sleeps (ms): covers the gap
  *  between the per-step products of a time loop (a pointwise kernel and some JS). */
 const WORKER_SPIN_MS = 0.3;
@@ -172,6 +177,8 @@ export interface WasmKernelOptions {
   threads?: number;
   /** Split products of at least this many flops (default SPLIT_FLOPS; for measurements). */
   splitFlops?: number;
+  /** Split products with M ≤ 4 whose B holds at least this many floats (default SPLIT_WEIGHTS). */
+  splitWeights?: number;
 }
 
 export interface WasmKernels extends Kernels {
@@ -225,9 +232,11 @@ class WasmBackend implements WasmKernels {
   private dotMaxM = 64;
 
   private readonly splitFlops: number;
+  private readonly splitWeights: number;
 
-  constructor(threads: number, splitFlops: number) {
+  constructor(threads: number, splitFlops: number, splitWeights: number) {
     this.splitFlops = splitFlops;
+    this.splitWeights = splitWeights;
     this.module = kernelsModule();
     this.memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
@@ -383,7 +392,7 @@ class WasmBackend implements WasmKernels {
     }
     const ta = transA ? 1 : 0;
     const tb = transB ? 1 : 0;
-    if (this.threadCount > 1 && 2 * M * N * K >= this.splitFlops) {
+    if (this.threadCount > 1 && (2 * M * N * K >= this.splitFlops || (M <= 4 && N * K >= this.splitWeights))) {
       this.gemmSplit(ta, tb, M, N, K, pA, lda, pB, ldb, beta, pC, ldc);
       return;
     }
@@ -628,5 +637,5 @@ class WasmBackend implements WasmKernels {
 /** The WebAssembly SIMD kernels (float32). Synchronous; workers start on the first large product. */
 export function createWasmKernels(opts: WasmKernelOptions = {}): WasmKernels {
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
-  return new WasmBackend(threads, opts.splitFlops ?? SPLIT_FLOPS);
+  return new WasmBackend(threads, opts.splitFlops ?? SPLIT_FLOPS, opts.splitWeights ?? SPLIT_WEIGHTS);
 }
