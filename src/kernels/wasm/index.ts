@@ -47,6 +47,9 @@ export const SPLIT_FLOPS = 1 << 21;
  *  of the weights, and two cores stream twice as fast. Measured (bench/core.ts, M config,
  *  batch-1 sampling, medians of 3 noisy runs): M 5.3k → 7.8k chars/s, G 9.9k → 10.9k, S 28.7k → 32.4k. */
 export const SPLIT_WEIGHTS = 1 << 14;
+/** …but only once the workers run, or after this many such products: starting a worker costs
+ *  about 90 ms of a short process (`rnn sample -n 100`: 200 → 290 ms), more than it saves. */
+const SPLIT_WEIGHTS_AFTER = 2048;
 /** How long an idle worker spins on the job word before it sleeps (ms): covers the gap
  *  between the per-step products of a time loop (a pointwise kernel and some JS). */
 const WORKER_SPIN_MS = 0.3;
@@ -233,6 +236,8 @@ class WasmBackend implements WasmKernels {
 
   private readonly splitFlops: number;
   private readonly splitWeights: number;
+  /** Few-row products seen before the workers started (see SPLIT_WEIGHTS_AFTER). */
+  private fewRowCalls = 0;
 
   constructor(threads: number, splitFlops: number, splitWeights: number) {
     this.splitFlops = splitFlops;
@@ -392,7 +397,8 @@ class WasmBackend implements WasmKernels {
     }
     const ta = transA ? 1 : 0;
     const tb = transB ? 1 : 0;
-    if (this.threadCount > 1 && (2 * M * N * K >= this.splitFlops || (M <= 4 && N * K >= this.splitWeights))) {
+    if (this.threadCount > 1 && (2 * M * N * K >= this.splitFlops || (M <= 4 && N * K >= this.splitWeights
+      && (this.workers !== null || ++this.fewRowCalls > SPLIT_WEIGHTS_AFTER)))) {
       this.gemmSplit(ta, tb, M, N, K, pA, lda, pB, ldb, beta, pC, ldc);
       return;
     }
