@@ -43,10 +43,11 @@ const ALIGN = 64;
  *  Batch-1 sampling products (0.5 MFLOP) stay on the calling thread. */
 export const SPLIT_FLOPS = 1 << 21;
 /** Products with few rows (M ≤ 4: batch-1 sampling, scoring one stream) that read a weight
- *  matrix of at least this many floats are split too: they are bound by the memory traffic
- *  of the weights, and two cores stream twice as fast. Measured (bench/core.ts, M config,
- *  batch-1 sampling, medians of 3 noisy runs): M 5.3k → 7.8k chars/s, G 9.9k → 10.9k, S 28.7k → 32.4k. */
-export const SPLIT_WEIGHTS = 1 << 14;
+ *  matrix of at least this many floats (512 KiB) are split too: they are bound by the memory
+ *  traffic of the weights, and two cores stream it faster. Measured (bench/core.ts, batch-1
+ *  sampling after training, medians of 3 noisy runs; split off / at 64 KiB / at 512 KiB):
+ *  M 7.3k / 8.3k / 8.5k chars/s; S (weights of 128–256 KiB) 25.2k / 23.3k / 25.1k. */
+export const SPLIT_WEIGHTS = 1 << 17;
 /** …but only once the workers run, or after this many such products: starting a worker costs
  *  about 90 ms of a short process (`rnn sample -n 100`: 200 → 290 ms), more than it saves. */
 const SPLIT_WEIGHTS_AFTER = 2048;
