@@ -114,7 +114,6 @@ if (coldRuns > 0) {
     if (r.status !== 0) throw new Error(`rnn sample failed: ${r.stderr}`);
     if (i >= 2) times.push(ms);
   }
-  let py = null;
   cold = { rnn_ms: median(times), runs: times.length };
   // the floor: a Node process that does nothing
   const empty = [];
@@ -124,7 +123,6 @@ if (coldRuns > 0) {
     empty.push(performance.now() - t0);
   }
   cold.node_empty_ms = median(empty);
-  void py;
 }
 
 function median(xs) {
