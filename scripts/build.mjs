@@ -1,14 +1,21 @@
-// Bundles the CLI into bin/rnn.js (ESM, one file) so that `npx rnn` starts fast.
-// commander and cli-progress are CommonJS and call require(); the banner gives the
-// ESM bundle a require() of its own.
+// Bundles the CLI into bin/rnn.js (ESM) so that `npx rnn` starts fast: minified, and
+// split at the dynamic imports (one chunk per command, the progress bar and spinner
+// apart) into bin/chunks/, so a command loads only the code it runs.
+// commander and cli-progress are CommonJS and call require(); the banner gives every
+// ESM output file a require() of its own.
 import { build } from 'esbuild';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 
+rmSync('bin/chunks', { recursive: true, force: true });
 await build({
-  entryPoints: ['src/cli/main.ts'],
-  outfile: 'bin/rnn.js',
+  entryPoints: { rnn: 'src/cli/main.ts' },
+  outdir: 'bin',
+  entryNames: '[name]',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
+  minify: true,
   bundle: true,
   platform: 'node',
   target: 'node20',

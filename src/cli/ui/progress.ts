@@ -31,7 +31,9 @@ export async function createProgress(term: TermInfo, opts: { quiet: boolean; lab
   const write = (line: string) => process.stderr.write(`${line}\n`);
   if (opts.quiet) return { update() {}, log() {}, stop() {} };
   if (!term.live) return { update() {}, log: write, stop() {} };
-  const { SingleBar } = await import('cli-progress');
+  // cli-progress is CommonJS: in the split bundle its chunk has only a default export
+  const mod: typeof import('cli-progress') & { default?: typeof import('cli-progress') } = await import('cli-progress');
+  const { SingleBar } = mod.default ?? mod;
   const c = term.color;
   const bar = new SingleBar({
     stream: process.stderr,
