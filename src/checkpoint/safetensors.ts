@@ -115,6 +115,8 @@ export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, 
 export function decodeSafetensors(
   bytes: Uint8Array,
   file: string,
+  /** Tensors to copy out (all by default); the others are validated but left out of the result. */
+  keep?: (name: string) => boolean,
 ): { metadata: Record<string, string>; tensors: Map<string, TensorOut> } {
   const fail = (problem: string): never => {
     throw new CheckpointError(file, problem);
@@ -230,6 +232,7 @@ export function decodeSafetensors(
 
   const tensors = new Map<string, TensorOut>();
   for (const { name, dtype, shape, begin, end } of infos) {
+    if (keep && !keep(name)) continue;
     const at = dataStart + begin;
     const count = (end - begin) / 4;
     let data: Float32Array | Int32Array;

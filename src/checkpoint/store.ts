@@ -114,7 +114,12 @@ function isPositiveInt(v: unknown): v is number {
 }
 
 /** Reads, validates and interprets a checkpoint file. */
-export async function readCheckpoint(file: string): Promise<Checkpoint> {
+/**
+ * Reads, validates and interprets a checkpoint file. With `weightsOnly`, the optimizer
+ * moments are validated in the header but not copied out (sampling and scoring never
+ * need them, and they are two thirds of an Adam checkpoint).
+ */
+export async function readCheckpoint(file: string, opts: { weightsOnly?: boolean } = {}): Promise<Checkpoint> {
   let bytes: Uint8Array;
   try {
     const st = await stat(file);
@@ -130,12 +135,12 @@ export async function readCheckpoint(file: string): Promise<Checkpoint> {
     if (code === 'EACCES') throw new CheckpointError(file, 'permission denied; check the file permissions');
     throw new CheckpointError(file, `cannot be read (${code ?? (e as Error).message})`);
   }
-  return decodeCheckpoint(bytes, file);
+  return decodeCheckpoint(bytes, file, opts);
 }
 
 /** Validates and interprets checkpoint bytes; every problem is a CheckpointError. */
-export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
-  const { metadata, tensors } = decodeSafetensors(bytes, file);
+export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weightsOnly?: boolean } = {}): Checkpoint {
+  const { metadata, tensors } = decodeSafetensors(bytes, file, opts.weightsOnly ? (name) => !name.startsWith('optim.') : undefined);
   if (metadata.format !== FORMAT_NAME) {
     throw new CheckpointError(file, `is a safetensors file but not an rnn checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)})`);
   }
@@ -214,7 +219,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
     }
   }
   for (const p of params.values()) {
-    if (!p.every(Number.isFinite)) throw new CheckpointError(file, 'holds weights that are NaN or infinite; use an earlier checkpoint');
+    if (!allFinite(p)) throw new CheckpointError(file, 'holds weights that are NaN or infinite; use an earlier checkpoint');
   }
   return { file, model, vocab, params, moments, state, train, progress, optimizer };
 }
@@ -259,4 +264,13 @@ export function restoreTrainer(trainer: Trainer, ckpt: Checkpoint): void {
     });
   }
   trainer.restore(ckpt.progress);
+}
+
+/** True when no value is NaN or ±∞ (v − v is 0 exactly for finite v). */
+function allFinite(x: Float32Array): boolean {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (v - v !== 0) return false;
+  }
+  return true;
 }

@@ -97,10 +97,14 @@ export async function findCheckpoint(given: string | undefined, dir = 'checkpoin
   return found;
 }
 
-/** Finds, reads and builds the model of a checkpoint, on one thread (batch-1 work gains nothing from more). */
+/**
+ * Finds, reads and builds the model of a checkpoint (weights only). The wasm backend keeps
+ * batch-1 products on this thread until enough of them have run to pay for starting a
+ * worker, so short samples start fast and long ones use both cores.
+ */
 export async function loadModel(given: string | undefined, backend: BackendName): Promise<{ ckpt: Checkpoint; model: Model }> {
-  const ckpt = await readCheckpoint(await findCheckpoint(given));
-  const model = modelFromCheckpoint(createKernels({ backend, threads: 1 }), ckpt);
+  const ckpt = await readCheckpoint(await findCheckpoint(given), { weightsOnly: true });
+  const model = modelFromCheckpoint(createKernels({ backend }), ckpt);
   return { ckpt, model };
 }
 
