@@ -81,3 +81,28 @@ describe('trainer checkpoints', () => {
     expect(() => decodeCheckpoint(bad, 'bad')).toThrow(CheckpointError);
   });
 });
+
+describe('loading for sampling', () => {
+  it('weightsOnly leaves the moments out but keeps every weight and the metadata', () => {
+    const bytes = encodeTrainerCheckpoint(trained(3));
+    const full = decodeCheckpoint(bytes, 'mem');
+    const light = decodeCheckpoint(bytes, 'mem', { weightsOnly: true });
+    expect(full.moments.size).toBe(2);
+    expect(light.moments.size).toBe(0);
+    expect([...light.params.keys()]).toEqual([...full.params.keys()]);
+    for (const [name, data] of full.params) expect(light.params.get(name)).toEqual(data);
+    expect(light.vocab.chars).toEqual(full.vocab.chars);
+  });
+
+  it('a weight that is NaN or infinite is refused with a one-line CheckpointError', () => {
+    for (const bad of [Number.NaN, Infinity, -Infinity]) {
+      const { metadata, tensors } = decodeSafetensors(encodeTrainerCheckpoint(trained(1)), 'x');
+      (tensors.get('head.bias')!.data as Float32Array)[2] = bad;
+      const bytes = encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data as Float32Array })), metadata);
+      for (const weightsOnly of [false, true]) {
+        expect(() => decodeCheckpoint(bytes, 'bad.safetensors', { weightsOnly })).toThrow(CheckpointError);
+        expect(() => decodeCheckpoint(bytes, 'bad.safetensors', { weightsOnly })).toThrow(/NaN or infinite/);
+      }
+    }
+  });
+});
