@@ -1,18 +1,14 @@
 // `rnn eval [file|-]`: the loss of a model on a text, in nats/char, bits/char and
 // perplexity, as key<TAB>value lines (or one JSON object with --json).
-import { Command, Option } from 'commander';
-import type { BackendName } from '../kernels/index.js';
+import { Command } from 'commander';
 import { evaluateText, LN2 } from '../sample/score.js';
 import { decodeCorpus, readCorpusPath } from '../text/corpus.js';
 import { RnnError } from '../util/errors.js';
-import { choiceOption } from './options.js';
-import { DataOut } from './output.js';
-import { loadModel, nameChars, readStdin } from './sample.js';
+import { backendOption, checkpointOption, DataOut, jsonOption, loadModel, nameChars, plural, readStdin, threadsOption, type BackendFlags } from './common.js';
 
-interface EvalFlags {
+interface EvalFlags extends BackendFlags {
   checkpoint?: string;
-  json?: boolean;
-  backend: BackendName;
+  json: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -20,9 +16,10 @@ export function registerEval(program: Command): void {
     .command('eval')
     .description('loss of a model on a text: nats/char, bits/char (bpc) and perplexity')
     .argument('[file]', 'text file, folder of text files, or - for stdin', '-')
-    .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to evaluate (default: the newest *-best.safetensors in checkpoints/)'))
-    .option('--json', 'one JSON object instead of key<TAB>value lines')
-    .addOption(new Option('--backend <name>', 'compute backend: wasm or reference').default('wasm').argParser(choiceOption('--backend', ['wasm', 'reference'] as const)))
+    .addOption(checkpointOption('evaluate'))
+    .addOption(jsonOption('one JSON object instead of key<TAB>value lines'))
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .addHelpText('after', `
 The text is read as one stream from a zero state, with the state carried across windows
 (batch 1), so each character is predicted from everything before it: the exact mean
@@ -43,12 +40,12 @@ Examples:
 
 async function runEval(file: string, flags: EvalFlags): Promise<number> {
   const text = file === '-' ? decodeCorpus(await readStdin('the text'), 'stdin') : (await readCorpusPath(file)).text;
-  const { ckpt, model } = await loadModel(flags.checkpoint, flags.backend);
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
   const result = evaluateText(model, ckpt.vocab, text);
   const unknownCount = [...result.unknown.values()].reduce((a, b) => a + b, 0);
   const name = file === '-' ? 'stdin' : file;
   if (unknownCount > 0) {
-    process.stderr.write(`rnn: warning: ${unknownCount} character${unknownCount === 1 ? '' : 's'} not in the vocabulary left out: ${nameChars(result.unknown.keys())}\n`);
+    process.stderr.write(`rnn: warning: ${plural(unknownCount, 'character')} not in the vocabulary left out: ${nameChars(result.unknown.keys())}\n`);
   }
   if (result.chars === 0) {
     throw new RnnError(`${name}: fewer than 2 characters the model knows, so there is nothing to predict; give a longer text`);

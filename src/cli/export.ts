@@ -6,10 +6,7 @@ import { encodeWeightsOnly } from '../checkpoint/interop.js';
 import { exportOnnx } from '../checkpoint/onnx.js';
 import { readCheckpoint } from '../checkpoint/store.js';
 import { UsageError } from '../util/errors.js';
-import { findCheckpoint } from './sample.js';
-
-declare const __RNN_VERSION__: string;
-const VERSION = typeof __RNN_VERSION__ === 'string' ? __RNN_VERSION__ : '0.0.0-dev';
+import { checkpointOption, findCheckpoint, quietOption, stdoutClosed, VERSION, writeStdout } from './common.js';
 
 interface ExportFlags {
   checkpoint?: string;
@@ -23,11 +20,11 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('write a checkpoint as an ONNX model or as a weights-only safetensors file for PyTorch')
-    .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to export (default: the newest best one in checkpoints/)'))
+    .addOption(checkpointOption('export'))
     .addOption(new Option('--onnx <file>', 'write an ONNX model (opset 17): ids [T,B] int64 → logits [T,B,V] and final states; - for stdout'))
     .addOption(new Option('--safetensors-weights <file>', 'write the model weights only (PyTorch names, no optimizer state); - for stdout'))
     .option('--no-state-inputs', 'ONNX graph without the h0/c0 inputs (it starts from zero states)')
-    .option('-q, --quiet', 'print nothing but errors', false)
+    .addOption(quietOption())
     .addHelpText('after', `
 Examples:
   rnn export --onnx model.onnx                          newest best checkpoint → ONNX
@@ -44,7 +41,7 @@ characters. Cells lstm-peep and gru-min have no ONNX operator and are refused.`)
 async function writeOut(path: string, bytes: Uint8Array): Promise<void> {
   if (path === '-') {
     if (process.stdout.isTTY) throw new UsageError('refusing to write a binary file to the terminal; give a file name or pipe stdout');
-    await new Promise<void>((resolve, reject) => process.stdout.write(bytes, (e) => (e ? reject(e) : resolve())));
+    await writeStdout(bytes);
   } else {
     await writeFileAtomic(path, bytes);
   }
@@ -59,8 +56,9 @@ async function runExport(flags: ExportFlags): Promise<number> {
   }
   const file = await findCheckpoint(flags.checkpoint);
   const ckpt = await readCheckpoint(file);
+  // nothing to report when a reader of stdout went away before taking it all
   const say = (line: string) => {
-    if (!flags.quiet) process.stderr.write(`${line}\n`);
+    if (!flags.quiet && !stdoutClosed()) process.stderr.write(`${line}\n`);
   };
   const { cell, layers, hidden, embed, vocab } = ckpt.model;
   const what = `${layers}×${hidden} ${cell}, embed ${embed}, vocab ${vocab}`;

@@ -8,7 +8,7 @@ import { paramSpecs } from '../nn/model.js';
 import { numel } from '../nn/params.js';
 import { RnnError } from '../util/errors.js';
 import { formatDuration } from './options.js';
-import { DataOut } from './output.js';
+import { DataOut, jsonOption } from './common.js';
 import { lineChart } from './ui/chart.js';
 
 interface InfoFlags {
@@ -21,7 +21,7 @@ export function registerInfo(program: Command): void {
     .command('info')
     .description('show what a checkpoint holds: model, training, best validation loss, and a loss chart')
     .argument('[checkpoint]', 'checkpoint file (default: the newest in checkpoints/)')
-    .option('--json', 'one JSON object on stdout', false)
+    .addOption(jsonOption('one JSON object on stdout'))
     .option('--no-chart', 'leave out the loss chart')
     .action(async (file: string | undefined, flags: InfoFlags) => {
       process.exitCode = await runInfo(file, flags);

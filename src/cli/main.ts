@@ -4,6 +4,7 @@
 // loads the trainer, the progress bar or the ONNX writer, which keeps its cold start
 // short. The bundle is split along these dynamic imports (scripts/build.mjs).
 import { Command } from 'commander';
+import { stdoutFailed, VERSION, watchStdout } from './common.js';
 import { handleError } from './errors.js';
 
 type Register = (program: Command) => void;
@@ -16,9 +17,6 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   score: async () => (await import('./score.js')).registerScore,
   export: async () => (await import('./export.js')).registerExport,
 };
-
-declare const __RNN_VERSION__: string;
-const VERSION = typeof __RNN_VERSION__ === 'string' ? __RNN_VERSION__ : '0.0.0-dev';
 
 /**
  * The program with the commands it needs: only `command` when it names one (its options
@@ -56,17 +54,16 @@ Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.`);
 }
 
 async function main(): Promise<void> {
-  // a reader that goes away early (`rnn sample --help | head`) is not an error; commands
-  // that stream data notice it through DataOut and stop
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-  });
+  // a reader that goes away early (`rnn sample --help | head`) is not an error, any other
+  // failed write is; commands that stream data notice either through stdoutClosed()
+  watchStdout();
   try {
     const program = await buildProgram(process.argv[2]);
     await program.parseAsync(process.argv);
   } catch (e) {
     process.exitCode = handleError(e);
   }
+  if (stdoutFailed()) process.exitCode = 1;
 }
 
 void main();

@@ -1,21 +1,15 @@
 // `rnn sample`: load a checkpoint, warm it on the prime, stream characters to stdout.
-// Also the helpers the other model-reading commands (eval, score) share: finding and
-// loading the checkpoint, reading stdin, naming unknown characters.
 import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { newestFile } from '../checkpoint/atomic.js';
-import { modelFromCheckpoint, readCheckpoint, type Checkpoint } from '../checkpoint/store.js';
-import { createKernels, type BackendName } from '../kernels/index.js';
-import type { Model } from '../nn/model.js';
 import { Generation, type StopRules } from '../sample/generate.js';
 import { Sampler } from '../sample/sampler.js';
 import { decodeCorpus } from '../text/corpus.js';
 import { CorpusError, RnnError, UsageError } from '../util/errors.js';
-import { choiceOption, floatOption, intOption } from './options.js';
-import { DataOut } from './output.js';
+import { backendOption, checkpointOption, DataOut, loadModel, nameChars, readStdin, threadsOption, type BackendFlags } from './common.js';
+import { floatOption, intOption } from './options.js';
 
-interface SampleFlags {
+interface SampleFlags extends BackendFlags {
   checkpoint?: string;
   length: number;
   forever?: boolean;
@@ -32,7 +26,6 @@ interface SampleFlags {
   count: number;
   separator: string;
   seed?: number;
-  backend: BackendName;
 }
 
 /** Characters generated per synchronous chunk (a chunk also ends after a newline). */
@@ -44,7 +37,7 @@ export function registerSample(program: Command): void {
   program
     .command('sample')
     .description('generate text from a checkpoint, streamed to stdout')
-    .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to sample from (default: the newest *-best.safetensors in checkpoints/)'))
+    .addOption(checkpointOption('sample from'))
     .addOption(new Option('-n, --length <n>', 'characters to generate per sample, not counting the prime (0: until the reader closes the pipe)').default(1000).argParser(intOption('--length', 0)))
     .addOption(new Option('--forever', 'generate until the reader closes the pipe (same as --length 0)'))
     .addOption(new Option('-p, --prime <text>', 'text to start from; - reads it from stdin'))
@@ -60,7 +53,8 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--seed <n>', 'random seed: same seed and options, same text (default: random)').argParser(intOption('--seed', 0, 2 ** 32 - 1)))
     .addOption(new Option('--count <n>', 'independent samples, each from the prime').default(1).argParser(intOption('--count', 1)))
     .addOption(new Option('--separator <s>', 'written between samples (\\n, \\t, \\0, \\\\ escapes)').default(DEFAULT_SEPARATOR))
-    .addOption(new Option('--backend <name>', 'compute backend: wasm or reference').default('wasm').argParser(choiceOption('--backend', ['wasm', 'reference'] as const)))
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .addHelpText('after', `
 Stop rules end each sample at whichever comes first: --length characters, --lines
 newlines, or a --stop string. They count and match generated text only, never the prime.
@@ -87,43 +81,6 @@ function collect(value: string, previous: string[] | undefined): string[] {
 /** Interprets \n \t \r \0 and \\ in a flag value; any other backslash stays as it is. */
 export function unescapeFlag(text: string): string {
   return text.replace(/\\([ntr0\\])/g, (_, c: string) => ({ n: '\n', t: '\t', r: '\r', '0': '\0', '\\': '\\' })[c]!);
-}
-
-/** The checkpoint to use: --checkpoint, else the newest best (then any) checkpoint in checkpoints/. */
-export async function findCheckpoint(given: string | undefined, dir = 'checkpoints'): Promise<string> {
-  if (given) return given;
-  const found = (await newestFile(dir, '-best.safetensors')) ?? (await newestFile(dir, '.safetensors'));
-  if (!found) throw new RnnError(`no checkpoint found in ${dir}/; train one first (rnn train FILE) or pass --checkpoint PATH`);
-  return found;
-}
-
-/**
- * Finds, reads and builds the model of a checkpoint (weights only). The wasm backend keeps
- * batch-1 products on this thread until enough of them have run to pay for starting a
- * worker, so short samples start fast and long ones use both cores.
- */
-export async function loadModel(given: string | undefined, backend: BackendName): Promise<{ ckpt: Checkpoint; model: Model }> {
-  const ckpt = await readCheckpoint(await findCheckpoint(given), { weightsOnly: true });
-  const model = modelFromCheckpoint(createKernels({ backend }), ckpt);
-  return { ckpt, model };
-}
-
-export async function readStdin(what: string): Promise<Uint8Array> {
-  if (process.stdin.isTTY) throw new UsageError(`reading ${what} from stdin, but stdin is a terminal; pipe text in or give a file`);
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** 'x' 'y' U+0007 …, at most `max` of them. */
-export function nameChars(chars: Iterable<string>, max = 20): string {
-  const all = [...chars];
-  const named = all.slice(0, max).map((ch) => {
-    const cp = ch.codePointAt(0)!;
-    const printable = cp >= 0x20 && cp !== 0x7f && !(cp >= 0x80 && cp < 0xa0);
-    return printable ? JSON.stringify(ch) : `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
-  });
-  return named.join(' ') + (all.length > max ? ` and ${all.length - max} more` : '');
 }
 
 async function readPrime(flags: SampleFlags): Promise<string> {
@@ -155,7 +112,7 @@ async function runSample(flags: SampleFlags): Promise<number> {
   if (stops.some((s) => s.length === 0)) throw new UsageError('--stop needs a non-empty string');
   const separator = unescapeFlag(flags.separator);
   const prime = await readPrime(flags);
-  const { ckpt, model } = await loadModel(flags.checkpoint, flags.backend);
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
 
   const { ids: primeIds, unknown } = ckpt.vocab.encodeLenient(prime);
   if (unknown.size > 0) {

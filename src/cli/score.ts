@@ -6,22 +6,19 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { Chalk, type ChalkInstance } from 'chalk';
-import { Command, Option } from 'commander';
-import type { BackendName } from '../kernels/index.js';
+import type { ChalkInstance } from 'chalk';
+import { Command } from 'commander';
 import { LineScorer, type CharSurprisal } from '../sample/score.js';
 import { CorpusError, UsageError } from '../util/errors.js';
-import { choiceOption } from './options.js';
-import { DataOut } from './output.js';
-import { loadModel, nameChars } from './sample.js';
+import { backendOption, checkpointOption, DataOut, jsonOption, loadModel, nameChars, noColorOption, plural, threadsOption, type BackendFlags } from './common.js';
+import { colorFor } from './ui/term.js';
 
-interface ScoreFlags {
+interface ScoreFlags extends BackendFlags {
   checkpoint?: string;
   chars?: boolean;
-  json?: boolean;
+  json: boolean;
   heatmap?: boolean;
   color: boolean;
-  backend: BackendName;
 }
 
 export function registerScore(program: Command): void {
@@ -29,12 +26,13 @@ export function registerScore(program: Command): void {
     .command('score')
     .description('surprise of each line (bits/char), streamed: <bpc>\\t<line> per input line')
     .argument('[file]', 'text file, or - for stdin', '-')
-    .addOption(new Option('-c, --checkpoint <path>', 'checkpoint to score with (default: the newest *-best.safetensors in checkpoints/)'))
+    .addOption(checkpointOption('score with'))
     .option('--chars', 'per-character surprisal: TSV rows line, column, char, bits (a colour heat map when stdout is a terminal)')
-    .option('--json', 'JSON lines: {"line","bpc","chars","unknown","text"} (with --chars: {"line","col","char","bits"})')
+    .addOption(jsonOption('JSON lines: {"line","bpc","chars","unknown","text"} (with --chars: {"line","col","char","bits"})'))
     .option('--heatmap', 'with --chars: draw the heat map even when stdout is not a terminal (for less -R)')
-    .option('--no-color', 'no colour (so --chars on a terminal prints TSV); NO_COLOR does the same')
-    .addOption(new Option('--backend <name>', 'compute backend: wasm or reference').default('wasm').argParser(choiceOption('--backend', ['wasm', 'reference'] as const)))
+    .addOption(noColorOption('no colour (so --chars on a terminal prints TSV); NO_COLOR does the same'))
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .addHelpText('after', `
 Each line is scored on its own: from a fresh state that has seen one line break, the model
 predicts the line's characters and the line break that ends it, so a line's score does not
@@ -72,16 +70,6 @@ async function openInput(file: string): Promise<Readable> {
   return createReadStream(file);
 }
 
-/** Colour for stdout: off with --no-color or NO_COLOR; on for a terminal, FORCE_COLOR or --heatmap. */
-function stdoutColor(flags: ScoreFlags): ChalkInstance {
-  const env = process.env;
-  const noColor = !flags.color || (env.NO_COLOR !== undefined && env.NO_COLOR !== '');
-  const forced = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-  const tty = Boolean(process.stdout.isTTY) && env.TERM !== 'dumb';
-  const level = noColor ? 0 : tty || forced || flags.heatmap ? (Math.max(1, new Chalk().level) as 1 | 2 | 3) : 0;
-  return new Chalk({ level });
-}
-
 function formatBits(x: number): string {
   return Number.isNaN(x) ? 'nan' : x.toFixed(4);
 }
@@ -115,9 +103,9 @@ function lerp(a: number, b: number, t: number): number {
 
 async function runScore(file: string, flags: ScoreFlags): Promise<number> {
   const input = await openInput(file);
-  const { ckpt, model } = await loadModel(flags.checkpoint, flags.backend);
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
   const scorer = new LineScorer(model, ckpt.vocab);
-  const color = stdoutColor(flags);
+  const color = colorFor(process.stdout, { color: flags.color, force: flags.heatmap });
   const heatmap = flags.chars && !flags.json && color.level > 0 && (Boolean(process.stdout.isTTY) || flags.heatmap);
   const fullBits = Math.log2(ckpt.vocab.size);
   const out = new DataOut();
@@ -166,7 +154,7 @@ async function runScore(file: string, flags: ScoreFlags): Promise<number> {
 
   const unknownCount = [...scorer.unknown.values()].reduce((a, b) => a + b, 0);
   if (unknownCount > 0 && !out.isClosed) {
-    process.stderr.write(`rnn: warning: ${unknownCount} character${unknownCount === 1 ? '' : 's'} not in the vocabulary skipped: ${nameChars(scorer.unknown.keys())}\n`);
+    process.stderr.write(`rnn: warning: ${plural(unknownCount, 'character')} not in the vocabulary skipped: ${nameChars(scorer.unknown.keys())}\n`);
   }
   return 0;
 }

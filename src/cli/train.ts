@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { readCheckpoint, restoreTrainer, saveTrainerCheckpoint, modelFromCheckpoint } from '../checkpoint/store.js';
-import { createKernels, type BackendName } from '../kernels/index.js';
+import { createKernels } from '../kernels/index.js';
 import { CELL_KINDS, type CellKind } from '../nn/layer.js';
 import { OPTIMIZERS, type OptimName } from '../nn/optim.js';
 import { decodeCorpus, readCorpusPath } from '../text/corpus.js';
@@ -15,12 +15,13 @@ import { evalPlan } from '../train/evaluate.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import { Trainer, type TrainConfig, type TrainEvent } from '../train/trainer.js';
 import { EXIT, UsageError, CorpusError } from '../util/errors.js';
+import { backendOption, jsonOption, noColorOption, quietOption, readStdin, stdoutClosed, threadsOption, type BackendFlags } from './common.js';
 import { choiceOption, durationOption, floatOption, formatDuration, intOption } from './options.js';
 import { createProgress } from './ui/progress.js';
 import { withSpinner } from './ui/spinner.js';
 import { termInfo } from './ui/term.js';
 
-interface TrainFlags {
+interface TrainFlags extends BackendFlags {
   cell: CellKind;
   layers: number;
   hidden: number;
@@ -45,8 +46,6 @@ interface TrainFlags {
   evalWindows?: number;
   patience: number;
   resume?: string;
-  backend: BackendName;
-  threads?: number;
   json: boolean;
   jsonEvery: number;
   quiet: boolean;
@@ -93,22 +92,16 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--eval-windows <n>', `validation windows (batch × seq chars each) scored per evaluation (0: the whole split; default: the whole split up to ${AUTO_EVAL_WINDOWS})`).argParser(intOption('--eval-windows', 0)))
     .addOption(new Option('--patience <n>', 'stop after n evaluations without improvement (0: never)').default(0).argParser(intOption('--patience', 0)))
     .addOption(new Option('--resume <checkpoint>', 'continue the run saved in this checkpoint exactly where it stopped'))
-    .addOption(new Option('--backend <name>', 'compute backend: wasm (fast) or reference (plain TypeScript)').default('wasm').argParser(choiceOption('--backend', ['wasm', 'reference'] as const)))
-    .addOption(new Option('--threads <n>', 'worker threads for the wasm backend (default: all cores)').argParser(intOption('--threads', 1, 64)))
-    .option('--json', 'write one JSON object per event to stdout (see README: Training)', false)
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .addOption(jsonOption('write one JSON object per event to stdout (see README: Training)'))
     .addOption(new Option('--json-every <n>', 'with --json, write every n-th step event').default(10).argParser(intOption('--json-every', 1)))
-    .option('-q, --quiet', 'print nothing on stderr but errors', false)
-    .option('--no-color', 'no colours on stderr')
+    .addOption(quietOption())
+    .addOption(noColorOption())
     .action(async (corpus: string, flags: TrainFlags, cmd: Command) => {
       const explicit = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       process.exitCode = await runTrain(corpus, flags, explicit);
     });
-}
-
-async function readStdin(): Promise<Uint8Array> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 function configFromFlags(f: TrainFlags, textLength: number): TrainConfig {
@@ -150,14 +143,10 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
     if (!flags.quiet) process.stderr.write(`${line}\n`);
   };
   // a reader that goes away (`rnn train x --json | head`) stops the run like Ctrl-C, but
-  // quietly and with status 0: the step finishes and the checkpoint is saved
-  let stdoutClosed = false;
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') stdoutClosed = true;
-    else throw e;
-  });
+  // quietly and with status 0 (1 if the write failed otherwise): the step finishes and
+  // the checkpoint is saved
   const json = (obj: object) => {
-    if (flags.json && !stdoutClosed) process.stdout.write(`${JSON.stringify(obj)}\n`);
+    if (flags.json && !stdoutClosed()) process.stdout.write(`${JSON.stringify(obj)}\n`);
   };
 
   // 1. the text, and the run: fresh, or resumed from a checkpoint
@@ -165,8 +154,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   const { trainer, config } = await withSpinner(term, !flags.quiet, 'reading the corpus…', async () => {
     let text: string;
     if (corpus === '-') {
-      if (process.stdin.isTTY) throw new UsageError('reading the corpus from stdin, but stdin is a terminal; pipe text in, e.g. cat book.txt | rnn train -');
-      text = decodeCorpus(await readStdin(), 'stdin');
+      text = decodeCorpus(await readStdin('the corpus', 'pipe text in, e.g. cat book.txt | rnn train -'), 'stdin');
     } else {
       text = (await readCorpusPath(corpus)).text;
     }
@@ -309,7 +297,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
         json(e);
         view.stop();
         const best = e.bestVal === null ? 'n/a' : `${loss(e.bestVal)} nats/char at step ${n(e.bestStep)}`;
-        const why = stdoutClosed && interrupts === 0 ? 'stdout closed'
+        const why = stdoutClosed() && interrupts === 0 ? 'stdout closed'
           : { steps: 'step limit', epochs: 'epoch limit', time: 'time budget', patience: 'no improvement', interrupted: 'interrupted' }[e.reason];
         say(`${e.reason === 'interrupted' ? c.yellow('stopped') : c.green('done')} (${why}) at step ${n(e.step)} after ${formatDuration(e.elapsedMs)}` +
           ` · best val ${best}`);
@@ -329,7 +317,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
         await saveTrainerCheckpoint(t, paths[kind]);
         return paths[kind];
       },
-      stopRequested: () => interrupts > 0 || stdoutClosed,
+      stopRequested: () => interrupts > 0 || stdoutClosed(),
     });
     return reason === 'interrupted' && interrupts > 0 ? EXIT.interrupted : EXIT.ok;
   } finally {
