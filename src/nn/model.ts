@@ -35,7 +35,8 @@ export interface ModelConfig {
 type LayerFn = (k: Kernels, w: LayerWeights, c: LayerCache) => void;
 type LayerBackFn = (k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache) => void;
 
-const CELLS: Record<CellKind, { forward: LayerFn; backward: LayerBackFn }> = {
+/** Forward and backward of each cell kind over a layer cache (shared by every network built from layers). */
+export const CELLS: Record<CellKind, { forward: LayerFn; backward: LayerBackFn }> = {
   'rnn': { forward: rnnForward, backward: rnnBackward },
   'rnn-relu': { forward: rnnForward, backward: rnnBackward },
   'gru': { forward: gruForward, backward: gruBackward },
