@@ -12,10 +12,12 @@
 //               any model can reach, in nats per character) is computed exactly here
 //   arith.txt   lines like 37+58=95 and 7*8=56; each answer is determined by its prompt
 //   log.txt     a ship's log from a small probabilistic grammar of English-like sentences
+//   pairs/      source<TAB>target tasks with known answers for the encoder-decoder (pairs.mjs)
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pairFiles, pairsReadme } from './pairs.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -459,8 +461,11 @@ function generateAll() {
     'markov.txt': m.text,
     'arith.txt': a.text,
     'log.txt': l.text,
-    'README.md': readme(all),
   };
+  const pairs = pairFiles(makeRandom, a.text);
+  const pairBytes = Object.values(pairs.files).reduce((n, t) => n + Buffer.byteLength(t, 'utf8'), 0);
+  Object.assign(files, pairs.files);
+  files['README.md'] = readme(all).replace('## Regenerate or check', `${pairsReadme(pairs.summary, thousands(pairBytes))}\n## Regenerate or check`);
   const summary = {
     markov: {
       ...all.markov.stats,
@@ -473,6 +478,9 @@ function generateAll() {
     arith: { ...all.arith.stats },
     log: { ...all.log.stats },
   };
+  for (const [name, text] of Object.entries(pairs.files)) {
+    summary[name.replace(/^pairs\/|\.tsv$/g, '')] = stats(name, text);
+  }
   return { files, summary };
 }
 
@@ -505,6 +513,7 @@ function main(argv) {
         differ++;
       }
     } else {
+      mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, text);
     }
   }
@@ -517,6 +526,7 @@ function main(argv) {
         `markov.txt  ${m.bytes} bytes, vocabulary ${m.vocab}, entropy rate ${m.entropyNats.toFixed(6)} nats/char (${m.entropyBits.toFixed(6)} bits/char), true-model loss on the file ${m.sampleLossNats.toFixed(6)}; order 0 ${m.unigramNats.toFixed(6)}, order 1 ${m.bigramNats.toFixed(6)}`,
         `arith.txt   ${summary.arith.bytes} bytes, vocabulary ${summary.arith.vocab}, ${summary.arith.lines} lines`,
         `log.txt     ${summary.log.bytes} bytes, vocabulary ${summary.log.vocab}, ${summary.log.lines} lines`,
+        `pairs/      ${Object.keys(summary).filter((k) => k.includes('-')).length} files of source<TAB>target pairs`,
         check ? (differ === 0 ? 'check: all files match' : `check: ${differ} file(s) differ`) : 'wrote corpora/*.txt and corpora/README.md',
       ].join('\n') + '\n',
     );

@@ -59,3 +59,50 @@ describe('shipped corpora', () => {
     expect(Math.abs(sampleLossNats - entropyNats)).toBeLessThan(0.02);
   });
 });
+
+describe('corpora/pairs (encoder-decoder tasks)', () => {
+  const read = (f: string) =>
+    readFileSync(`${root}corpora/pairs/${f}`, 'utf8').trimEnd().split('\n').map((l) => l.split('\t') as [string, string]);
+  const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+
+  /** Number words read back into a number, independently of the generator. */
+  function wordsToNumber(words: string): number {
+    const units: Record<string, number> = {};
+    ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen',
+      'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'].forEach((w, i) => { units[w] = i; });
+    ['twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'].forEach((w, i) => { units[w] = 20 + 10 * i; });
+    let total = 0;
+    let group = 0;
+    for (const w of words.split(/[ -]/)) {
+      if (w === 'thousand') { total += group * 1000; group = 0; } else if (w === 'hundred') group *= 100;
+      else if (w in units) group += units[w];
+      else throw new Error(`unknown word ${w}`);
+    }
+    return total + group;
+  }
+
+  const CHECK: Record<string, (s: string, t: string) => boolean> = {
+    reverse: (s, t) => /^[a-j]{3,10}$/.test(s) && [...s].reverse().join('') === t,
+    dates: (s, t) => {
+      const d = new Date(`${s}T00:00:00Z`);
+      return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(s)
+        && t === `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+    },
+    numbers: (s, t) => /^(0|[1-9]\d{0,3})$/.test(s) && wordsToNumber(t) === Number(s) && !t.includes(' and '),
+    arith: (s, t) => {
+      const m = /^(\d+)([+*])(\d+)$/.exec(s);
+      return m !== null && Number(t) === (m[2] === '+' ? Number(m[1]) + Number(m[3]) : Number(m[1]) * Number(m[3]));
+    },
+  };
+
+  for (const [task, ok] of Object.entries(CHECK)) {
+    it(`${task}: every answer is right, and no test source is in the train file`, () => {
+      const train = read(`${task}-train.tsv`);
+      const test = read(`${task}-test.tsv`);
+      expect(test.length).toBeGreaterThanOrEqual(300);
+      for (const [s, t] of [...train, ...test]) expect(ok(s, t), `${s} → ${t}`).toBe(true);
+      const seen = new Set(train.map(([s]) => s));
+      for (const [s] of test) expect(seen.has(s), s).toBe(false);
+    });
+  }
+});
