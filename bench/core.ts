@@ -5,14 +5,13 @@
 //   node core.mjs --cell lstm --layers 2 --hidden 256 --emb 64 --batch 32 --seq 64
 //                 --seconds 10 --threads 2 --corpus FILE [--save CKPT] [--profile]
 // Prints one JSON line on stdout; with --profile, a per-kernel table on stderr.
-import { readFileSync } from 'node:fs';
 import { createKernels } from '../src/kernels/index.js';
 import type { Kernels } from '../src/kernels/types.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
-import { Trainer, type TrainConfig } from '../src/train/trainer.js';
-import { Vocab } from '../src/text/vocab.js';
+import { prepareRun } from '../src/train/run.js';
+import type { LmSession } from '../src/tasks/lm.js';
 import { Sampler } from '../src/sample/sampler.js';
-import { saveTrainerCheckpoint } from '../src/checkpoint/store.js';
+import { saveCheckpoint } from '../src/checkpoint/store.js';
 import type { CellKind } from '../src/nn/layer.js';
 
 const argv = process.argv.slice(2);
@@ -36,9 +35,7 @@ const sampleChars = num('sample-chars', 2000);
 const profile = argv.includes('--profile');
 const save = arg('save', '');
 
-const text = readFileSync(arg('corpus', ''), 'utf8');
-const vocab = Vocab.fromText(text);
-const ids = vocab.encode(text);
+const corpus = arg('corpus', '');
 
 const splitW = num('split-weights', 0); // A/B measurement of the batch-1 split
 const base = splitW > 0 ? createWasmKernels({ threads: threads > 0 ? threads : undefined, splitWeights: splitW })
@@ -46,13 +43,19 @@ const base = splitW > 0 ? createWasmKernels({ threads: threads > 0 ? threads : u
 const stats = new Map<string, { calls: number; ms: number; flops: number }>();
 const k: Kernels = profile ? profiled(base, stats) : base;
 
-const config: TrainConfig = {
-  cell, layers, hidden, embed, batch, seq, lr: 2e-3, clip: 5, optim: 'adam', schedule: 'constant', warmup: 0,
-  decay: 1, decayEvery: 0, dropout: 0, steps: 0, epochs: 0, timeMs: 0, seed: 1234, valFrac: 0.1,
-  evalEvery: 0, evalWindows: 0, patience: 0,
-};
-const trainer = new Trainer(k, vocab, ids, config);
-if (argv.includes('--no-fold')) trainer.ws.foldEmbedding = false; // A/B measurement of the embedding fold
+// the same start as rnn train: defaults and checks from the library (src/train/run.ts)
+const run = await prepareRun({
+  kernels: k,
+  input: { path: corpus },
+  options: {
+    cell, layers, hidden, embed, batch, seq, lr: 2e-3, schedule: 'constant', warmup: 0, seed: 1234, valFrac: 0.1,
+    evalEvery: 0, evalWindows: 0,
+  },
+});
+const { trainer } = run;
+const session = run.session as LmSession;
+const vocab = session.data.vocab;
+if (argv.includes('--no-fold')) session.ws.foldEmbedding = false; // A/B measurement of the embedding fold
 for (let i = 0; i < warmupSteps; i++) trainer.step();
 stats.clear();
 let steps = 0;
@@ -67,10 +70,10 @@ for (;;) {
 }
 const trainCps = (batch * seq * steps) / dt;
 if (profile) report(stats, steps, dt);
-if (save) await saveTrainerCheckpoint(trainer, save);
+if (save) await saveCheckpoint(save, run.header, trainer.state());
 
 // sampling: like torch_bench, 20 warm-up characters then sampleChars timed, temperature 0.8
-const sampler = new Sampler(trainer.model, vocab, { seed: 1, temp: 0.8, topK: 0, topP: 1 });
+const sampler = new Sampler(session.net, vocab, { seed: 1, temp: 0.8, topK: 0, topP: 1 });
 sampler.start();
 for (let i = 0; i < 20; i++) sampler.nextCharId();
 stats.clear();
@@ -88,7 +91,7 @@ if (profile) {
 
 process.stdout.write(`${JSON.stringify({
   system: 'rnn', backend: base.name, threads: (base as { threads?: number }).threads ?? 1, cell, layers, hidden,
-  emb: embed, batch, seq, params: trainer.model.parameterCount, vocab: vocab.size, train_steps: steps,
+  emb: embed, batch, seq, params: trainer.net.parameterCount, vocab: vocab.size, train_steps: steps,
   train_wall_s: +dt.toFixed(3), train_chars_per_s: +trainCps.toFixed(1), step_ms: +((1000 * dt) / steps).toFixed(2),
   last_loss: +loss.toFixed(4), sample_chars: sampleChars, sample_wall_s: +sdt.toFixed(3),
   sample_chars_per_s: +(sampleChars / sdt).toFixed(1), peak_rss_mib: +(process.resourceUsage().maxRSS / 1024).toFixed(1),

@@ -1,25 +1,30 @@
-// Checkpoints: one self-contained .safetensors file holding the weights (PyTorch names),
-// the optimizer moments, the carried training state, and in __metadata__ the format
-// version, the model config, the vocabulary, the training config and progress.
+// Checkpoints: one self-contained .safetensors file holding a run state (src/train
+// /state.ts: weights, optimizer moments, progress, the task's state tensors), the model
+// config and the task's metadata. It encodes and decodes values; it never reaches into
+// the trainer, and each task (src/tasks) decodes its own metadata.
 //
 // Tensors
-//   embed.weight, rnn.weight_ih_l{k}, …, head.weight, head.bias     the model (F32)
+//   embed.weight, rnn.weight_ih_l{k}, …, head.weight, head.bias     the network (F32, PyTorch names)
 //   optim.{m,v}.<param name>                                         optimizer moments (F32)
-//   state.h_l{k}, state.c_l{k}                                       carried state [B,H] (F32)
+//   state.*                                                          the task's run state (the LM's
+//                                                                    carried state.h_l{k}, state.c_l{k} [B,H])
 // Metadata (all values are strings; JSON where structured)
-//   format = "rnn-charlm", format_version = "1", cell, model (ModelConfig), vocab (string[]),
-//   train (TrainConfig), progress (TrainProgress), optimizer ({ name, t }),
-//   step, val_loss, best_val_loss, best_step (plain numbers, "" when unknown: what the file
-//   holds at a glance for any safetensors reader)
+//   format = "rnn-charlm", format_version = "1", task (absent: "lm"), the task's entries
+//   (at least model and vocab; the LM also writes cell), train (TrainConfig), progress
+//   (TrainProgress), optimizer ({ name, t }), step, val_loss, best_val_loss, best_step
+//   (plain numbers, "" when unknown: what the file holds at a glance for any safetensors
+//   reader)
 // Fields added to TrainConfig/TrainProgress after version 1 was first written (dropout,
 // dropoutRng, lrScale, …) are optional on reading and take their neutral values.
 import { readFile, stat } from 'node:fs/promises';
-import type { Kernels, Vec } from '../kernels/types.js';
-import { CELL_KINDS } from '../nn/layer.js';
-import { Model, paramSpecs, type ModelConfig } from '../nn/model.js';
-import { numel } from '../nn/params.js';
-import { Vocab } from '../text/vocab.js';
-import type { TrainConfig, TrainProgress, Trainer } from '../train/trainer.js';
+import type { Kernels } from '../kernels/types.js';
+import { Model, type ModelConfig } from '../nn/model.js';
+import { numel, ParamLayout, type ParamSpec } from '../nn/params.js';
+import { isTaskName, requireTask, TASKS, type TaskMetas, type TaskName } from '../tasks/registry.js';
+import { parseMetaJson, isPositiveInt } from '../tasks/meta.js';
+import type { Vocab } from '../text/vocab.js';
+import type { TrainConfig } from '../train/config.js';
+import { allFinite, stateIsFinite, type RunState, type TrainProgress } from '../train/state.js';
 import { CheckpointError, TrainingError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, type TensorIn, type TensorOut } from './safetensors.js';
@@ -30,87 +35,88 @@ export const SUPPORTED_VERSIONS: readonly number[] = [1];
 /** Refuse to read files larger than this (a checkpoint of a 100M-parameter model with Adam is ~1.2 GB). */
 export const MAX_CHECKPOINT_BYTES = 4 * 1024 ** 3;
 
-export interface Checkpoint {
+/** A decoded checkpoint of task K. */
+export interface TaskCheckpoint<K extends TaskName> {
   file: string;
-  model: ModelConfig;
+  task: K;
+  /** What the task decoded from its metadata (model config, vocabulary, classes …). */
+  meta: TaskMetas[K];
+  /** The model config (meta.model). */
+  model: TaskMetas[K]['model'];
+  /** The input vocabulary (meta.vocab). */
   vocab: Vocab;
   /** Parameters by name. */
   params: Map<string, Float32Array>;
-  /** Optimizer moments by kind, then parameter name (empty for weights-only files). */
-  moments: Map<string, Map<string, Float32Array>>;
-  /** Carried state of the training rows, per layer. */
-  state: { h: Float32Array[]; c: (Float32Array | null)[] } | null;
   train: TrainConfig | null;
   progress: TrainProgress | null;
   optimizer: { name: string; t: number } | null;
+  /** The run state to resume from (null for weights-only files and weightsOnly reads). */
+  state: RunState | null;
 }
 
-function f32(v: Vec): Float32Array {
-  return v instanceof Float32Array ? Float32Array.from(v) : Float32Array.from(v);
+/** A checkpoint of any task; narrow it with requireTask (src/tasks/registry.ts). */
+export type Checkpoint = { [K in TaskName]: TaskCheckpoint<K> }[TaskName];
+
+/** What a checkpoint needs besides the run state: which task, its metadata, the config and the tensor layouts. */
+export interface CheckpointHeader {
+  task: string;
+  /** The task's metadata entries (TaskSession.checkpointMeta()). */
+  meta: Record<string, string>;
+  train: TrainConfig;
+  optimizer: string;
+  /** Parameter specs in layout order (the network's ParamLayout). */
+  specs: readonly ParamSpec[];
+  /** The task's state tensors. */
+  stateSpecs: readonly ParamSpec[];
 }
 
-/** Serialises a training run's current state. */
-export function encodeTrainerCheckpoint(trainer: Trainer): Uint8Array {
-  const { model, optimizer } = trainer;
-  if (!trainer.isFinite()) {
-    throw new TrainingError(`the weights are NaN or infinite at step ${trainer.progress.step}; refusing to write them (the previous checkpoint is intact)`);
+/** Serialises a run state. Refuses non-finite weights or moments (the previous file stays intact). */
+export function encodeCheckpoint(header: CheckpointHeader, state: RunState): Uint8Array {
+  if (!stateIsFinite(state)) {
+    throw new TrainingError(`the weights are NaN or infinite at step ${state.progress.step}; refusing to write them (the previous checkpoint is intact)`);
   }
+  const layout = new ParamLayout([...header.specs]);
   const tensors: TensorIn[] = [];
-  for (const spec of model.layout.specs) {
-    tensors.push({ name: spec.name, shape: spec.shape, data: f32(model.layout.view(model.params, spec.name)) });
+  for (const spec of layout.specs) {
+    tensors.push({ name: spec.name, shape: spec.shape, data: layout.view(state.params, spec.name) as Float32Array });
   }
-  for (const [kind, buf] of optimizer.moments) {
-    for (const spec of model.layout.specs) {
-      tensors.push({ name: `optim.${kind}.${spec.name}`, shape: spec.shape, data: f32(model.layout.view(buf, spec.name)) });
+  for (const [kind, buf] of Object.entries(state.moments)) {
+    for (const spec of layout.specs) {
+      tensors.push({ name: `optim.${kind}.${spec.name}`, shape: spec.shape, data: layout.view(buf, spec.name) as Float32Array });
     }
   }
-  const carried = trainer.carried();
-  const { batch: B } = trainer.config;
-  const H = model.config.hidden;
-  carried.h.forEach((h, l) => tensors.push({ name: `state.h_l${l}`, shape: [B, H], data: f32(h) }));
-  carried.c.forEach((c, l) => {
-    if (c) tensors.push({ name: `state.c_l${l}`, shape: [B, H], data: f32(c) });
-  });
+  for (const spec of header.stateSpecs) {
+    const data = state.task[spec.name];
+    if (!data) throw new Error(`run state has no tensor ${spec.name}`);
+    tensors.push({ name: spec.name, shape: spec.shape, data });
+  }
   return encodeSafetensors(tensors, {
     format: FORMAT_NAME,
     format_version: String(FORMAT_VERSION),
-    cell: model.config.cell,
-    model: JSON.stringify(model.config),
-    vocab: JSON.stringify(trainer.vocab.toJSON()),
-    train: JSON.stringify(trainer.config),
-    progress: JSON.stringify(trainer.progress),
-    optimizer: JSON.stringify({ name: optimizer.config.name, t: optimizer.t }),
-    ...statusMetadata(trainer.progress),
+    task: header.task,
+    ...header.meta,
+    train: JSON.stringify(header.train),
+    progress: JSON.stringify(state.progress),
+    optimizer: JSON.stringify({ name: header.optimizer, t: state.progress.optimizerSteps }),
+    ...statusMetadata(state.progress),
   });
 }
 
-/** Step and losses as plain metadata strings (nats/char). */
+/** Step and losses as plain metadata strings (nats per predicted unit). */
 function statusMetadata(p: TrainProgress): Record<string, string> {
   const last = p.history[p.history.length - 1];
   const val = last && last.step === p.step ? last.val : null;
   return {
     step: String(p.step),
     val_loss: val === null ? '' : String(val),
-    best_val_loss: p.bestVal === null ? '' : String(p.bestVal),
+    best_val_loss: p.bestVal === null ? '' : String(p.bestMetrics?.loss ?? p.bestVal),
     best_step: p.bestVal === null ? '' : String(p.bestStep),
   };
 }
 
-export async function saveTrainerCheckpoint(trainer: Trainer, path: string): Promise<void> {
-  await writeFileAtomic(path, encodeTrainerCheckpoint(trainer));
-}
-
-function parseJson(file: string, key: string, text: string | undefined): unknown {
-  if (text === undefined) throw new CheckpointError(file, `metadata has no "${key}" entry; it is not an rnn checkpoint`);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CheckpointError(file, `metadata "${key}" is not valid JSON; the file is damaged`);
-  }
-}
-
-function isPositiveInt(v: unknown): v is number {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+/** Writes a run state atomically (temporary file, fsync, rename). */
+export async function saveCheckpoint(path: string, header: CheckpointHeader, state: RunState): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(header, state));
 }
 
 /** Reads, validates and interprets a checkpoint file. */
@@ -148,54 +154,32 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
   if (!SUPPORTED_VERSIONS.includes(version)) {
     throw new CheckpointError(file, `has format version ${metadata.format_version}, which this version of rnn cannot read; upgrade rnn`);
   }
-  const m = parseJson(file, 'model', metadata.model) as Partial<ModelConfig> | null;
-  if (!m || typeof m !== 'object' || !CELL_KINDS.includes(m.cell as never) || ![m.vocab, m.embed, m.hidden, m.layers].every(isPositiveInt)) {
-    throw new CheckpointError(file, 'metadata "model" does not describe a valid model');
+  const taskName = metadata.task ?? 'lm';
+  if (!isTaskName(taskName)) {
+    throw new CheckpointError(file, `holds a model of task ${JSON.stringify(taskName)}, which this version of rnn does not know; upgrade rnn`);
   }
-  const model = m as ModelConfig;
-  // every layer has 4 tensors: a larger layer count is damage, refused before a list of its layers is built
-  if (model.layers > tensors.size / 4) {
-    throw new CheckpointError(file, `metadata "model" claims ${model.layers} layers but the file holds only ${tensors.size} tensors; the file is damaged`);
-  }
-  const chars = parseJson(file, 'vocab', metadata.vocab);
-  if (!Array.isArray(chars) || !chars.every((c) => typeof c === 'string')) {
-    throw new CheckpointError(file, 'metadata "vocab" is not a list of characters');
-  }
-  let vocab: Vocab;
-  try {
-    vocab = Vocab.fromChars(chars as string[]);
-  } catch (e) {
-    throw new CheckpointError(file, `metadata "vocab" is invalid (${(e as Error).message})`);
-  }
-  if (vocab.size !== model.vocab) {
-    throw new CheckpointError(file, `vocabulary has ${vocab.size} characters but the model expects ${model.vocab}`);
-  }
+  const task = TASKS[taskName];
+  const { meta, specs, stateSpecs } = task.decodeMeta(metadata, file, tensors.size);
   const take = (name: string, shape: number[]): Float32Array => {
     const t = tensors.get(name);
     if (!t) throw new CheckpointError(file, `tensor ${name} is missing`);
     checkTensor(file, name, t, shape);
     return t.data as Float32Array;
   };
-  const specs = paramSpecs(model);
   const params = new Map<string, Float32Array>();
   for (const s of specs) params.set(s.name, take(s.name, s.shape));
-
-  const moments = new Map<string, Map<string, Float32Array>>();
-  for (const kind of ['m', 'v']) {
-    if (!tensors.has(`optim.${kind}.${specs[0].name}`)) continue;
-    const byName = new Map<string, Float32Array>();
-    for (const s of specs) byName.set(s.name, take(`optim.${kind}.${s.name}`, s.shape));
-    moments.set(kind, byName);
+  for (const p of params.values()) {
+    if (!allFinite(p)) throw new CheckpointError(file, 'holds weights that are NaN or infinite; use an earlier checkpoint');
   }
 
   let train: TrainConfig | null = null;
   let progress: TrainProgress | null = null;
   let optimizer: { name: string; t: number } | null = null;
-  let state: Checkpoint['state'] = null;
+  let state: RunState | null = null;
   if (metadata.train !== undefined) {
-    train = parseJson(file, 'train', metadata.train) as TrainConfig;
-    progress = parseJson(file, 'progress', metadata.progress) as TrainProgress;
-    optimizer = parseJson(file, 'optimizer', metadata.optimizer) as { name: string; t: number };
+    train = parseMetaJson(file, 'train', metadata.train) as TrainConfig;
+    progress = parseMetaJson(file, 'progress', metadata.progress) as TrainProgress;
+    optimizer = parseMetaJson(file, 'optimizer', metadata.optimizer) as { name: string; t: number };
     if (!train || typeof train !== 'object' || !isPositiveInt(train.batch) || !isPositiveInt(train.seq)) {
       throw new CheckpointError(file, 'metadata "train" is invalid');
     }
@@ -207,21 +191,22 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
       throw new CheckpointError(file, 'metadata "progress" is invalid');
     }
     if (!Array.isArray(progress.history)) progress.history = [];
-    if (tensors.has('state.h_l0')) {
-      const B = train.batch;
-      const h: Float32Array[] = [];
-      const c: (Float32Array | null)[] = [];
-      for (let l = 0; l < model.layers; l++) {
-        h.push(take(`state.h_l${l}`, [B, model.hidden]));
-        c.push(tensors.has(`state.c_l${l}`) ? take(`state.c_l${l}`, [B, model.hidden]) : null);
-      }
-      state = { h, c };
+    if (!optimizer || typeof optimizer !== 'object') throw new CheckpointError(file, 'metadata "optimizer" is invalid');
+    const taskState: Record<string, Float32Array> = {};
+    for (const s of stateSpecs(train)) taskState[s.name] = take(s.name, s.shape);
+    const layout = new ParamLayout(specs);
+    const flat = (byName: (name: string) => Float32Array): Float32Array => {
+      const buf = new Float32Array(layout.size);
+      for (const s of specs) layout.view(buf, s.name).set(byName(s.name));
+      return buf;
+    };
+    const moments: Record<string, Float32Array> = {};
+    for (const kind of ['m', 'v']) {
+      if (tensors.has(`optim.${kind}.${specs[0]!.name}`)) moments[kind] = flat((name) => take(`optim.${kind}.${name}`, layout.spec(name).shape));
     }
+    if (!opts.weightsOnly) state = { params: flat((name) => params.get(name)!), moments, progress, task: taskState };
   }
-  for (const p of params.values()) {
-    if (!allFinite(p)) throw new CheckpointError(file, 'holds weights that are NaN or infinite; use an earlier checkpoint');
-  }
-  return { file, model, vocab, params, moments, state, train, progress, optimizer };
+  return { file, task: taskName, meta, model: meta.model, vocab: meta.vocab, params, train, progress, optimizer, state } as Checkpoint;
 }
 
 function checkTensor(file: string, name: string, t: TensorOut, shape: number[]): void {
@@ -232,45 +217,10 @@ function checkTensor(file: string, name: string, t: TensorOut, shape: number[]):
   if (t.data.length !== numel(shape)) throw new CheckpointError(file, `tensor ${name} has the wrong number of values`);
 }
 
-/** Builds a model on the given kernels with the checkpoint's weights. */
-export function modelFromCheckpoint(k: Kernels, ckpt: Checkpoint): Model {
-  const model = new Model(k, ckpt.model);
+/** Builds a language model on the given kernels with the checkpoint's weights (refuses other tasks). */
+export function modelFromCheckpoint(k: Kernels, checkpoint: Checkpoint): Model {
+  const ckpt = requireTask(checkpoint, 'lm');
+  const model = new Model(k, ckpt.model as ModelConfig);
   for (const [name, data] of ckpt.params) model.layout.view(model.params, name).set(data);
   return model;
-}
-
-/** Puts a checkpoint's optimizer moments, carried state and progress into a fresh trainer built on its model. */
-export function restoreTrainer(trainer: Trainer, ckpt: Checkpoint): void {
-  const { model, optimizer } = trainer;
-  if (!ckpt.progress || !ckpt.train) {
-    throw new CheckpointError(ckpt.file, 'holds weights only, not a training run; it cannot be resumed');
-  }
-  if (ckpt.optimizer?.name !== optimizer.config.name) {
-    throw new CheckpointError(ckpt.file, `was trained with --optim ${ckpt.optimizer?.name}; resume with the same optimizer`);
-  }
-  for (const [kind, buf] of optimizer.moments) {
-    const saved = ckpt.moments.get(kind);
-    if (!saved) throw new CheckpointError(ckpt.file, `has no optimizer moments "${kind}"; it cannot be resumed exactly`);
-    for (const [name, data] of saved) model.layout.view(buf, name).set(data);
-  }
-  if (ckpt.state) {
-    const carried = trainer.carried();
-    if (ckpt.state.h[0].length !== carried.h[0].length) {
-      throw new CheckpointError(ckpt.file, 'carried state does not match --batch; resume with the batch size it was trained with');
-    }
-    ckpt.state.h.forEach((h, l) => carried.h[l].set(h));
-    ckpt.state.c.forEach((c, l) => {
-      if (c) carried.c[l]?.set(c);
-    });
-  }
-  trainer.restore(ckpt.progress);
-}
-
-/** True when no value is NaN or ±∞ (v − v is 0 exactly for finite v). */
-function allFinite(x: Float32Array): boolean {
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    if (v - v !== 0) return false;
-  }
-  return true;
 }

@@ -8,9 +8,10 @@
 // I/O error) is reported once as one line, marks stdout closed too, and sets status 1.
 import { Option } from 'commander';
 import { newestFile } from '../checkpoint/atomic.js';
-import { modelFromCheckpoint, readCheckpoint, type Checkpoint } from '../checkpoint/store.js';
+import { modelFromCheckpoint, readCheckpoint, type TaskCheckpoint } from '../checkpoint/store.js';
 import { createKernels, type BackendName } from '../kernels/index.js';
 import type { Model } from '../nn/model.js';
+import { requireTask } from '../tasks/registry.js';
 import { EXIT, RnnError, UsageError } from '../util/errors.js';
 import { choiceOption, intOption } from './options.js';
 
@@ -64,8 +65,8 @@ export async function findCheckpoint(given: string | undefined, dir = 'checkpoin
  * batch-1 products on this thread until enough of them have run to pay for starting a
  * worker, so short samples start fast and long ones use both cores.
  */
-export async function loadModel(given: string | undefined, flags: BackendFlags): Promise<{ ckpt: Checkpoint; model: Model }> {
-  const ckpt = await readCheckpoint(await findCheckpoint(given), { weightsOnly: true });
+export async function loadModel(given: string | undefined, flags: BackendFlags): Promise<{ ckpt: TaskCheckpoint<'lm'>; model: Model }> {
+  const ckpt = requireTask(await readCheckpoint(await findCheckpoint(given), { weightsOnly: true }), 'lm');
   const model = modelFromCheckpoint(createKernels({ backend: flags.backend, threads: flags.threads }), ckpt);
   return { ckpt, model };
 }

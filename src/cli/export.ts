@@ -9,6 +9,7 @@ import { encodeWeightsOnly } from '../checkpoint/interop.js';
 import { exportOnnx } from '../checkpoint/onnx.js';
 import { writePytorchJob } from '../checkpoint/pytorch-job.js';
 import { readCheckpoint } from '../checkpoint/store.js';
+import { requireTask } from '../tasks/registry.js';
 import { UsageError } from '../util/errors.js';
 import { runOfCheckpoint } from './train.js';
 import { checkpointOption, findCheckpoint, quietOption, stdoutClosed, VERSION, writeStdout } from './common.js';
@@ -67,7 +68,7 @@ async function runExport(flags: ExportFlags): Promise<number> {
     throw new UsageError('only one of --onnx and --safetensors-weights can write to stdout');
   }
   const file = await findCheckpoint(flags.checkpoint);
-  const ckpt = await readCheckpoint(file);
+  const ckpt = requireTask(await readCheckpoint(file), 'lm');
   // nothing to report when a reader of stdout went away before taking it all
   const say = (line: string) => {
     if (!flags.quiet && !stdoutClosed()) process.stderr.write(`${line}\n`);

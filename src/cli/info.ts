@@ -4,8 +4,7 @@
 import { Command } from 'commander';
 import { newestFile } from '../checkpoint/atomic.js';
 import { readCheckpoint, FORMAT_VERSION, type Checkpoint } from '../checkpoint/store.js';
-import { paramSpecs } from '../nn/model.js';
-import { numel } from '../nn/params.js';
+import { TASKS } from '../tasks/registry.js';
 import { RnnError } from '../util/errors.js';
 import { formatDuration } from './options.js';
 import { DataOut, jsonOption } from './common.js';
@@ -33,12 +32,13 @@ const n = (x: number) => x.toLocaleString('en-US');
 
 /** The machine-readable summary of a checkpoint (the --json output). */
 export function checkpointSummary(ckpt: Checkpoint) {
-  const parameters = paramSpecs(ckpt.model).reduce((s, p) => s + numel(p.shape), 0);
+  const parameters = [...ckpt.params.values()].reduce((s, p) => s + p.length, 0);
   const p = ckpt.progress;
   const last = p?.history.at(-1);
   return {
     file: ckpt.file,
     formatVersion: FORMAT_VERSION,
+    task: ckpt.task,
     model: ckpt.model,
     vocabSize: ckpt.vocab.size,
     parameters,
@@ -75,6 +75,7 @@ async function runInfo(given: string | undefined, flags: InfoFlags): Promise<num
   const lines: string[] = [];
   const loss = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(4)} nats/char (${bpc(x).toFixed(3)} bpc)`);
   lines.push(`checkpoint  ${file}`);
+  lines.push(`task        ${TASKS[ckpt.task].title} (use it with ${TASKS[ckpt.task].command})`);
   lines.push(`model       ${m.layers}×${m.hidden} ${m.cell}, embed ${m.embed}, vocab ${ckpt.vocab.size}, ${n(s.parameters)} parameters`);
   if (t && p) {
     const sched = t.schedule === 'cosine' ? `cosine (warm-up ${t.warmup})` : t.schedule === 'step' ? `step (×${t.decay} every ${t.decayEvery})` : t.schedule;

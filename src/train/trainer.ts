@@ -1,185 +1,100 @@
-// The training loop: truncated BPTT over windows of T with the state carried, dropout,
-// global-norm clipping, an optimizer, a schedule, periodic validation, best/last
+// The training loop, for any task: the task's step (forward, loss, backward of the next
+// batch), global-norm clipping, an optimizer, a schedule, periodic evaluation, best/last
 // checkpoints through a save hook, rollback on divergence, and stopping rules. It reports
-// through events and never prints.
+// through events and never prints; it never asks which task it runs (src/tasks/task.ts).
 //
-// Exact resume: everything that decides the next update lives in the model, the
-// optimizer moments, the carried state and TrainProgress (step, data cursor, both RNG
-// streams, lr scale, schedule total, the partial training-loss sum), and all of it goes
-// into a checkpoint. A run of 2N steps and a run stopped after N steps and resumed for N
-// more make bitwise the same updates.
+// Exact resume: everything that decides the next update is the run state (state.ts):
+// the weights, the optimizer moments, TrainProgress (step, data cursor, both RNG streams,
+// lr scale, schedule total, the partial training-loss sum) and the task's own state
+// tensors. Trainer.state() gives it and Trainer.setState() takes it; the rollback copy
+// and the checkpoint file hold exactly that. A run of 2N steps and a run stopped after N
+// steps and resumed for N more make bitwise the same updates.
 import type { Kernels, Vec } from '../kernels/types.js';
 import { clipGlobalNorm } from '../nn/clip.js';
-import type { CellKind } from '../nn/layer.js';
-import { Model, type ModelConfig, type Workspace } from '../nn/model.js';
-import { DEFAULT_OPTIM, Optimizer, type OptimName } from '../nn/optim.js';
-import { Batcher, splitTrainVal } from '../text/batches.js';
-import type { Vocab } from '../text/vocab.js';
+import { DEFAULT_OPTIM, Optimizer } from '../nn/optim.js';
+import { isBetter, type Metrics, type Network, type Task, type TaskSession } from '../tasks/task.js';
 import { TrainingError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { Evaluator, evalPlan } from './evaluate.js';
-import { estimateTotalSteps, learningRate, type ScheduleName } from './schedule.js';
+import { MAX_ROLLBACKS, MIN_LR_FRAC, type TrainConfig } from './config.js';
+import { estimateTotalSteps, learningRate } from './schedule.js';
+import { stateIsFinite, type RunState, type TrainProgress } from './state.js';
 
-export interface TrainConfig {
-  cell: CellKind;
-  layers: number;
-  hidden: number;
-  embed: number;
-  batch: number;
-  seq: number;
-  lr: number;
-  clip: number;
-  optim: OptimName;
-  schedule: ScheduleName;
-  warmup: number;
-  /** Step decay: factor and period in steps. */
-  decay: number;
-  decayEvery: number;
-  /** Dropout probability between layers and before the output layer (0: off). */
-  dropout: number;
-  /** Stop after this many optimizer steps (0: no limit). */
-  steps: number;
-  /** Stop after this many passes over the training text (0: no limit). */
-  epochs: number;
-  /** Stop after this much wall-clock time in ms, counted over the whole run including resumed sessions (0: no limit). */
-  timeMs: number;
-  seed: number;
-  valFrac: number;
-  /** Validate every this many steps (0: only at the end). */
-  evalEvery: number;
-  /** Windows of validation text scored per evaluation (0: all of it). */
-  evalWindows: number;
-  /** Stop after this many evaluations without improvement (0: never). */
-  patience: number;
-}
-
-/** The cosine schedule's floor, as a fraction of --lr. */
-export const MIN_LR_FRAC = 0.1;
-/** Divergence rollbacks allowed per run before training stops. */
-export const MAX_ROLLBACKS = 3;
-
-export interface HistoryPoint {
-  step: number;
-  /** Mean training loss since the previous point, nats/char. */
-  train: number;
-  /** Validation loss, nats/char (null without validation text). */
-  val: number | null;
-}
-
-/** Everything needed to continue a run exactly where it stopped. */
-export interface TrainProgress {
-  step: number;
-  cursor: number;
-  rng: number[];
-  /** State of the dropout mask stream. */
-  dropoutRng: number[];
-  optimizerSteps: number;
-  history: HistoryPoint[];
-  /** Lowest validation loss so far (the training loss stands in without validation text). */
-  bestVal: number | null;
-  bestStep: number;
-  evalsSinceBest: number;
-  elapsedMs: number;
-  /** Steps the cosine schedule decays over when only --time bounds the run (0: not estimated yet). */
-  scheduleTotal: number;
-  /** Multiplier of the scheduled learning rate: 1, halved at every divergence rollback. */
-  lrScale: number;
-  rollbacks: number;
-  /** Training loss summed over the steps since the last history point, and their count. */
-  lossSum: number;
-  lossCount: number;
-}
+export type { TrainConfig } from './config.js';
+export { MAX_ROLLBACKS, MIN_LR_FRAC } from './config.js';
+export type { HistoryPoint, RunState, TrainProgress } from './state.js';
 
 export type StopReason = 'steps' | 'epochs' | 'time' | 'patience' | 'interrupted';
 
 export type TrainEvent =
   | {
-    type: 'start'; step: number; totalSteps: number; timeMs: number; parameters: number; vocab: number;
+    type: 'start'; task: string; step: number; totalSteps: number; timeMs: number; parameters: number; vocab: number;
+    unit: string; train: number; val: number; valScored: number;
     trainChars: number; valChars: number; valCharsScored: number; windowsPerEpoch: number;
   }
   | { type: 'step'; step: number; loss: number; bpc: number; gradNorm: number; lr: number; epoch: number; charsPerSec: number; elapsedMs: number }
-  | { type: 'eval'; step: number; train: number; trainBpc: number; val: number | null; valBpc: number | null; best: boolean; bestVal: number | null; elapsedMs: number }
+  | {
+    type: 'eval'; step: number; train: number; trainBpc: number; val: number | null; valBpc: number | null;
+    /** All validation metrics of the task (null without validation data). */
+    metrics: Metrics | null; best: boolean; bestVal: number | null; elapsedMs: number;
+  }
   | { type: 'checkpoint'; step: number; kind: 'best' | 'last'; path: string; val: number | null }
   | { type: 'rollback'; step: number; to: number; loss: number; gradNorm: number; lrScale: number; rollbacks: number }
-  | { type: 'end'; step: number; reason: StopReason; bestVal: number | null; bestBpc: number | null; bestStep: number; elapsedMs: number };
+  | { type: 'end'; step: number; reason: StopReason; bestVal: number | null; bestBpc: number | null; bestStep: number; bestMetrics: Metrics | null; elapsedMs: number };
 
 export interface TrainHooks {
   onEvent(e: TrainEvent): void;
-  /** Persists the trainer's current state; returns where it went. */
-  save(trainer: Trainer, kind: 'best' | 'last'): Promise<string>;
+  /** Persists a run state (a copy the hook may keep); returns where it went. */
+  save(state: RunState, kind: 'best' | 'last'): Promise<string>;
   /** Polled between steps; true ends the run after the current step (with a save). */
   stopRequested(): boolean;
   /** Monotonic milliseconds (injectable for tests). */
   now?(): number;
 }
 
-/** Carried state of the training rows, for exact resume: per layer h (and c). */
-export interface CarriedState {
-  h: Vec[];
-  c: (Vec | null)[];
-}
-
-/** An in-memory copy of the last saved state, restored when training diverges. */
-interface Snapshot {
-  params: Vec;
-  moments: Map<string, Vec>;
-  h: Vec[];
-  c: (Vec | null)[];
-  progress: TrainProgress;
-}
-
 const bits = (nats: number) => nats / Math.LN2;
 
+/** Without validation data, the training loss decides "best". */
+const TRAIN_LOSS_RULE = { primary: { name: 'loss', direction: 'min' }, tieBreak: null } as const;
+
 export class Trainer {
-  readonly model: Model;
+  readonly task: Task;
+  readonly net: Network;
   readonly optimizer: Optimizer;
   readonly rng: Rng;
   /** The dropout mask stream, separate from `rng` so dropout does not disturb other draws. */
   readonly dropoutRng: Rng;
-  readonly batcher: Batcher;
-  readonly train: Int32Array;
-  readonly val: Int32Array;
-  readonly ws: Workspace;
-  readonly evaluator: Evaluator;
   progress: TrainProgress;
-  private snapshot: Snapshot | null = null;
+  private snapshot: RunState | null = null;
 
-  constructor(
-    readonly k: Kernels,
-    readonly vocab: Vocab,
-    ids: Int32Array,
-    readonly config: TrainConfig,
-    model?: Model,
-  ) {
-    const { train, val } = splitTrainVal(ids, config.valFrac);
-    this.train = train;
-    this.val = val;
-    this.batcher = new Batcher(train, config.batch, config.seq);
+  /** Builds the optimizer and initialises the session's network from config.seed (setState() replaces both for a resume). */
+  constructor(readonly k: Kernels, readonly session: TaskSession, readonly config: TrainConfig) {
+    this.task = session.task;
+    this.net = session.net;
     this.rng = new Rng(config.seed);
     this.dropoutRng = new Rng((config.seed ^ 0x5bd1e995) >>> 0);
-    const modelConfig: ModelConfig = {
-      cell: config.cell, vocab: vocab.size, embed: config.embed, hidden: config.hidden, layers: config.layers,
-    };
-    if (model) {
-      this.model = model;
-    } else {
-      this.model = new Model(k, modelConfig);
-      this.model.init(this.rng);
-    }
-    this.optimizer = new Optimizer(k, DEFAULT_OPTIM[config.optim], this.model.layout.size, this.model.arena);
-    this.ws = this.model.workspace(config.batch, config.seq, true, config.dropout ?? 0);
-    this.evaluator = new Evaluator(this.model);
+    this.net.init(this.rng);
+    this.optimizer = new Optimizer(k, DEFAULT_OPTIM[config.optim], this.net.layout.size, this.net.arena);
     this.progress = {
       step: 0, cursor: 0, rng: this.rng.getState(), dropoutRng: this.dropoutRng.getState(), optimizerSteps: 0,
-      history: [], bestVal: null, bestStep: 0, evalsSinceBest: 0, elapsedMs: 0, scheduleTotal: 0, lrScale: 1,
+      history: [], bestVal: null, bestMetrics: null, bestStep: 0, evalsSinceBest: 0, elapsedMs: 0, scheduleTotal: 0, lrScale: 1,
       rollbacks: 0, lossSum: 0, lossCount: 0,
     };
+  }
+
+  /** The network (an alias of net, as the language model's code calls it). */
+  get model(): Network {
+    return this.net;
+  }
+
+  /** Passes over the training data so far, fractional. */
+  get epochsDone(): number {
+    return this.session.cursor / this.session.stepsPerEpoch;
   }
 
   /** Planned number of steps, from --steps or --epochs; 0 if only time-bounded (or unbounded). */
   get totalSteps(): number {
     const { steps, epochs } = this.config;
-    const byEpochs = epochs > 0 ? Math.ceil(epochs * this.batcher.windowsPerEpoch) : 0;
+    const byEpochs = epochs > 0 ? Math.ceil(epochs * this.session.stepsPerEpoch) : 0;
     if (steps > 0 && byEpochs > 0) return Math.min(steps, byEpochs);
     return steps > 0 ? steps : byEpochs;
   }
@@ -193,30 +108,40 @@ export class Trainer {
     return planned > 0 ? Math.min(this.config.warmup, Math.ceil(planned / 10)) : this.config.warmup;
   }
 
-  /** Validation characters scored per evaluation. */
-  get valCharsScored(): number {
-    return evalPlan(this.val.length, this.config.batch, this.config.seq, this.config.evalWindows)?.chars ?? 0;
+  /** The run state: copies of the weights, moments, progress and the task's state tensors. */
+  state(): RunState {
+    this.syncProgress();
+    const f32 = (v: Vec) => new Float32Array(v);
+    return {
+      params: f32(this.net.params),
+      moments: Object.fromEntries([...this.optimizer.moments].map(([kind, v]) => [kind, f32(v)])),
+      progress: structuredClone(this.progress),
+      task: this.session.getState(),
+    };
   }
 
-  /** The carried state of the training rows. */
-  carried(): CarriedState {
-    const L = this.model.config.layers;
-    const states = Array.from({ length: L }, (_, l) => this.ws.state(l));
-    return { h: states.map((s) => s.h), c: states.map((s) => s.c) };
-  }
-
-  /** Restores progress saved by a previous run (weights and moments are loaded by the caller). */
-  restore(progress: Partial<TrainProgress> & Pick<TrainProgress, 'step' | 'cursor' | 'rng'>): void {
-    // checkpoints written before a field existed get its neutral value
-    this.progress = { ...this.progress, ...structuredClone(progress) };
-    this.batcher.cursor = this.progress.cursor;
+  /**
+   * Puts a run state back: weights, moments, the task's tensors, progress, data cursor and
+   * both RNG streams. Fields of `progress` that older checkpoints lack keep their neutral
+   * values. The caller has checked the shapes (decodeCheckpoint does).
+   */
+  setState(s: RunState): void {
+    this.net.params.set(s.params);
+    for (const [kind, v] of this.optimizer.moments) {
+      const saved = s.moments[kind];
+      if (!saved) throw new TrainingError(`the saved run has no optimizer moments "${kind}"; it cannot be resumed exactly`);
+      v.set(saved);
+    }
+    this.session.setState(s.task);
+    this.progress = { ...this.progress, ...structuredClone(s.progress) };
+    this.session.cursor = this.progress.cursor;
     this.rng.setState(this.progress.rng);
     this.dropoutRng.setState(this.progress.dropoutRng);
     this.optimizer.t = this.progress.optimizerSteps;
   }
 
   private syncProgress(): void {
-    this.progress.cursor = this.batcher.cursor;
+    this.progress.cursor = this.session.cursor;
     this.progress.rng = this.rng.getState();
     this.progress.dropoutRng = this.dropoutRng.getState();
     this.progress.optimizerSteps = this.optimizer.t;
@@ -235,29 +160,25 @@ export class Trainer {
   }
 
   /**
-   * One optimizer step on the next window. A loss or gradient that is not finite leaves
+   * One optimizer step on the next batch. A loss or gradient that is not finite leaves
    * the parameters untouched and returns ok: false (the data cursor has moved on; the
    * caller rolls back).
    */
-  tryStep(): { ok: true; loss: number; gradNorm: number; lr: number } | { ok: false; loss: number; gradNorm: number } {
-    const { ws, model, config } = this;
-    if (this.batcher.next(ws.ids, ws.targets)) ws.resetState();
-    if (config.dropout > 0) ws.drawDropout(this.dropoutRng);
-    model.grads.fill(0);
-    ws.forward();
-    const loss = ws.loss();
-    ws.backward();
-    const gradNorm = clipGlobalNorm(this.k, model.grads, config.clip);
+  tryStep(): { ok: true; loss: number; gradNorm: number; lr: number; chars: number } | { ok: false; loss: number; gradNorm: number } {
+    const { net, config } = this;
+    net.grads.fill(0);
+    const { loss, chars } = this.session.trainStep(this.dropoutRng);
+    const gradNorm = clipGlobalNorm(this.k, net.grads, config.clip);
     if (!Number.isFinite(loss) || !Number.isFinite(gradNorm)) return { ok: false, loss, gradNorm };
     const lr = this.learningRate();
-    this.optimizer.step(model.params, model.grads, lr);
-    ws.carry();
+    this.optimizer.step(net.params, net.grads, lr);
+    this.session.commit();
     const p = this.progress;
     p.step++;
     p.lossSum += loss;
     p.lossCount++;
     this.syncProgress();
-    return { ok: true, loss, gradNorm, lr };
+    return { ok: true, loss, gradNorm, lr, chars };
   }
 
   /** One optimizer step; returns the loss and the gradient norm before clipping. */
@@ -272,66 +193,41 @@ export class Trainer {
     return r;
   }
 
-  /** Validation loss in nats/char, or null without validation text. */
-  evaluate(): number | null {
-    const r = this.evaluator.run(this.val, this.config.batch, this.config.seq, this.config.evalWindows);
-    return r ? r.nats : null;
+  /** The task's validation metrics, or null without validation data. */
+  evaluate(): Metrics | null {
+    return this.session.evaluate();
   }
 
   /** True when every parameter and optimizer moment is finite (checked before every save). */
   isFinite(): boolean {
-    const finite = (v: Vec) => Number.isFinite(this.k.sumSquares(v.length, v));
-    return finite(this.model.params) && [...this.optimizer.moments.values()].every(finite);
-  }
-
-  /** Remembers the current state as the one to roll back to. */
-  takeSnapshot(): void {
-    const { h, c } = this.carried();
-    this.snapshot = {
-      params: this.model.params.slice(),
-      moments: new Map([...this.optimizer.moments].map(([name, v]) => [name, v.slice()])),
-      h: h.map((v) => v.slice()),
-      c: c.map((v) => v?.slice() ?? null),
-      progress: structuredClone(this.progress),
-    };
-  }
-
-  /** Puts back the state of the last snapshot. */
-  private restoreSnapshot(): void {
-    const s = this.snapshot;
-    if (!s) throw new Error('no snapshot to roll back to');
-    this.model.params.set(s.params);
-    for (const [name, v] of s.moments) this.optimizer.moments.get(name)!.set(v);
-    const { h, c } = this.carried();
-    h.forEach((v, l) => v.set(s.h[l]));
-    c.forEach((v, l) => v?.set(s.c[l]!));
-    this.restore(s.progress);
+    return stateIsFinite({ params: this.net.params, moments: Object.fromEntries(this.optimizer.moments) });
   }
 
   async run(hooks: TrainHooks): Promise<StopReason> {
     const now = hooks.now ?? (() => performance.now());
-    const { config } = this;
+    const { config, session, task } = this;
     const p0 = this.progress;
     const total = this.totalSteps;
     const timeOnly = total === 0 && config.timeMs > 0;
-    const charsPerStep = config.batch * config.seq;
     const t0 = now() - p0.elapsedMs; // the budget counts the whole run, earlier sessions included
     // the session's step rate, for chars/s and for the time-only schedule estimate
     const sessionT0 = now();
     let sessionSteps = 0;
     let rateT = sessionT0;
-    let rateSteps = 0;
+    let rateChars = 0;
     let lastYield = sessionT0;
     let savedAt = -1;
     let reason: StopReason | null = null;
     const elapsed = () => now() - t0;
 
     if (!this.isFinite()) throw new TrainingError('the starting weights are not finite; resume from an earlier checkpoint');
-    this.takeSnapshot();
+    this.snapshot = this.state();
+    const size = session.size;
     hooks.onEvent({
-      type: 'start', step: p0.step, totalSteps: total, timeMs: config.timeMs, parameters: this.model.parameterCount,
-      vocab: this.vocab.size, trainChars: this.train.length, valChars: this.val.length,
-      valCharsScored: this.valCharsScored, windowsPerEpoch: this.batcher.windowsPerEpoch,
+      type: 'start', task: task.name, step: p0.step, totalSteps: total, timeMs: config.timeMs, parameters: this.net.parameterCount,
+      vocab: size.vocab, unit: size.unit, train: size.train, val: size.val,
+      valScored: size.valScored, trainChars: size.trainChars, valChars: size.unit === 'chars' ? size.val : 0,
+      valCharsScored: size.unit === 'chars' ? size.valScored : 0, windowsPerEpoch: session.stepsPerEpoch,
     });
 
     const estimate = () => {
@@ -352,7 +248,7 @@ export class Trainer {
         );
       }
       const lrScale = p.lrScale / 2;
-      this.restoreSnapshot();
+      this.setState(this.snapshot!);
       this.progress.rollbacks = rollbacks;
       this.progress.lrScale = lrScale;
       // the snapshot's own copy carries the new scale, so a second rollback halves again
@@ -361,29 +257,34 @@ export class Trainer {
       hooks.onEvent({ type: 'rollback', step: failedAt, to: this.progress.step, loss, gradNorm, lrScale, rollbacks });
     };
 
-    const save = async (kind: 'best' | 'last'): Promise<void> => {
-      const p = this.progress;
-      const val = p.history.length > 0 && p.history[p.history.length - 1].step === p.step ? p.history[p.history.length - 1].val : null;
-      hooks.onEvent({ type: 'checkpoint', step: p.step, kind, path: await hooks.save(this, kind), val });
+    const save = async (kind: 'best' | 'last', state: RunState): Promise<void> => {
+      const p = state.progress;
+      const last = p.history.at(-1);
+      const val = last && last.step === p.step ? last.val : null;
+      hooks.onEvent({ type: 'checkpoint', step: p.step, kind, path: await hooks.save(state, kind), val });
     };
 
     /** Validates, records history, saves best and last; false when the model turned out to have diverged. */
     const doEval = async (): Promise<boolean> => {
       const p = this.progress;
-      const val = this.evaluate();
-      if (!this.isFinite() || (val !== null && !Number.isFinite(val))) {
+      const metrics = this.evaluate();
+      const val = metrics ? (metrics.loss ?? null) : null;
+      if (!this.isFinite() || (metrics !== null && !Object.values(metrics).every(Number.isFinite))) {
         diverged(p.step, val ?? Number.NaN, Number.NaN);
         return false;
       }
       const trainLoss = p.lossCount > 0 ? p.lossSum / p.lossCount : Number.NaN;
       p.lossSum = 0;
       p.lossCount = 0;
-      p.history.push({ step: p.step, train: trainLoss, val });
-      // without validation text, the training loss stands in for "best"
-      const score = val ?? trainLoss;
-      const best = p.bestVal === null || score < p.bestVal;
+      p.history.push({ step: p.step, train: trainLoss, val, metrics });
+      // without validation data, the training loss stands in for "best"
+      const scored: Metrics = metrics ?? { loss: trainLoss };
+      const rule = metrics ? task : TRAIN_LOSS_RULE;
+      const previous = p.bestVal === null ? null : (p.bestMetrics ?? { [rule.primary.name]: p.bestVal });
+      const best = isBetter(rule, scored, previous);
       if (best) {
-        p.bestVal = score;
+        p.bestVal = scored[rule.primary.name] ?? null;
+        p.bestMetrics = scored;
         p.bestStep = p.step;
         p.evalsSinceBest = 0;
       } else {
@@ -393,12 +294,13 @@ export class Trainer {
       p.elapsedMs = elapsed();
       hooks.onEvent({
         type: 'eval', step: p.step, train: trainLoss, trainBpc: bits(trainLoss), val, valBpc: val === null ? null : bits(val),
-        best, bestVal: p.bestVal, elapsedMs: p.elapsedMs,
+        metrics, best, bestVal: p.bestVal, elapsedMs: p.elapsedMs,
       });
-      if (best) await save('best');
-      await save('last');
+      const state = this.state();
+      if (best) await save('best', state);
+      await save('last', state);
       savedAt = p.step;
-      this.takeSnapshot();
+      this.snapshot = state;
       return true;
     };
 
@@ -413,21 +315,21 @@ export class Trainer {
         continue;
       }
       sessionSteps++;
-      rateSteps++;
+      rateChars += r.chars;
       const t = now();
       const p = this.progress;
       p.elapsedMs = t - t0;
-      const charsPerSec = (rateSteps * charsPerStep * 1000) / Math.max(1e-3, t - rateT);
+      const charsPerSec = (rateChars * 1000) / Math.max(1e-3, t - rateT);
       if (t - rateT > 5000) {
         rateT = t;
-        rateSteps = 0;
+        rateChars = 0;
       }
       if (timeOnly && p.scheduleTotal === 0 && sessionSteps >= 10) estimate();
       hooks.onEvent({
         type: 'step', step: p.step, loss: r.loss, bpc: bits(r.loss), gradNorm: r.gradNorm, lr: r.lr,
-        epoch: this.batcher.epochsDone, charsPerSec, elapsedMs: p.elapsedMs,
+        epoch: this.epochsDone, charsPerSec, elapsedMs: p.elapsedMs,
       });
-      if (total > 0 && p.step >= total) reason = config.epochs > 0 && this.batcher.epochsDone >= config.epochs ? 'epochs' : 'steps';
+      if (total > 0 && p.step >= total) reason = config.epochs > 0 && this.epochsDone >= config.epochs ? 'epochs' : 'steps';
       else if (config.timeMs > 0 && p.elapsedMs >= config.timeMs) reason = 'time';
       if (reason === null && config.evalEvery > 0 && p.step % config.evalEvery === 0) {
         if ((await doEval()) && config.patience > 0 && p.evalsSinceBest >= config.patience) reason = 'patience';
@@ -447,11 +349,12 @@ export class Trainer {
     // history and early-stopping count continue exactly as if it had not stopped
     if (savedAt !== p.step) {
       if (!this.isFinite()) throw new TrainingError(`the weights are not finite at step ${p.step}; not saving them. The last checkpoint is intact`);
-      await save('last');
+      await save('last', this.state());
     }
+    const bestLoss = p.bestMetrics?.loss ?? (task.primary.name === 'loss' ? p.bestVal : null);
     hooks.onEvent({
-      type: 'end', step: p.step, reason, bestVal: p.bestVal, bestBpc: p.bestVal === null ? null : bits(p.bestVal),
-      bestStep: p.bestStep, elapsedMs: elapsed(),
+      type: 'end', step: p.step, reason, bestVal: p.bestVal, bestBpc: bestLoss === null ? null : bits(bestLoss),
+      bestStep: p.bestStep, bestMetrics: p.bestMetrics ?? null, elapsedMs: elapsed(),
     });
     return reason;
   }

@@ -60,12 +60,12 @@ describe('rnn train as a long-running tool', () => {
     expect(types.filter((t) => t === 'eval').length).toBe(3);
     const byType = (t: string) => events.find((e) => e.type === t);
     expect(Object.keys(byType('start')).sort()).toEqual(
-      ['type', 'step', 'totalSteps', 'timeMs', 'parameters', 'vocab', 'trainChars', 'valChars', 'valCharsScored', 'windowsPerEpoch', 'run', 'config', 'checkpoints', 'resumed'].sort(),
+      ['type', 'task', 'step', 'totalSteps', 'timeMs', 'parameters', 'vocab', 'unit', 'train', 'val', 'valScored', 'trainChars', 'valChars', 'valCharsScored', 'windowsPerEpoch', 'run', 'config', 'checkpoints', 'resumed'].sort(),
     );
     expect(Object.keys(byType('step')).sort()).toEqual(['type', 'step', 'loss', 'bpc', 'gradNorm', 'lr', 'epoch', 'charsPerSec', 'elapsedMs'].sort());
-    expect(Object.keys(byType('eval')).sort()).toEqual(['type', 'step', 'train', 'trainBpc', 'val', 'valBpc', 'best', 'bestVal', 'elapsedMs'].sort());
+    expect(Object.keys(byType('eval')).sort()).toEqual(['type', 'step', 'train', 'trainBpc', 'val', 'valBpc', 'metrics', 'best', 'bestVal', 'elapsedMs'].sort());
     expect(Object.keys(byType('checkpoint')).sort()).toEqual(['type', 'step', 'kind', 'path', 'val'].sort());
-    expect(Object.keys(byType('end')).sort()).toEqual(['type', 'step', 'reason', 'bestVal', 'bestBpc', 'bestStep', 'elapsedMs'].sort());
+    expect(Object.keys(byType('end')).sort()).toEqual(['type', 'step', 'reason', 'bestVal', 'bestBpc', 'bestStep', 'bestMetrics', 'elapsedMs'].sort());
     const ev = byType('eval');
     expect(ev.valBpc).toBeCloseTo(ev.val / Math.LN2, 10);
     expect(byType('end')).toMatchObject({ step: 30, reason: 'steps' });

@@ -1,12 +1,12 @@
 // Trainer.run: exact resume through a real checkpoint round trip, early stopping and
 // best/last retention, divergence rollback, and the time-only cosine schedule.
 import { describe, expect, it } from 'vitest';
-import { decodeCheckpoint, encodeTrainerCheckpoint, modelFromCheckpoint, restoreTrainer } from '../../src/checkpoint/store.js';
+import { decodeCheckpoint, encodeCheckpoint, type CheckpointHeader } from '../../src/checkpoint/store.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
-import { Vocab } from '../../src/text/vocab.js';
-import { MAX_ROLLBACKS, Trainer, type TrainConfig, type TrainEvent, type TrainHooks } from '../../src/train/trainer.js';
+import { checkpointHeader } from '../../src/train/run.js';
+import { MAX_ROLLBACKS, type Trainer, type TrainConfig, type TrainEvent, type TrainHooks } from '../../src/train/trainer.js';
 import { TrainingError } from '../../src/util/errors.js';
-import { config } from './config.js';
+import { config, lm, lmTrainer, resumeTrainer } from './config.js';
 
 const k = new ReferenceKernels('f32');
 const TEXT = 'It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness.\n'.repeat(12);
@@ -15,6 +15,7 @@ interface Recorder extends TrainHooks {
   events: TrainEvent[];
   files: Record<string, Uint8Array>;
   saves: { kind: string; step: number }[];
+  header?: CheckpointHeader;
 }
 
 function recorder(opts: { stopAfter?: number; onStep?: (t: Trainer, step: number) => void; trainer?: () => Trainer; now?: () => number } = {}): Recorder {
@@ -30,9 +31,9 @@ function recorder(opts: { stopAfter?: number; onStep?: (t: Trainer, step: number
         opts.onStep?.(opts.trainer!(), e.step);
       }
     },
-    async save(t, kind) {
-      r.files[kind] = encodeTrainerCheckpoint(t);
-      r.saves.push({ kind, step: t.progress.step });
+    async save(state, kind) {
+      r.files[kind] = encodeCheckpoint(r.header!, state);
+      r.saves.push({ kind, step: state.progress.step });
       return kind;
     },
     stopRequested: () => opts.stopAfter !== undefined && steps >= opts.stopAfter,
@@ -42,15 +43,17 @@ function recorder(opts: { stopAfter?: number; onStep?: (t: Trainer, step: number
 }
 
 function fresh(cfg: TrainConfig): Trainer {
-  const vocab = Vocab.fromText(TEXT);
-  return new Trainer(k, vocab, vocab.encode(TEXT), cfg);
+  return lmTrainer(k, TEXT, cfg);
 }
 
 function resumed(bytes: Uint8Array, over: Partial<TrainConfig> = {}): Trainer {
-  const ckpt = decodeCheckpoint(bytes, 'mem');
-  const t = new Trainer(k, ckpt.vocab, ckpt.vocab.encode(TEXT), { ...ckpt.train!, ...over }, modelFromCheckpoint(k, ckpt));
-  restoreTrainer(t, ckpt);
-  return t;
+  return resumeTrainer(k, bytes, TEXT, over);
+}
+
+/** Runs a trainer with a recorder that encodes its saves as checkpoint files. */
+function go(t: Trainer, rec: Recorder) {
+  rec.header = checkpointHeader(t);
+  return t.run(rec);
 }
 
 const RUN = config({
@@ -62,16 +65,16 @@ describe('exact resume', () => {
   it('2N steps == N steps, checkpoint, resume for N steps: bitwise equal weights, moments and history (cosine + dropout)', async () => {
     const N = 13; // not a multiple of --eval-every, crosses an epoch boundary
     const full = fresh({ ...RUN, steps: 2 * N });
-    expect(await full.run(recorder())).toBe('steps');
-    expect(full.batcher.epoch).toBeGreaterThan(0);
+    expect(await go(full, recorder())).toBe('steps');
+    expect(lm(full).batcher.epoch).toBeGreaterThan(0);
 
     const first = fresh({ ...RUN, steps: 2 * N });
     const rec = recorder({ stopAfter: N });
-    expect(await first.run(rec)).toBe('interrupted');
+    expect(await go(first, rec)).toBe('interrupted');
     expect(first.progress.step).toBe(N);
     const second = resumed(rec.files.last);
     expect(second.progress.step).toBe(N);
-    expect(await second.run(recorder())).toBe('steps');
+    expect(await go(second, recorder())).toBe('steps');
 
     expect(second.progress.step).toBe(2 * N);
     expect(Array.from(second.model.params)).toEqual(Array.from(full.model.params));
@@ -85,12 +88,12 @@ describe('exact resume', () => {
   it('--steps N, then resume with --steps 2N (constant schedule) == 2N straight', async () => {
     const cfg = { ...RUN, schedule: 'constant' as const, evalEvery: 4 };
     const full = fresh({ ...cfg, steps: 20 });
-    await full.run(recorder());
+    await go(full, recorder());
     const first = fresh({ ...cfg, steps: 10 });
     const rec = recorder();
-    await first.run(rec);
+    await go(first, rec);
     const second = resumed(rec.files.last, { steps: 20 });
-    await second.run(recorder());
+    await go(second, recorder());
     expect(Array.from(second.model.params)).toEqual(Array.from(full.model.params));
   });
 });
@@ -100,9 +103,9 @@ describe('early stopping and best/last', () => {
     const t = fresh({ ...RUN, dropout: 0, evalEvery: 2, patience: 2, steps: 1000 });
     const scripted = [3, 2, 2.5, 1.9, 2.2, 2.1, 5];
     let i = 0;
-    t.evaluate = () => scripted[i++];
+    t.evaluate = () => ({ loss: scripted[i++]! });
     const rec = recorder();
-    expect(await t.run(rec)).toBe('patience');
+    expect(await go(t, rec)).toBe('patience');
     // evals at 2,4,6,8,10,12: best at 8 (1.9), then 2.2 and 2.1 → two without improvement
     expect(t.progress.step).toBe(12);
     expect(t.progress.bestStep).toBe(8);
@@ -120,7 +123,7 @@ describe('early stopping and best/last', () => {
   it('checkpoint metadata shows the step and the val loss', async () => {
     const t = fresh({ ...RUN, steps: 10 });
     const rec = recorder();
-    await t.run(rec);
+    await go(t, rec);
     const { decodeSafetensors } = await import('../../src/checkpoint/safetensors.js');
     const meta = decodeSafetensors(rec.files.last, 'last').metadata;
     expect(meta.step).toBe('10');
@@ -143,7 +146,7 @@ describe('divergence', () => {
         }
       },
     });
-    expect(await t.run(rec)).toBe('steps');
+    expect(await go(t, rec)).toBe('steps');
     const rollbacks = rec.events.filter((e) => e.type === 'rollback');
     expect(rollbacks).toEqual([expect.objectContaining({ step: 8, to: 5, lrScale: 0.5, rollbacks: 1 })]);
     expect(t.progress.step).toBe(20);
@@ -170,7 +173,7 @@ describe('divergence', () => {
         }
       },
     });
-    await t.run(rec);
+    await go(t, rec);
     const kinds = rec.events.map((e) => e.type);
     expect(rec.events.filter((e) => e.type === 'rollback')).toEqual([expect.objectContaining({ step: 10, to: 5 })]);
     // no eval event and no save between the injection and the rollback; step 10 is redone and saved clean
@@ -190,7 +193,7 @@ describe('divergence', () => {
         if (step === 7) tr.model.layout.view(tr.model.params, 'head.bias')[0] = Number.NaN;
       },
     });
-    await expect(t.run(rec)).rejects.toThrow(TrainingError);
+    await expect(go(t, rec)).rejects.toThrow(TrainingError);
     expect(rec.events.filter((e) => e.type === 'rollback').map((e) => e.type === 'rollback' && e.lrScale)).toEqual([0.5, 0.25, 0.125]);
     const last = decodeCheckpoint(rec.files.last, 'last');
     expect(last.progress!.step).toBe(5);
@@ -209,7 +212,7 @@ describe('time budget', () => {
       clock += 100;
       return step();
     };
-    expect(await t.run(rec)).toBe('time');
+    expect(await go(t, rec)).toBe('time');
     expect(t.progress.step).toBe(60);
     expect(t.progress.scheduleTotal).toBeGreaterThanOrEqual(58);
     expect(t.progress.scheduleTotal).toBeLessThanOrEqual(62);

@@ -2,25 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
 import type { CellKind } from '../../src/nn/layer.js';
 import { Sampler } from '../../src/sample/sampler.js';
-import { Vocab } from '../../src/text/vocab.js';
-import { Trainer, type TrainConfig } from '../../src/train/trainer.js';
-import { config } from './config.js';
+import type { Trainer, TrainConfig } from '../../src/train/trainer.js';
+import { config, lm, lmTrainer } from './config.js';
 
 const k = new ReferenceKernels('f32');
 
 const TEXT = 'the quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n';
 
 function train(cfg: TrainConfig, text: string, steps: number): { trainer: Trainer; losses: number[] } {
-  const vocab = Vocab.fromText(text);
-  const trainer = new Trainer(k, vocab, vocab.encode(text), cfg);
+  const trainer = lmTrainer(k, text, cfg);
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) losses.push(trainer.step().loss);
   return { trainer, losses };
 }
 
 function sampleBack(trainer: Trainer, prime: string, n: number, temp = 0, seed = 1): string {
-  const sampler = new Sampler(trainer.model, trainer.vocab, { temp, topK: 0, topP: 1, seed });
-  sampler.feed(trainer.vocab.encode(prime));
+  const { net, data } = lm(trainer);
+  const sampler = new Sampler(net, data.vocab, { temp, topK: 0, topP: 1, seed });
+  sampler.feed(data.vocab.encode(prime));
   let out = '';
   for (let i = 0; i < n; i++) out += sampler.next();
   return out;
@@ -48,6 +47,6 @@ describe('training', () => {
 
   it('loss starts near ln V for an untrained model', () => {
     const { losses, trainer } = train(config({ seed: 2 }), TEXT, 1);
-    expect(Math.abs(losses[0] - Math.log(trainer.vocab.size))).toBeLessThan(0.5);
+    expect(Math.abs(losses[0] - Math.log(lm(trainer).data.vocab.size))).toBeLessThan(0.5);
   });
 });

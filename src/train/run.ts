@@ -1,0 +1,177 @@
+// Starting and resuming a run: the one way the CLI, the benchmark and a library user get
+// a ready Trainer. It owns the policy that used to live in the train command: defaults
+// (TRAIN_DEFAULTS, then the task's), which options apply to which task, what a resumed
+// run may change, and the automatic evaluation plan (Task.autoConfig).
+//
+//   fresh    config = TRAIN_DEFAULTS ⊕ task.defaults ⊕ given options (10 epochs when no
+//            limit is given) → data → task.autoConfig for what was not given → session
+//            → Trainer (weights initialised from config.seed)
+//   resume   config = the checkpoint's; a new limit (--steps, --epochs, --time) replaces
+//            the saved ones (all three: they count the whole run); evalEvery, evalWindows
+//            and patience may change (they decide when to evaluate and stop, not the
+//            updates); any other option given is reported back in `ignored`. Data is
+//            read with the checkpoint's vocabulary; the run state is put back exactly.
+import type { Kernels } from '../kernels/types.js';
+import type { Checkpoint, CheckpointHeader } from '../checkpoint/store.js';
+import { TASKS, taskByName } from '../tasks/registry.js';
+import type { DataInput, Task, TaskSession } from '../tasks/task.js';
+import { CheckpointError, UsageError } from '../util/errors.js';
+import { formatDuration } from '../util/format.js';
+import { TRAIN_DEFAULTS, type TrainConfig } from './config.js';
+import { Trainer } from './trainer.js';
+
+/** Options a caller may give; what is left out takes its default. */
+export type TrainOptions = Partial<Omit<TrainConfig, 'task' | 'taskOptions'>> & { taskOptions?: Record<string, unknown> };
+
+/** Options every task takes (TrainConfig fields); a task lists its others in Task.flags. */
+export const COMMON_TRAIN_FLAGS: readonly string[] = [
+  'cell', 'layers', 'hidden', 'embed', 'batch', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay', 'decayEvery',
+  'dropout', 'steps', 'epochs', 'timeMs', 'seed', 'valFrac', 'evalEvery', 'patience',
+];
+
+/** Options that shape the model or the optimisation: a resumed run keeps its saved values. */
+const KEPT_ON_RESUME: readonly string[] = [
+  'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay',
+  'decayEvery', 'dropout', 'seed', 'valFrac',
+];
+/** Options a resumed run may change: they decide when to evaluate and stop, not the updates. */
+const CHANGEABLE_ON_RESUME = ['evalEvery', 'evalWindows', 'patience'] as const;
+
+/** The command-line spelling of an option: decayEvery → --decay-every, timeMs → --time. */
+export function flagName(option: string): string {
+  if (option === 'timeMs') return '--time';
+  return `--${option.replace(/[A-Z]/g, (m) => `-${m.toLowerCase()}`)}`;
+}
+
+export interface StartRequest {
+  kernels: Kernels;
+  /** The training data: a path, or '-' with the stdin bytes. */
+  input: DataInput;
+  /** The task's name (default: the resumed checkpoint's, else 'lm'). */
+  task?: string;
+  /** Only the options the user gave. */
+  options: TrainOptions;
+  /** The checkpoint to continue. */
+  resume?: Checkpoint;
+}
+
+export interface PreparedRun {
+  task: Task;
+  session: TaskSession;
+  trainer: Trainer;
+  config: TrainConfig;
+  /** What checkpoints of this run are written with (saveCheckpoint(path, header, state)). */
+  header: CheckpointHeader;
+  resumed: boolean;
+  /** Options given to a resumed run that it keeps at their saved values (the caller says so). */
+  ignored: string[];
+}
+
+/** Refuses options that do not apply to the task: one line, exit 2. */
+export function checkTaskOptions(task: Task, options: TrainOptions): void {
+  const allowed = new Set([...COMMON_TRAIN_FLAGS, ...task.flags]);
+  const given = [
+    ...Object.keys(options).filter((k) => k !== 'taskOptions' && (options as Record<string, unknown>)[k] !== undefined),
+    ...Object.keys(options.taskOptions ?? {}).filter((k) => options.taskOptions![k] !== undefined),
+  ];
+  const wrong = given.filter((k) => !allowed.has(k));
+  if (wrong.length > 0) {
+    const names = wrong.map(flagName).join(', ');
+    throw new UsageError(`${names} ${wrong.length === 1 ? 'does' : 'do'} not apply to a ${task.title} (--task ${task.name}); remove ${wrong.length === 1 ? 'it' : 'them'} (rnn train --help lists the options of each task)`);
+  }
+}
+
+/** The configuration of a fresh run: defaults, the task's defaults, then what was given. */
+export function freshConfig(task: Task, options: TrainOptions): TrainConfig {
+  const { taskOptions, ...given } = options;
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<TrainConfig>;
+  const noLimit = given.steps === undefined && given.epochs === undefined && given.timeMs === undefined;
+  const config: TrainConfig = {
+    task: task.name,
+    ...TRAIN_DEFAULTS,
+    steps: 0,
+    timeMs: 0,
+    evalWindows: 0,
+    ...task.defaults,
+    ...defined,
+    epochs: given.epochs ?? (noLimit ? (task.defaults.epochs ?? TRAIN_DEFAULTS.epochs) : 0),
+  };
+  if (taskOptions && Object.keys(taskOptions).length > 0) {
+    config.taskOptions = { ...(task.defaults.taskOptions ?? {}), ...Object.fromEntries(Object.entries(taskOptions).filter(([, v]) => v !== undefined)) };
+  } else if (task.defaults.taskOptions) {
+    config.taskOptions = { ...task.defaults.taskOptions };
+  }
+  return config;
+}
+
+/** The configuration of a resumed run (see the header), and the options it ignores. */
+export function resumeConfig(saved: TrainConfig, options: TrainOptions): { config: TrainConfig; ignored: string[] } {
+  const newLimit = options.steps !== undefined || options.epochs !== undefined || options.timeMs !== undefined;
+  const config: TrainConfig = newLimit
+    ? { ...saved, steps: options.steps ?? 0, epochs: options.epochs ?? 0, timeMs: options.timeMs ?? 0 }
+    : { ...saved };
+  for (const f of CHANGEABLE_ON_RESUME) if (options[f] !== undefined) config[f] = options[f]!;
+  const ignored = [
+    ...KEPT_ON_RESUME.filter((f) => (options as Record<string, unknown>)[f] !== undefined),
+    ...Object.keys(options.taskOptions ?? {}).filter((k) => options.taskOptions![k] !== undefined),
+  ];
+  return { config, ignored };
+}
+
+/** Reads the data, builds the task's session and the trainer: fresh, or resumed exactly. */
+export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
+  const { kernels, input, options, resume } = req;
+  if (resume) {
+    if (!resume.train || !resume.state) {
+      throw new UsageError(`${resume.file} holds weights only and cannot be resumed; start a new run instead`);
+    }
+    const task = TASKS[resume.task];
+    if (req.task !== undefined && req.task !== resume.task) {
+      throw new UsageError(`${resume.file} holds a ${task.title} (--task ${task.name}), not --task ${req.task}; drop --task to resume it`);
+    }
+    checkTaskOptions(task, options);
+    const { config, ignored } = resumeConfig({ ...resume.train, task: task.name }, options);
+    if (resume.optimizer?.name !== config.optim) {
+      throw new CheckpointError(resume.file, `was trained with --optim ${resume.optimizer?.name}; its metadata is inconsistent`);
+    }
+    const data = await task.readData(input, config, resume.meta);
+    const session = task.open(kernels, data, config);
+    const trainer = new Trainer(kernels, session, config);
+    trainer.setState(resume.state);
+    checkBudgetLeft(resume.file, trainer);
+    return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: true, ignored };
+  }
+  const task = taskByName(req.task ?? 'lm');
+  checkTaskOptions(task, options);
+  let config = freshConfig(task, options);
+  const data = await task.readData(input, config, null);
+  if (task.autoConfig) {
+    const auto = task.autoConfig(data, config);
+    const chosen = Object.fromEntries(Object.entries(auto).filter(([k]) => (options as Record<string, unknown>)[k] === undefined));
+    config = { ...config, ...chosen };
+  }
+  const session = task.open(kernels, data, config);
+  const trainer = new Trainer(kernels, session, config);
+  return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: false, ignored: [] };
+}
+
+/** A resumed run must have steps or time left. */
+function checkBudgetLeft(file: string, trainer: Trainer): void {
+  const { progress, config } = trainer;
+  const total = trainer.totalSteps;
+  if (total > 0 && progress.step >= total) {
+    throw new UsageError(`the run in ${file} has already done ${progress.step} of its ${total} steps; ask for more in total with --steps N`);
+  }
+  if (total === 0 && config.timeMs > 0 && progress.elapsedMs >= config.timeMs) {
+    throw new UsageError(`the run in ${file} has already used its ${formatDuration(config.timeMs)} budget; ask for more in total with --time, e.g. --time ${formatDuration(progress.elapsedMs + 15 * 60_000)}`);
+  }
+}
+
+/** What the checkpoints of a trainer's run are written with. */
+export function checkpointHeader(trainer: Trainer): CheckpointHeader {
+  const { session, config } = trainer;
+  return {
+    task: session.task.name, meta: session.checkpointMeta(), train: config, optimizer: config.optim,
+    specs: trainer.net.layout.specs, stateSpecs: session.stateSpecs(),
+  };
+}

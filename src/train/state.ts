@@ -1,0 +1,79 @@
+// The run state: everything that decides the next update of a training run, as one plain
+// value. The trainer gives it (Trainer.state()) and takes it (Trainer.setState()); the
+// in-memory copy it rolls back to on divergence and the checkpoint file (src/checkpoint
+// /store.ts) both hold exactly this, so there is one way to save a run.
+//
+//   params     the network's flat parameter buffer (its ParamLayout, padding included)
+//   moments    the optimizer's moment buffers by kind ('m', 'v'), same layout
+//   progress   step, data cursor, both RNG streams, schedule position, lr scale, the loss
+//              history and the best so far (TrainProgress)
+//   task       the task's own state tensors by name (the LM's carried hidden state
+//              state.h_l{k} [B,H], state.c_l{k}); empty for tasks with independent batches
+//
+// A run of 2N steps and a run stopped after N steps and resumed from this value for N
+// more make bitwise the same updates.
+import type { Metrics } from '../tasks/task.js';
+
+export interface HistoryPoint {
+  step: number;
+  /** Mean training loss since the previous point (nats per predicted unit). */
+  train: number;
+  /** Validation loss (null without validation data). */
+  val: number | null;
+  /** All validation metrics of the task (absent in checkpoints written before tasks existed). */
+  metrics?: Metrics | null;
+}
+
+/** Everything besides the tensors that a run needs to continue exactly where it stopped. */
+export interface TrainProgress {
+  step: number;
+  /** Batches served (the task's data cursor). */
+  cursor: number;
+  rng: number[];
+  /** State of the dropout mask stream. */
+  dropoutRng: number[];
+  optimizerSteps: number;
+  history: HistoryPoint[];
+  /** The best value of the task's primary metric so far (the training loss stands in without validation data). */
+  bestVal: number | null;
+  /** All metrics of the best evaluation (for tie-breaks and reports); absent in older checkpoints. */
+  bestMetrics?: Metrics | null;
+  bestStep: number;
+  evalsSinceBest: number;
+  elapsedMs: number;
+  /** Steps the cosine schedule decays over when only --time bounds the run (0: not estimated yet). */
+  scheduleTotal: number;
+  /** Multiplier of the scheduled learning rate: 1, halved at every divergence rollback. */
+  lrScale: number;
+  rollbacks: number;
+  /** Training loss summed over the steps since the last history point, and their count. */
+  lossSum: number;
+  lossCount: number;
+}
+
+export interface RunState {
+  params: Float32Array;
+  moments: Record<string, Float32Array>;
+  progress: TrainProgress;
+  task: Record<string, Float32Array>;
+}
+
+/** True when no value is NaN or ±∞ (v − v is 0 exactly for finite v). The one finite check of weights. */
+export function allFinite(x: ArrayLike<number>): boolean {
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    if (v - v !== 0) return false;
+  }
+  return true;
+}
+
+/** True when the weights and the optimizer moments of a run state are all finite. */
+export function stateIsFinite(s: { params: ArrayLike<number>; moments: Record<string, ArrayLike<number>> }): boolean {
+  return allFinite(s.params) && Object.values(s.moments).every(allFinite);
+}
+
+/** A deep copy (buffers copied, progress cloned). */
+export function copyState(s: RunState): RunState {
+  const copyAll = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice()]));
+  return { params: s.params.slice(), moments: copyAll(s.moments), progress: structuredClone(s.progress), task: copyAll(s.task) };
+}

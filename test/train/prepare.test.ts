@@ -1,0 +1,76 @@
+// Starting and resuming runs through the library (src/train/run.ts): defaults defined
+// once, options a task does not take refused, what a resume keeps and what it changes,
+// and a resume through prepareRun that continues bitwise.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/checkpoint/store.js';
+import { ReferenceKernels } from '../../src/kernels/reference.js';
+import { lmTask } from '../../src/tasks/lm.js';
+import { TRAIN_DEFAULTS } from '../../src/train/config.js';
+import { checkTaskOptions, freshConfig, prepareRun, resumeConfig } from '../../src/train/run.js';
+import { UsageError } from '../../src/util/errors.js';
+
+const k = new ReferenceKernels('f32');
+const dir = mkdtempSync(join(tmpdir(), 'rnn-prepare-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const corpus = join(dir, 'text.txt');
+writeFileSync(corpus, 'the cat sat on the mat and the dog lay on the log.\n'.repeat(20));
+
+describe('fresh runs', () => {
+  it('take TRAIN_DEFAULTS, ten epochs without a limit, none with one', () => {
+    const c = freshConfig(lmTask, {});
+    expect(c).toMatchObject({ ...TRAIN_DEFAULTS, task: 'lm', steps: 0, timeMs: 0, epochs: TRAIN_DEFAULTS.epochs });
+    expect(freshConfig(lmTask, { steps: 7, hidden: 9 })).toMatchObject({ steps: 7, epochs: 0, hidden: 9 });
+    expect(freshConfig(lmTask, { timeMs: 1000 })).toMatchObject({ timeMs: 1000, epochs: 0 });
+  });
+
+  it('refuse an option the task does not take, naming it as a flag', () => {
+    expect(() => checkTaskOptions(lmTask, { taskOptions: { pool: 'mean' } })).toThrow(UsageError);
+    expect(() => checkTaskOptions(lmTask, { taskOptions: { maxLen: 3 } })).toThrow(/^--max-len does not apply to a language model/);
+    expect(() => checkTaskOptions(lmTask, { seq: 10, evalWindows: 2, decayEvery: 3, timeMs: 5 })).not.toThrow();
+  });
+
+  it('choose the evaluation plan from the data when --eval-windows is not given', async () => {
+    const auto = await prepareRun({ kernels: k, input: { path: corpus }, options: { batch: 1, seq: 2, valFrac: 0.5, hidden: 8, embed: 4, layers: 1 } });
+    expect(auto.config.evalWindows).toBe(100); // the half of the text held out has 259 windows of 1 × 2
+    const given = await prepareRun({ kernels: k, input: { path: corpus }, options: { batch: 2, seq: 4, valFrac: 0.5, hidden: 8, embed: 4, layers: 1, evalWindows: 3 } });
+    expect(given.config.evalWindows).toBe(3);
+  });
+});
+
+describe('resumed runs', () => {
+  it('keep the saved configuration, report the options they ignore, and take new limits for the whole run', () => {
+    const saved = freshConfig(lmTask, { steps: 10, lr: 0.01 });
+    const r = resumeConfig(saved, { lr: 0.5, hidden: 3, patience: 4, timeMs: 60_000 });
+    expect(r.config).toMatchObject({ lr: 0.01, patience: 4, timeMs: 60_000, steps: 0, epochs: 0 });
+    expect(r.ignored.sort()).toEqual(['hidden', 'lr']);
+    expect(resumeConfig(saved, {}).config.steps).toBe(10);
+  });
+
+  it('continue bitwise where the run stopped', async () => {
+    const options = { batch: 2, seq: 6, hidden: 8, embed: 4, layers: 1, valFrac: 0.1, dropout: 0.2, steps: 12, evalEvery: 0 };
+    const straight = await prepareRun({ kernels: k, input: { path: corpus }, options });
+    for (let i = 0; i < 12; i++) straight.trainer.step();
+
+    const first = await prepareRun({ kernels: k, input: { path: corpus }, options });
+    for (let i = 0; i < 5; i++) first.trainer.step();
+    const bytes = encodeCheckpoint(first.header, first.trainer.state());
+    const second = await prepareRun({ kernels: k, input: { path: corpus }, options: {}, resume: decodeCheckpoint(bytes, 'mem') });
+    expect(second.resumed).toBe(true);
+    expect(second.trainer.progress.step).toBe(5);
+    for (let i = 0; i < 7; i++) second.trainer.step();
+    expect(Array.from(second.trainer.net.params)).toEqual(Array.from(straight.trainer.net.params));
+  });
+
+  it('refuse a run that has used its steps, and a different --task', async () => {
+    const first = await prepareRun({ kernels: k, input: { path: corpus }, options: { batch: 2, seq: 6, hidden: 8, embed: 4, layers: 1, steps: 2 } });
+    first.trainer.step();
+    first.trainer.step();
+    const ckpt = decodeCheckpoint(encodeCheckpoint(first.header, first.trainer.state()), 'done.safetensors');
+    await expect(prepareRun({ kernels: k, input: { path: corpus }, options: {}, resume: ckpt })).rejects.toThrow(/already done 2 of its 2 steps/);
+    await expect(prepareRun({ kernels: k, input: { path: corpus }, task: 'classify', options: { steps: 5 }, resume: ckpt }))
+      .rejects.toThrow(/^done\.safetensors holds a language model \(--task lm\), not --task classify/);
+  });
+});
