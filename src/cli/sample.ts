@@ -2,7 +2,9 @@
 import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
+import type { Checkpoint } from '../checkpoint/store.js';
 import { Generation, type StopRules } from '../sample/generate.js';
+import { lmBeamSearch } from '../sample/lm-beam.js';
 import { Sampler } from '../sample/sampler.js';
 import { decodeCorpus } from '../text/corpus.js';
 import { CorpusError, RnnError, UsageError } from '../util/errors.js';
@@ -26,6 +28,10 @@ interface SampleFlags extends BackendFlags {
   count: number;
   separator: string;
   seed?: number;
+  beam?: number;
+  nbest?: number;
+  lengthPenalty: number;
+  json?: boolean;
 }
 
 /** Characters generated per synchronous chunk (a chunk also ends after a newline). */
@@ -53,6 +59,10 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--seed <n>', 'random seed: same seed and options, same text (default: random)').argParser(intOption('--seed', 0, 2 ** 32 - 1)))
     .addOption(new Option('--count <n>', 'independent samples, each from the prime').default(1).argParser(intOption('--count', 1)))
     .addOption(new Option('--separator <s>', 'written between samples (\\n, \\t, \\0, \\\\ escapes)').default(DEFAULT_SEPARATOR))
+    .addOption(new Option('--beam <n>', 'beam search: the most likely continuation among n hypotheses kept per step, instead of sampling').argParser(intOption('--beam', 1, 256)))
+    .addOption(new Option('--nbest <k>', 'with --beam: print the k best continuations (k ≤ n), best first').argParser(intOption('--nbest', 1, 256)))
+    .addOption(new Option('--length-penalty <alpha>', 'with --beam: rank by log p / ((5 + length) / 6)^alpha (0: by log p alone)').default(0.6).argParser(floatOption('--length-penalty', 0, 10)))
+    .addOption(new Option('--json', 'one JSON object per sample on stdout ({"sample","seed","text"}; with --beam {"rank","text","logprob","score","chars","end"})'))
     .addOption(backendOption())
     .addOption(threadsOption())
     .addHelpText('after', `
@@ -68,9 +78,19 @@ Examples:
   rnn sample --forever | head -c 10000           until head has enough
   rnn sample --prime 'ROMEO:' --stop '\\n\\n'       one speech
   echo 'Dear' | rnn sample --prime - --lines 3    a prime from stdin (its newline included)
-  rnn sample --count 5 --lines 1 --separator ''   five one-line samples`)
-    .action(async (flags: SampleFlags) => {
-      process.exitCode = await runSample(flags);
+  rnn sample --count 5 --lines 1 --separator ''   five one-line samples
+  rnn sample --prime 'the ' --beam 8 -n 40        the most likely 40 characters after "the "
+  rnn sample --beam 8 --nbest 3 --stop '.' --json the 3 most likely sentences, with log p
+
+Beam search (--beam N) replaces sampling: it keeps the N most likely partial continuations
+at every step and prints the best finished one (--nbest K: the K best, best first, each
+with its natural-log probability on stderr, or in the JSON). A continuation ends at the
+stop rules above; --length (≥ 1) is the longest it can get. Continuations of different
+lengths (stop strings, --lines) are ranked by log p / ((5 + length) / 6)^α, α =
+--length-penalty (GNMT's length normalisation; 0 favours short ones). --beam 1 is the
+same as --temp 0.`)
+    .action(async (flags: SampleFlags, cmd: Command) => {
+      process.exitCode = flags.beam !== undefined || flags.nbest !== undefined ? await runBeam(flags, cmd) : await runSample(flags);
     });
 }
 
@@ -107,20 +127,33 @@ async function readPrime(flags: SampleFlags): Promise<string> {
   return bytes.length === 0 ? '' : decodeCorpus(bytes, name);
 }
 
-async function runSample(flags: SampleFlags): Promise<number> {
-  const stops = (flags.stop ?? []).map(unescapeFlag);
-  if (stops.some((s) => s.length === 0)) throw new UsageError('--stop needs a non-empty string');
-  const separator = unescapeFlag(flags.separator);
-  const prime = await readPrime(flags);
-  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
-
-  const { ids: primeIds, unknown } = ckpt.vocab.encodeLenient(prime);
+/** The prime as ids, with the warning (or, with --strict, the error) for unknown characters. */
+function encodePrime(ckpt: Checkpoint, prime: string, strict: boolean): Int32Array {
+  const { ids, unknown } = ckpt.vocab.encodeLenient(prime);
   if (unknown.size > 0) {
-    if (flags.strict) {
+    if (strict) {
       throw new RnnError(`the prime holds characters the model does not know: ${nameChars(unknown.keys())}; remove them, or drop --strict to skip them`);
     }
     process.stderr.write(`rnn: warning: skipped prime characters not in the vocabulary: ${nameChars(unknown.keys())}\n`);
   }
+  return Int32Array.from(ids);
+}
+
+function readStops(flags: SampleFlags): string[] {
+  const stops = (flags.stop ?? []).map(unescapeFlag);
+  if (stops.some((s) => s.length === 0)) throw new UsageError('--stop needs a non-empty string');
+  return stops;
+}
+
+async function runSample(flags: SampleFlags): Promise<number> {
+  const stops = readStops(flags);
+  const separator = unescapeFlag(flags.separator);
+  if (flags.json && (flags.forever || flags.length === 0) && flags.lines === 0) {
+    throw new UsageError('--json writes each sample when it ends: give --length n ≥ 1 or --lines n (a stop string alone may never come)');
+  }
+  const prime = await readPrime(flags);
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
+  const primeIds = encodePrime(ckpt, prime, flags.strict ?? false);
 
   const seed = flags.seed ?? randomInt(2 ** 32 - 1);
   const sampler = new Sampler(model, ckpt.vocab, { temp: flags.temp, topK: flags.topK, topP: flags.topP, seed });
@@ -128,19 +161,69 @@ async function runSample(flags: SampleFlags): Promise<number> {
   const out = new DataOut();
 
   for (let s = 0; s < flags.count && !out.isClosed; s++) {
-    if (s > 0) await out.write(separator);
+    if (s > 0 && !flags.json) await out.write(separator);
     sampler.reset();
     let first = '';
     if (primeIds.length > 0) sampler.feed(primeIds);
     else first = sampler.start();
-    if (flags.echo && prime.length > 0) await out.write(prime);
+    const echo = flags.echo && prime.length > 0 ? prime : '';
     const gen = new Generation(sampler, rules, first);
+    if (flags.json) {
+      // one object per sample, written when it is complete
+      let text = '';
+      while (!gen.done && !out.isClosed) text += gen.take(CHUNK);
+      await out.write(`${JSON.stringify({ sample: s + 1, seed, text: echo + text })}\n`);
+      continue;
+    }
+    if (echo) await out.write(echo);
     while (!gen.done && !out.isClosed) {
       // a chunk of characters synchronously, then one write; the turn of the event loop
       // lets a closed pipe (EPIPE) be noticed even when every write succeeds at once
       const text = gen.take(CHUNK);
       if (text.length > 0) await out.write(text);
       await nextTurn();
+    }
+  }
+  await out.end();
+  return 0;
+}
+
+/** Options that choose how sampling draws; beam search has no use for them. */
+const SAMPLING_ONLY = [['temp', '--temp'], ['topK', '--top-k'], ['topP', '--top-p'], ['seed', '--seed'], ['count', '--count'], ['forever', '--forever']] as const;
+
+async function runBeam(flags: SampleFlags, cmd: Command): Promise<number> {
+  if (flags.beam === undefined) throw new UsageError('--nbest needs --beam N (the number of hypotheses kept per step, N ≥ K)');
+  const width = flags.beam;
+  const nbest = flags.nbest ?? 1;
+  if (nbest > width) throw new UsageError(`--nbest ${nbest} needs a beam at least as wide (--beam ${nbest} or more)`);
+  for (const [key, flag] of SAMPLING_ONLY) {
+    const source = cmd.getOptionValueSource(key);
+    if (source === 'cli' || source === 'env') {
+      throw new UsageError(`${flag} chooses how sampling draws; beam search does not draw (drop ${flag}, or drop --beam to sample)`);
+    }
+  }
+  if (flags.length === 0) throw new UsageError('beam search needs a longest continuation: give --length n ≥ 1');
+  const stops = readStops(flags);
+  const separator = unescapeFlag(flags.separator);
+  const prime = await readPrime(flags);
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
+  const primeIds = encodePrime(ckpt, prime, flags.strict ?? false);
+  if (primeIds.length === 0 && ckpt.vocab.id('\n') < 0) {
+    throw new UsageError('this model has never seen a newline to start from; give a prime (--prime TEXT)');
+  }
+  const results = lmBeamSearch(model, ckpt.vocab, primeIds, {
+    width, nbest, alpha: flags.lengthPenalty, length: flags.length, lines: flags.lines, stops, keepStop: flags.keepStop ?? false,
+  });
+  const echo = flags.echo && prime.length > 0 ? prime : '';
+  const out = new DataOut();
+  for (let i = 0; i < results.length && !out.isClosed; i++) {
+    const r = results[i];
+    if (flags.json) {
+      await out.write(`${JSON.stringify({ rank: i + 1, text: echo + r.text, logprob: r.logProb, score: r.score, chars: r.chars, end: r.reason })}\n`);
+    } else {
+      if (i > 0) await out.write(separator);
+      process.stderr.write(`rnn: beam ${i + 1}/${results.length}: log p ${r.logProb.toFixed(3)} (score ${r.score.toFixed(3)}), ${r.chars} characters, ended by ${r.reason}\n`);
+      await out.write(echo + r.text);
     }
   }
   await out.end();

@@ -34,6 +34,11 @@ export class StateStream {
     this.current = null;
   }
 
+  /** The carried state of layer l, h (and c) [1,H]; null while it is zero. Valid until the next call. */
+  carried(l: number): { h: Vec; c: Vec | null } | null {
+    return this.current ? this.current.state(l) : null;
+  }
+
   /** Feeds one id; returns the logits [V] predicting the id after it (valid until the next call). */
   step(id: number): Vec {
     const ws = this.enter(0);

@@ -179,4 +179,49 @@ describe('rnn sample', () => {
       expect(r.stderr.split('\n')).toHaveLength(2);
     }
   });
+
+  it('--beam 1 prints what --temp 0 prints; its log p goes to stderr', async () => {
+    const argmax = await ok(['-n', '120', '--temp', '0', '--prime', 'the d']);
+    const r = await sample(['-n', '120', '--beam', '1', '--prime', 'the d']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(argmax);
+    expect(r.stderr).toMatch(/^rnn: beam 1\/1: log p -?\d+\.\d+ \(score -?\d+\.\d+\), 120 characters, ended by length\n$/);
+  });
+
+  it('--beam 8 --nbest 3 --json: three distinct continuations, best first, with their log-probabilities', async () => {
+    const out = await ok(['--beam', '8', '--nbest', '3', '--json', '--prime', 'a ', '--stop', '.', '-n', '60']);
+    const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { rank: number; text: string; logprob: number; score: number; chars: number; end: string });
+    expect(lines.map((l) => l.rank)).toEqual([1, 2, 3]);
+    expect(new Set(lines.map((l) => l.text)).size).toBe(3);
+    for (let i = 0; i < 3; i++) {
+      expect(lines[i].text.startsWith('a ')).toBe(true);
+      expect(lines[i].text.slice(2)).not.toContain('.');
+      expect(lines[i].logprob).toBeLessThan(0);
+      if (i > 0) expect(lines[i].score).toBeLessThanOrEqual(lines[i - 1].score);
+      if (lines[i].end === 'stop') expect(lines[i].chars).toBe([...lines[i].text].length - 2 + 1);
+    }
+    // the best beam continuation is at least as likely as the greedy one
+    const greedy = JSON.parse(await ok(['--beam', '1', '--json', '--prime', 'a ', '--stop', '.', '-n', '60', '--length-penalty', '0'])) as { logprob: number };
+    const wide = JSON.parse(await ok(['--beam', '8', '--json', '--prime', 'a ', '--stop', '.', '-n', '60', '--length-penalty', '0'])) as { logprob: number };
+    expect(wide.logprob).toBeGreaterThanOrEqual(greedy.logprob - 1e-9);
+  });
+
+  it('--json without --beam: one object per sample', async () => {
+    const out = await ok(['--json', '--count', '2', '-n', '30', '--seed', '4', '--prime', 'the']);
+    const objs = out.trim().split('\n').map((l) => JSON.parse(l) as { sample: number; seed: number; text: string });
+    expect(objs.map((o) => o.sample)).toEqual([1, 2]);
+    for (const o of objs) expect([...o.text].length).toBe(33);
+    const plain = await ok(['--count', '2', '-n', '30', '--seed', '4', '--prime', 'the', '--separator', '']);
+    expect(objs.map((o) => o.text).join('')).toBe(plain);
+  });
+
+  it('beam options that do not fit are usage errors (exit 2, one line)', async () => {
+    for (const args of [['--beam', '2', '--temp', '0.5'], ['--beam', '2', '--seed', '3'], ['--beam', '2', '--nbest', '3'], ['--nbest', '2'],
+      ['--beam', '2', '--forever'], ['--beam', '2', '-n', '0'], ['--beam', '0'], ['--json', '-n', '0']]) {
+      const r = await sample(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n'), args.join(' ')).toHaveLength(2);
+    }
+  });
 });
