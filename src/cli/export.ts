@@ -7,12 +7,16 @@ import { Command, Option } from 'commander';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { encodeWeightsOnly } from '../checkpoint/interop.js';
 import { exportOnnx } from '../checkpoint/onnx.js';
-import { writePytorchJob } from '../checkpoint/pytorch-job.js';
+import { TORCH_CELLS, writePytorchJob } from '../checkpoint/pytorch-job.js';
 import { readCheckpoint } from '../checkpoint/store.js';
-import { requireTask } from '../tasks/registry.js';
+import type { CellKind } from '../nn/layer.js';
+import { requireTask, TASKS } from '../tasks/registry.js';
+import { TRAIN_DEFAULTS } from '../train/config.js';
+import { flagName, freshConfig } from '../train/run.js';
 import { UsageError } from '../util/errors.js';
 import { runOfCheckpoint } from './train.js';
 import { checkpointOption, findCheckpoint, quietOption, stdoutClosed, VERSION, writeStdout } from './common.js';
+import { choiceOption, floatOption, intOption } from './options.js';
 
 interface ExportFlags {
   checkpoint?: string;
@@ -20,6 +24,14 @@ interface ExportFlags {
   safetensorsWeights?: string;
   pytorch?: string;
   force: boolean;
+  cell?: CellKind;
+  layers?: number;
+  hidden?: number;
+  embed?: number;
+  batch?: number;
+  seq?: number;
+  lr?: number;
+  dropout?: number;
   stateInputs: boolean;
   quiet: boolean;
 }
@@ -33,6 +45,14 @@ export function registerExport(program: Command): void {
     .addOption(new Option('--safetensors-weights <file>', 'write the model weights only (PyTorch names, no optimizer state); - for stdout'))
     .addOption(new Option('--pytorch <dir>', 'write a PyTorch training job (train.py for torchrun/DDP, README, the checkpoint to start from) into this folder'))
     .option('--force', 'with --pytorch: replace a job already in the folder (its out/ is kept)', false)
+    .addOption(new Option('--cell <kind>', 'with --pytorch and no checkpoint: a new model\'s cell (lstm, gru-torch, rnn, rnn-relu)').argParser(choiceOption('--cell', TORCH_CELLS)))
+    .addOption(new Option('--layers <n>', `with --pytorch and no checkpoint: layers (default ${TRAIN_DEFAULTS.layers})`).argParser(intOption('--layers', 1, 64)))
+    .addOption(new Option('--hidden <n>', `with --pytorch and no checkpoint: hidden units (default ${TRAIN_DEFAULTS.hidden})`).argParser(intOption('--hidden', 1, 65536)))
+    .addOption(new Option('--embed <n>', `with --pytorch and no checkpoint: embedding size (default ${TRAIN_DEFAULTS.embed})`).argParser(intOption('--embed', 1, 65536)))
+    .addOption(new Option('--batch <n>', `with --pytorch and no checkpoint: streams per step, split over the processes (default ${TRAIN_DEFAULTS.batch})`).argParser(intOption('--batch', 1, 1 << 20)))
+    .addOption(new Option('--seq <n>', `with --pytorch and no checkpoint: window length (default ${TRAIN_DEFAULTS.seq})`).argParser(intOption('--seq', 1, 100000)))
+    .addOption(new Option('--lr <x>', `with --pytorch and no checkpoint: learning rate (default ${TRAIN_DEFAULTS.lr})`).argParser(floatOption('--lr', 0, 10, { minExclusive: true })))
+    .addOption(new Option('--dropout <p>', `with --pytorch and no checkpoint: dropout (default ${TRAIN_DEFAULTS.dropout})`).argParser(floatOption('--dropout', 0, 0.9)))
     .option('--no-state-inputs', 'ONNX graph without the h0/c0 inputs (it starts from zero states)')
     .addOption(quietOption())
     .addHelpText('after', `
@@ -40,6 +60,7 @@ Examples:
   rnn export --onnx model.onnx                          newest best checkpoint → ONNX
   rnn export -c run-best.safetensors --safetensors-weights weights.safetensors
   rnn export --pytorch job/ -c run-last.safetensors    then: torchrun --nproc_per_node 8 job/train.py --data book.txt
+  rnn export --pytorch job/ --cell lstm --hidden 1024 --layers 3     a new model, initialised by train.py
 
 The ONNX model takes ids [T,B] int64 (time-major) and h0 [L,B,H] (and c0 for LSTM; zeros
 to start) and returns logits [T,B,V], h_n and c_n. Its metadata "vocab" maps ids to
@@ -67,6 +88,11 @@ async function runExport(flags: ExportFlags): Promise<number> {
   if (flags.onnx === '-' && flags.safetensorsWeights === '-') {
     throw new UsageError('only one of --onnx and --safetensors-weights can write to stdout');
   }
+  const shape = (['cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'dropout'] as const).filter((k) => flags[k] !== undefined);
+  if (shape.length > 0 && (!flags.pytorch || flags.checkpoint || flags.onnx || flags.safetensorsWeights)) {
+    throw new UsageError(`${shape.map(flagName).join(', ')} ${shape.length === 1 ? 'describes' : 'describe'} a new model for --pytorch DIR without --checkpoint; a checkpoint's model is exported as it is`);
+  }
+  if (flags.pytorch && shape.length > 0) return exportFreshJob(flags);
   const file = await findCheckpoint(flags.checkpoint);
   const ckpt = requireTask(await readCheckpoint(file), 'lm');
   // nothing to report when a reader of stdout went away before taking it all
@@ -94,12 +120,30 @@ async function runExport(flags: ExportFlags): Promise<number> {
     const { cell } = ckpt.model;
     await writePytorchJob(flags.pytorch, {
       model: { cell, embed, hidden, layers },
-      train: ckpt.train ? { ...ckpt.train } : { cell, embed, hidden, layers },
+      train: { ...(ckpt.train ?? freshConfig(TASKS.lm, { cell, embed, hidden, layers })) },
       start: await readFile(file),
       run: ckpt.progress ? runOfCheckpoint(file) : null,
     }, { force: flags.force });
     say(`wrote ${flags.pytorch}: a PyTorch job for ${file} (${what}; ${ckpt.progress ? `continues at step ${ckpt.progress.step}` : 'starts from its weights'})`);
     say(`  run: torchrun --nproc_per_node N ${join(flags.pytorch, 'train.py')} --data TEXT --time 2h   (see ${join(flags.pytorch, 'README.md')})`);
+  }
+  return 0;
+}
+
+/** `--pytorch DIR` with model flags and no checkpoint: a new model that train.py initialises as rnn would. */
+async function exportFreshJob(flags: ExportFlags): Promise<number> {
+  const { cell = TRAIN_DEFAULTS.cell, layers, hidden, embed, batch, seq, lr, dropout } = flags;
+  const train = freshConfig(TASKS.lm, { cell, layers, hidden, embed, batch, seq, lr, dropout });
+  const dir = flags.pytorch!;
+  await writePytorchJob(dir, {
+    model: { cell: train.cell, embed: train.embed, hidden: train.hidden, layers: train.layers },
+    train: { ...train },
+    start: null,
+    run: null,
+  }, { force: flags.force });
+  if (!flags.quiet) {
+    process.stderr.write(`wrote ${dir}: a PyTorch job for a new ${train.layers}×${train.hidden} ${train.cell} (embed ${train.embed}, batch ${train.batch} × seq ${train.seq}); the vocabulary comes from the text it trains on\n`);
+    process.stderr.write(`  run: torchrun --nproc_per_node N ${join(dir, 'train.py')} --data TEXT --time 2h   (see ${join(dir, 'README.md')})\n`);
   }
   return 0;
 }

@@ -79,6 +79,29 @@ describe('rnn export --pytorch: the job folder', () => {
       expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`cell ${cell} has no PyTorch module.*lstm, gru-torch, rnn, rnn-relu`))]);
       expect(existsSync(join(dir, `job-${cell}`))).toBe(false);
     }
+    const mixed = await runCli(['export', '--onnx', 'x.onnx', '-c', last, '--hidden', '8'], { cwd: dir });
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/^rnn: --hidden describes a new model for --pytorch DIR without --checkpoint/);
+  }, 120_000);
+});
+
+describe.skipIf(missing !== null)('a new model exported as a PyTorch job', () => {
+  it('is initialised and trained by train.py, and its checkpoint resumes in rnn', async () => {
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
+    writeFileSync(join(dir, 'text.txt'), CORPUS);
+    const r = await runCli(['export', '--pytorch', 'job', '--cell', 'gru-torch', '--hidden', '12', '--layers', '1', '--batch', '4', '--seq', '10'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const job = JSON.parse(readFileSync(join(dir, 'job', 'job.json'), 'utf8'));
+    expect(job).toMatchObject({ start: null, run: null, model: { cell: 'gru-torch', hidden: 12, layers: 1 }, train: { batch: 4, seq: 10, task: 'lm' } });
+    const evs = trainPy(join(dir, 'job'), ['--data', join(dir, 'text.txt'), '--steps', '6', '--eval-every', '3']);
+    const end = evs.find((e) => e.type === 'end')!;
+    expect(end.step).toBe(6);
+    const out = join(dir, 'job', 'out');
+    const last = join(out, readdirSync(out).find((f) => f.endsWith('-last.safetensors'))!);
+    const back = await runCli(['train', 'text.txt', '--resume', last, '--steps', '8', '--json', '--backend', 'reference', '-q'], { cwd: dir });
+    expect(back.code, back.stderr).toBe(0);
+    expect(events(back.stdout).find((e) => e.type === 'end')!.step).toBe(8);
   }, 120_000);
 });
 
