@@ -1,5 +1,6 @@
-// Kernel micro-benchmark: GFLOP/s of the WebAssembly GEMM on the shapes an RNN needs
-// (threads 1 and 2), and throughput of the pointwise kernels against the reference.
+// Kernel micro-benchmark: GFLOP/s of the WebAssembly GEMM on the shapes an RNN needs, the
+// plain SIMD128 module against the relaxed-SIMD FMA one (1 thread each, and FMA on 2
+// threads), and throughput of the pointwise kernels against the reference.
 //
 //   node bench/kernels.mjs            full table
 //   node bench/kernels.mjs --quick    fewer repetitions
@@ -76,6 +77,10 @@ const shapes = [
   ['logits H·Woutᵀ     [TB,H]x[H,V]', false, true, 2048, 65, 256],
   ['dH = dL·Wout       [TB,V]x[V,H]', false, false, 2048, 256, 65],
   ['dWout = dLᵀ·H      [V,TB]x[TB,H]', true, false, 65, 256, 2048],
+  ['V logits H·Woutᵀ   [TB,H]x[H,V]', false, true, 2048, 5000, 256],
+  ['V dH = dL·Wout     [TB,V]x[V,H]', false, false, 2048, 256, 5000],
+  ['V dWout = dLᵀ·H    [V,TB]x[TB,H]', true, false, 5000, 256, 2048],
+  ['sample V logits    [1,H]x[H,V]', false, true, 1, 5000, 256],
   ['square 512 Aᵀ·Bᵀ', true, true, 512, 512, 512],
 ];
 
@@ -85,8 +90,10 @@ const stamp = new Date().toISOString();
 const record = (o) => appendFileSync(jsonl, JSON.stringify({ bench: 'kernels', at: stamp, ...o }) + '\n');
 
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? '?'}, ${cpus().length} cpus, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+const kPlain = createWasmKernels({ threads: 1, variant: 'simd' });
 const k1 = createWasmKernels({ threads: 1 });
 const k2 = createWasmKernels({ threads: 2 });
+console.log(`default module: ${k1.name}`);
 k2.startWorkers();
 
 /** Interleaved rounds of fn1 and fn2 (each timed over ≥ minTime/rounds); returns [median, best] s per call. */
@@ -123,12 +130,19 @@ function race(fns, rounds = quick ? 5 : 9) {
   while (performance.now() - t0 < 500) {
     for (const ta of [false, true]) for (const tb of [false, true]) for (const M of [16, 512]) k1.gemm(ta, tb, M, 512, 512, A, 512, A, 512, 1, C, 512);
   }
+  const b = kPlain.arena();
+  const P = fill(b.floats(512 * 512), 1), Q = b.floats(512 * 512);
+  const t1 = performance.now();
+  while (performance.now() - t1 < 500) {
+    for (const ta of [false, true]) for (const tb of [false, true]) for (const M of [16, 512]) kPlain.gemm(ta, tb, M, 512, 512, P, 512, P, 512, 1, Q, 512);
+  }
 }
 
 console.log('\nGEMM GFLOP/s, op(A)[M,K]·op(B)[K,N] beta 1: median / best of interleaved rounds');
-console.log('shape'.padEnd(38) + 'M'.padStart(6) + 'N'.padStart(6) + 'K'.padStart(6) + '   1 thread    2 threads');
+console.log('shape'.padEnd(38) + 'M'.padStart(6) + 'N'.padStart(6) + 'K'.padStart(6)
+  + '  SIMD128 1 thr'.padStart(14) + `${k1.variant} 1 thr`.padStart(14) + `${k2.variant} 2 thr`.padStart(14) + '  1-thr ratio');
 for (const [name, ta, tb, M, N, K] of shapes) {
-  const fns = [k1, k2].map((k) => {
+  const fns = [kPlain, k1, k2].map((k) => {
     const a = k.arena();
     const A = fill(a.floats(M * K), 1);
     const B = fill(a.floats(K * N), 2);
@@ -138,10 +152,12 @@ for (const [name, ta, tb, M, N, K] of shapes) {
     return () => k.gemm(ta, tb, M, N, K, A, lda, B, ldb, 1, C, N);
   });
   const g = race(fns).map(([med, best]) => [(2 * M * N * K) / med / 1e9, (2 * M * N * K) / best / 1e9]);
-  const cell = ([m, b]) => `${m.toFixed(1)} / ${b.toFixed(1)}`.padStart(12);
-  console.log(name.padEnd(38) + String(M).padStart(6) + String(N).padStart(6) + String(K).padStart(6) + cell(g[0]) + cell(g[1]));
-  record({ kernel: 'gemm', shape: name, transA: ta, transB: tb, M, N, K,
-    gflops1: +g[0][0].toFixed(2), gflops1Best: +g[0][1].toFixed(2), gflops2: +g[1][0].toFixed(2), gflops2Best: +g[1][1].toFixed(2) });
+  const cell = ([m, b]) => `${m.toFixed(1)} / ${b.toFixed(1)}`.padStart(14);
+  console.log(name.padEnd(38) + String(M).padStart(6) + String(N).padStart(6) + String(K).padStart(6) + cell(g[0]) + cell(g[1]) + cell(g[2])
+    + `${(g[1][0] / g[0][0]).toFixed(2)}x`.padStart(10));
+  record({ kernel: 'gemm', shape: name, transA: ta, transB: tb, M, N, K, variant: k1.variant,
+    gflopsPlain1: +g[0][0].toFixed(2), gflopsPlain1Best: +g[0][1].toFixed(2),
+    gflops1: +g[1][0].toFixed(2), gflops1Best: +g[1][1].toFixed(2), gflops2: +g[2][0].toFixed(2), gflops2Best: +g[2][1].toFixed(2) });
 }
 
 // The per-step recurrent product inside a time loop (with the LSTM pointwise step between
@@ -209,6 +225,11 @@ pointwise('softmaxXent 2048x65 + grad', (f, ints) => {
   const logits = f(rows * V, 1), d = f(rows * V, 2), t = ints(rows);
   for (let i = 0; i < rows; i++) t[i] = (i * 7) % V;
   return (k) => k.softmaxXent(rows, V, logits, t, d, 1 / rows);
+});
+pointwise('softmaxXent 2048x5000 + grad', (f, ints) => {
+  const V5 = 5000, logits = f(rows * V5, 1), d = f(rows * V5, 2), t = ints(rows);
+  for (let i = 0; i < rows; i++) t[i] = (i * 7) % V5;
+  return (k) => k.softmaxXent(rows, V5, logits, t, d, 1 / rows);
 });
 pointwise('adam 1M', (f) => {
   const p = f(P, 1), g = f(P, 2), m = f(P, 3), v = f(P, 4);

@@ -4,8 +4,9 @@
 // the accuracy of the polynomial exp / σ / tanh; the arena over a growing shared memory.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
-import type { Kernels } from '../../src/kernels/types.js';
+import type { Arena, Kernels } from '../../src/kernels/types.js';
 import { createWasmKernels } from '../../src/kernels/wasm/index.js';
+import { probeLog, probeVector, workerChunks } from '../../src/kernels/wasm/testing.js';
 import { Rng } from '../../src/util/rng.js';
 
 const ref = new ReferenceKernels('f32');
@@ -13,8 +14,8 @@ const wasm = createWasmKernels({ threads: 1 });
 const arena = wasm.arena();
 
 /** A view of the wasm memory starting `offset` floats into a fresh allocation, filled from `src`. */
-function wasmCopy(src: Float32Array, offset = 0): Float32Array {
-  const v = (arena.floats(src.length + offset) as Float32Array).subarray(offset);
+function wasmCopy(src: Float32Array, offset = 0, into: Arena = arena): Float32Array {
+  const v = (into.floats(src.length + offset) as Float32Array).subarray(offset);
   v.set(src);
   return v;
 }
@@ -59,9 +60,10 @@ describe('wasm gemm', () => {
     const C0 = randomArray(rng, M * ldc);
     const want = C0.slice();
     ref.gemm(ta, tb, M, N, K, A, lda, B, ldb, beta, want, ldc);
-    const wA = wasmCopy(A, offset);
-    const wB = wasmCopy(B, (offset + 1) % 4);
-    const wC = wasmCopy(C0, (offset + 2) % 4);
+    const a = k.arena();
+    const wA = wasmCopy(A, offset, a);
+    const wB = wasmCopy(B, (offset + 1) % 4, a);
+    const wC = wasmCopy(C0, (offset + 2) % 4, a);
     k.gemm(ta, tb, M, N, K, wA, lda, wB, ldb, beta, wC, ldc);
     // |error| ≤ K·2⁻²³·Σ|a||b| roughly; |a|,|b| ≤ 1, so K·1.2e-7·K bounds it loosely
     const tol = 4e-7 * (K + 1) * Math.sqrt(K + 1) + 1e-6;
@@ -102,17 +104,13 @@ describe('wasm gemm', () => {
 
   it('takes either A·Bᵀ path (dot products / packed panels) at any M', () => {
     const rng = new Rng(4);
-    try {
-      for (const dotMaxM of [0, 1 << 30]) {
-        wasm.tune(dotMaxM);
-        for (let trial = 0; trial < 24; trial++) {
-          const M = 1 + rng.int(trial < 12 ? 9 : 150);
-          const pad: [number, number, number] = [rng.int(3), rng.int(3), rng.int(3)];
-          checkGemm(rng, wasm, false, true, M, 1 + rng.int(40), 1 + rng.int(40), pad, (trial & 1) as 0 | 1, rng.int(4));
-        }
+    for (const dotMaxM of [0, 1 << 30]) {
+      const k = createWasmKernels({ threads: 1, dotMaxM });
+      for (let trial = 0; trial < 24; trial++) {
+        const M = 1 + rng.int(trial < 12 ? 9 : 150);
+        const pad: [number, number, number] = [rng.int(3), rng.int(3), rng.int(3)];
+        checkGemm(rng, k, false, true, M, 1 + rng.int(40), 1 + rng.int(40), pad, (trial & 1) as 0 | 1, rng.int(4));
       }
-    } finally {
-      wasm.tune(64);
     }
   });
 
@@ -195,11 +193,11 @@ describe('wasm gemm on two threads', () => {
     const A = a2.floats(256 * 256) as Float32Array;
     const C = a2.floats(256 * 256) as Float32Array;
     A.fill(0.5);
-    const before = two.workerChunks();
-    for (let r = 0; r < 200 && (r === 0 || two.workerChunks() === before); r++) {
+    const before = workerChunks(two);
+    for (let r = 0; r < 200 && (r === 0 || workerChunks(two) === before); r++) {
       two.gemm(false, false, 256, 256, 256, A, 256, A, 256, 0, C, 256);
     }
-    expect(two.workerChunks()).toBeGreaterThan(before);
+    expect(workerChunks(two)).toBeGreaterThan(before);
     expect(C[256 * 256 - 1]).toBe(64);
   });
 });
@@ -218,7 +216,7 @@ describe('wasm polynomial exp, sigmoid, tanh', () => {
   it('σ and tanh are within 2e-7 absolute of Math.* in f64 rounded to f32', () => {
     const sig = (x: number) => 1 / (1 + Math.exp(-x));
     for (const [name, f] of [['sigmoid', sig], ['tanh', Math.tanh]] as const) {
-      wasm.probe(name, src, dst);
+      probeVector(wasm, name, src, dst);
       let worst = 0;
       let worstRel = 0;
       for (let i = 0; i < xs.length; i++) {
@@ -234,7 +232,7 @@ describe('wasm polynomial exp, sigmoid, tanh', () => {
   });
 
   it('exp is within 4e-7 relative on [−87, 88]', () => {
-    wasm.probe('exp', src, dst);
+    probeVector(wasm, 'exp', src, dst);
     let worst = 0;
     for (let i = 0; i < xs.length; i++) {
       if (xs[i] < -87 || xs[i] > 88) continue;
@@ -246,10 +244,10 @@ describe('wasm polynomial exp, sigmoid, tanh', () => {
 
   it('the table-free f64 log is accurate', () => {
     for (const x of [1, 2, 0.5, Math.E, 1e-300, 5e-324, 1e300, 65, 1.0000001, 0.9999999, 123.456]) {
-      expect(Math.abs(wasm.probeLog(x) - Math.log(x))).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(Math.log(x))));
+      expect(Math.abs(probeLog(wasm, x) - Math.log(x))).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(Math.log(x))));
     }
-    expect(wasm.probeLog(0)).toBe(-Infinity);
-    expect(wasm.probeLog(-1)).toBeNaN();
+    expect(probeLog(wasm, 0)).toBe(-Infinity);
+    expect(probeLog(wasm, -1)).toBeNaN();
   });
 });
 

@@ -2,16 +2,22 @@
 //
 // Blocking (GotoBLAS order): for each NC column block, for each KC slice of K, for each
 // MC row block: A is packed into MR-row panels ([k][MR], zero-padded), then every NR-wide
-// B micro-panel (kept in L1) is swept against all A panels (kept in L2) by a 4x8 register
-// tile of 8 f32x4 accumulators. op(B) is packed into NR-column panels ([k][NR]) once per
-// (NC, KC) block, transposing 4x4 blocks when B is stored [N,K]. Ragged edges
+// B micro-panel (kept in L1) is swept against all A panels (kept in L2) by an MR x 8
+// register tile of f32x4 accumulators. op(B) is packed into NR-column panels ([k][NR]) once
+// per (NC, KC) block, transposing 4x4 blocks when B is stored [N,K]. Ragged edges
 // use zero-padded panels and a scratch tile. All pointers are byte addresses in linear
 // memory; `scratch` is this thread's packing area of SCRATCH_BYTES.
+//
+// Two builds of this file (scripts/build-wasm.mjs): plain SIMD128, where a multiply-add is
+// f32x4.mul then f32x4.add and the tile is 4x8 (8 accumulators), and relaxed SIMD, where it
+// is one fused f32x4.relaxed_madd and the tile is 6x8: 12 accumulators + 2 B vectors + 1
+// broadcast A = 15 registers, all that V8 leaves to wasm code on x86-64.
 
-const MR: i32 = 4;
+const FMA: bool = ASC_FEATURE_RELAXED_SIMD;
+const MR: i32 = FMA ? 6 : 4;
 const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 128;
+const MC: i32 = FMA ? 120 : 128; // a multiple of MR
 const NC: i32 = 1024;
 
 const APACK_BYTES: usize = <usize>(MC * KC * 4);
@@ -19,8 +25,23 @@ const BPACK_BYTES: usize = <usize>(KC * NC * 4);
 const TILE_BYTES: usize = <usize>(MR * NR * 4);
 const SCRATCH_BYTES: usize = APACK_BYTES + BPACK_BYTES + TILE_BYTES;
 
+/** The `path` argument of gemm: how an A·Bᵀ product runs (src/kernels/wasm/module.ts names them too). */
+const PATH_PACKED: i32 = 0;
+const PATH_DOT: i32 = 1;
+
 export function scratchBytes(): i32 {
   return <i32>SCRATCH_BYTES;
+}
+
+/** 1 when this build multiplies-adds with relaxed-SIMD FMA, 0 for plain SIMD128. */
+export function fusedMultiplyAdd(): i32 {
+  return FMA ? 1 : 0;
+}
+
+// a·b + c: fused (one rounding) in the relaxed build, multiply then add in the plain one.
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (FMA) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
 }
 
 // 4x8 register tile: C[4,8] (row stride cs bytes) (+)= Apanel[kc][4] · Bpanel[kc][8] (row stride bs).
@@ -39,17 +60,17 @@ export function scratchBytes(): i32 {
     const b0 = v128.load(bp);
     const b1 = v128.load(bp, 16);
     let a = v128.load32_splat(ap);
-    c00 = f32x4.add(c00, f32x4.mul(a, b0));
-    c01 = f32x4.add(c01, f32x4.mul(a, b1));
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
     a = v128.load32_splat(ap, 4);
-    c10 = f32x4.add(c10, f32x4.mul(a, b0));
-    c11 = f32x4.add(c11, f32x4.mul(a, b1));
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
     a = v128.load32_splat(ap, 8);
-    c20 = f32x4.add(c20, f32x4.mul(a, b0));
-    c21 = f32x4.add(c21, f32x4.mul(a, b1));
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
     a = v128.load32_splat(ap, 12);
-    c30 = f32x4.add(c30, f32x4.mul(a, b0));
-    c31 = f32x4.add(c31, f32x4.mul(a, b1));
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
     ap += 16;
     bp += bs;
   }
@@ -57,6 +78,59 @@ export function scratchBytes(): i32 {
   v128.store(cp + cs, c10); v128.store(cp + cs, c11, 16);
   v128.store(cp + 2 * cs, c20); v128.store(cp + 2 * cs, c21, 16);
   v128.store(cp + 3 * cs, c30); v128.store(cp + 3 * cs, c31, 16);
+}
+
+// 6x8 register tile (relaxed build): C[6,8] (+)= Apanel[kc][6] · Bpanel[kc][8].
+@inline function kernel6x8(kc: i32, ap: usize, bp: usize, bs: usize, cp: usize, cs: usize, acc: bool): void {
+  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128;
+  let c30: v128, c31: v128, c40: v128, c41: v128, c50: v128, c51: v128;
+  if (acc) {
+    c00 = v128.load(cp); c01 = v128.load(cp, 16);
+    c10 = v128.load(cp + cs); c11 = v128.load(cp + cs, 16);
+    c20 = v128.load(cp + 2 * cs); c21 = v128.load(cp + 2 * cs, 16);
+    c30 = v128.load(cp + 3 * cs); c31 = v128.load(cp + 3 * cs, 16);
+    c40 = v128.load(cp + 4 * cs); c41 = v128.load(cp + 4 * cs, 16);
+    c50 = v128.load(cp + 5 * cs); c51 = v128.load(cp + 5 * cs, 16);
+  } else {
+    const z = f32x4.splat(0);
+    c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z;
+    c30 = z; c31 = z; c40 = z; c41 = z; c50 = z; c51 = z;
+  }
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    let a = v128.load32_splat(ap);
+    c00 = madd(a, b0, c00);
+    c01 = madd(a, b1, c01);
+    a = v128.load32_splat(ap, 4);
+    c10 = madd(a, b0, c10);
+    c11 = madd(a, b1, c11);
+    a = v128.load32_splat(ap, 8);
+    c20 = madd(a, b0, c20);
+    c21 = madd(a, b1, c21);
+    a = v128.load32_splat(ap, 12);
+    c30 = madd(a, b0, c30);
+    c31 = madd(a, b1, c31);
+    a = v128.load32_splat(ap, 16);
+    c40 = madd(a, b0, c40);
+    c41 = madd(a, b1, c41);
+    a = v128.load32_splat(ap, 20);
+    c50 = madd(a, b0, c50);
+    c51 = madd(a, b1, c51);
+    ap += 24;
+    bp += bs;
+  }
+  v128.store(cp, c00); v128.store(cp, c01, 16);
+  v128.store(cp + cs, c10); v128.store(cp + cs, c11, 16);
+  v128.store(cp + 2 * cs, c20); v128.store(cp + 2 * cs, c21, 16);
+  v128.store(cp + 3 * cs, c30); v128.store(cp + 3 * cs, c31, 16);
+  v128.store(cp + 4 * cs, c40); v128.store(cp + 4 * cs, c41, 16);
+  v128.store(cp + 5 * cs, c50); v128.store(cp + 5 * cs, c51, 16);
+}
+
+@inline function kernelTile(kc: i32, ap: usize, bp: usize, bs: usize, cp: usize, cs: usize, acc: bool): void {
+  if (MR == 6) kernel6x8(kc, ap, bp, bs, cp, cs, acc);
+  else kernel4x8(kc, ap, bp, bs, cp, cs, acc);
 }
 
 // Transposes the 4x4 block whose rows are r0..r3 and stores its 4 rows (the columns) at
@@ -74,19 +148,23 @@ export function scratchBytes(): i32 {
 
 // Packs op(A)[ic:ic+mc, pc:pc+kc] into MR-row panels: dst[p][k][i], rows past mc are zero.
 function packA(transA: bool, A: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc: i32, dst: usize): void {
+  const ks: usize = <usize>MR * 4; // bytes per k in a panel
   for (let p = 0; p < mc; p += MR) {
     const rows = min(MR, mc - p);
     const panel = dst + <usize>(p * kc) * 4;
     if (transA) {
-      // A stored [K,M]: a(i,k) = A[k·lda + i]; a panel row k is 4 consecutive floats.
+      // A stored [K,M]: a(i,k) = A[k·lda + i]; a panel row k is MR consecutive floats.
       const src = A + (<usize>pc * lda + <usize>(ic + p)) * 4;
       if (rows == MR) {
         for (let k = 0; k < kc; k++) {
-          v128.store(panel + (<usize>k << 4), v128.load(src + <usize>k * lda * 4));
+          const d = panel + <usize>k * ks;
+          const s = src + <usize>k * lda * 4;
+          v128.store(d, v128.load(s));
+          if (MR == 6) store<i64>(d, load<i64>(s, 16), 16);
         }
       } else {
         for (let k = 0; k < kc; k++) {
-          const d = panel + (<usize>k << 4);
+          const d = panel + <usize>k * ks;
           const s = src + <usize>k * lda * 4;
           for (let i = 0; i < MR; i++) {
             store<f32>(d + (<usize>i << 2), i < rows ? load<f32>(s + (<usize>i << 2)) : <f32>0);
@@ -94,27 +172,38 @@ function packA(transA: bool, A: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc
         }
       }
     } else {
-      // A stored [M,K]: a(i,k) = A[i·lda + k]; transpose 4x4 blocks of the 4 row streams.
+      // A stored [M,K]: a(i,k) = A[i·lda + k]; transpose 4x4 blocks of rows 0..3 (and, in
+      // the 6-row build, interleave rows 4 and 5 in pairs).
       const src = A + (<usize>(ic + p) * lda + <usize>pc) * 4;
       if (rows == MR) {
-        const s0 = src, s1 = src + lda * 4, s2 = src + lda * 8, s3 = src + lda * 12;
+        const rs = lda * 4;
+        const s0 = src, s1 = src + rs, s2 = src + 2 * rs, s3 = src + 3 * rs;
+        const s4 = src + 4 * rs, s5 = src + 5 * rs;
         let k = 0;
         for (; k + 4 <= kc; k += 4) {
           const o = <usize>k << 2;
-          transpose4Store(v128.load(s0 + o), v128.load(s1 + o), v128.load(s2 + o), v128.load(s3 + o),
-            panel + (<usize>k << 4), 16);
+          const d = panel + <usize>k * ks;
+          transpose4Store(v128.load(s0 + o), v128.load(s1 + o), v128.load(s2 + o), v128.load(s3 + o), d, ks);
+          if (MR == 6) {
+            const x4 = v128.load(s4 + o), x5 = v128.load(s5 + o);
+            const lo = f32x4.shuffle(x4, x5, 0, 4, 1, 5);
+            const hi = f32x4.shuffle(x4, x5, 2, 6, 3, 7);
+            v128.store64_lane(d + 16, lo, 0);
+            v128.store64_lane(d + 16 + ks, lo, 1);
+            v128.store64_lane(d + 16 + 2 * ks, hi, 0);
+            v128.store64_lane(d + 16 + 3 * ks, hi, 1);
+          }
         }
         for (; k < kc; k++) {
           const o = <usize>k << 2;
-          const d = panel + (<usize>k << 4);
-          store<f32>(d, load<f32>(s0 + o));
-          store<f32>(d, load<f32>(s1 + o), 4);
-          store<f32>(d, load<f32>(s2 + o), 8);
-          store<f32>(d, load<f32>(s3 + o), 12);
+          const d = panel + <usize>k * ks;
+          for (let i = 0; i < MR; i++) {
+            store<f32>(d + (<usize>i << 2), load<f32>(src + <usize>i * rs + o));
+          }
         }
       } else {
         for (let k = 0; k < kc; k++) {
-          const d = panel + (<usize>k << 4);
+          const d = panel + <usize>k * ks;
           for (let i = 0; i < MR; i++) {
             store<f32>(d + (<usize>i << 2),
               i < rows ? load<f32>(src + (<usize>i * lda + <usize>k) * 4) : <f32>0);
@@ -187,16 +276,9 @@ function packB(B: usize, ldb: usize, jc: i32, pc: i32, nc: i32, kc: i32, dst: us
   }
 }
 
-// ---- A·Bᵀ for few rows (M ≤ dotMaxM): dot products of contiguous rows, nothing packed.
+// ---- A·Bᵀ for few rows (the caller's PATH_DOT): dot products of contiguous rows, nothing packed.
 // The per-step recurrent product h·W_hhᵀ (PyTorch weight layout) and batch-1 sampling
 // land here; B is read once per call instead of being copied into panels first.
-
-let dotMaxM: i32 = 64;
-
-/** Tuning hook for the benchmark: the largest M that takes the dot-product path (0 = never). */
-export function setDotMaxM(m: i32): void {
-  dotMaxM = m;
-}
 
 // Sums of four vectors: [Σx0, Σx1, Σx2, Σx3].
 @inline function hsum4(x0: v128, x1: v128, x2: v128, x3: v128): v128 {
@@ -219,25 +301,25 @@ export function setDotMaxM(m: i32): void {
     const x0 = v128.load(a0 + o);
     const x1 = two ? v128.load(a1 + o) : z;
     let w = v128.load(b0 + o);
-    s00 = f32x4.add(s00, f32x4.mul(x0, w));
-    if (two) s10 = f32x4.add(s10, f32x4.mul(x1, w));
+    s00 = madd(x0, w, s00);
+    if (two) s10 = madd(x1, w, s10);
     w = v128.load(b1 + o);
-    s01 = f32x4.add(s01, f32x4.mul(x0, w));
-    if (two) s11 = f32x4.add(s11, f32x4.mul(x1, w));
+    s01 = madd(x0, w, s01);
+    if (two) s11 = madd(x1, w, s11);
     w = v128.load(b2 + o);
-    s02 = f32x4.add(s02, f32x4.mul(x0, w));
-    if (two) s12 = f32x4.add(s12, f32x4.mul(x1, w));
+    s02 = madd(x0, w, s02);
+    if (two) s12 = madd(x1, w, s12);
     w = v128.load(b3 + o);
-    s03 = f32x4.add(s03, f32x4.mul(x0, w));
-    if (two) s13 = f32x4.add(s13, f32x4.mul(x1, w));
+    s03 = madd(x0, w, s03);
+    if (two) s13 = madd(x1, w, s13);
   }
   let r0 = hsum4(s00, s01, s02, s03);
   let r1 = two ? hsum4(s10, s11, s12, s13) : z;
   for (let o = kb; o < <usize>K * 4; o += 4) {
     // K tail: one k at a time, lane c takes row b_c
     const w = f32x4(load<f32>(b0 + o), load<f32>(b1 + o), load<f32>(b2 + o), load<f32>(b3 + o));
-    r0 = f32x4.add(r0, f32x4.mul(v128.load32_splat(a0 + o), w));
-    if (two) r1 = f32x4.add(r1, f32x4.mul(v128.load32_splat(a1 + o), w));
+    r0 = madd(v128.load32_splat(a0 + o), w, r0);
+    if (two) r1 = madd(v128.load32_splat(a1 + o), w, r1);
   }
   if (cols == 4) {
     if (acc) r0 = f32x4.add(r0, v128.load(cp));
@@ -286,9 +368,14 @@ function zeroRows(M: i32, N: i32, C: usize, ldc: usize): void {
   for (let i = 0; i < M; i++) memory.fill(C + <usize>i * ldc * 4, 0, <usize>N * 4);
 }
 
+// C[M,N] = beta·C + op(A)·op(B). `path` is the caller's choice for A·Bᵀ (transA 0, transB 1):
+// PATH_DOT = dot products of rows, nothing packed (few rows: the per-step recurrent product,
+// batch-1 sampling); PATH_PACKED = packed panels. Every other product is packed. The caller
+// chooses once per product, so that a product split across threads takes one path in every
+// chunk and its result does not depend on the split.
 export function gemm(
   transA: i32, transB: i32, M: i32, N: i32, K: i32,
-  A: usize, lda: i32, B: usize, ldb: i32, beta: i32, C: usize, ldc: i32, scratch: usize,
+  A: usize, lda: i32, B: usize, ldb: i32, beta: i32, C: usize, ldc: i32, path: i32, scratch: usize,
 ): void {
   if (M <= 0 || N <= 0) return;
   const uldc = <usize>ldc;
@@ -297,12 +384,7 @@ export function gemm(
     return;
   }
   const ulda = <usize>lda, uldb = <usize>ldb;
-  // transB bit 0: B is transposed; bit 1 / bit 2: the caller chose the packed / dot path
-  // (a product split across threads must take one path in every chunk, so that the result
-  // does not depend on the split). Neither bit: M ≤ dotMaxM decides.
-  const path = transB & 6;
-  transB &= 1;
-  if (transB != 0 && transA == 0 && (path == 4 || (path == 0 && M <= dotMaxM))) {
+  if (transB != 0 && transA == 0 && path == PATH_DOT) {
     gemmDotNT(M, N, K, A, ulda, B, uldb, beta != 0, C, uldc);
     return;
   }
@@ -331,7 +413,7 @@ export function gemm(
             const ap = apack + <usize>(ir * kc) * 4;
             const cp = cCol + <usize>(ic + ir) * cs;
             if (mr == MR && nr == NR) {
-              kernel4x8(kc, ap, bp, bs, cp, cs, acc);
+              kernelTile(kc, ap, bp, bs, cp, cs, acc);
             } else {
               // ragged tile: compute into the scratch tile, copy the live mr x nr part
               if (acc) {
@@ -342,7 +424,7 @@ export function gemm(
                   }
                 }
               }
-              kernel4x8(kc, ap, bp, bs, tile, 32, acc);
+              kernelTile(kc, ap, bp, bs, tile, 32, acc);
               for (let i = 0; i < mr; i++) {
                 for (let j = 0; j < nr; j++) {
                   store<f32>(cp + <usize>i * cs + <usize>j * 4, load<f32>(tile + <usize>(i * NR + j) * 4));

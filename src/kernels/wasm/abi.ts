@@ -1,0 +1,52 @@
+// The functions the compiled kernels module exports (src/kernels/wasm/assembly), as the
+// TypeScript side calls them: every array argument is a byte offset into the shared
+// memory. Both builds (plain SIMD128 and relaxed SIMD) export the same functions.
+
+/** gemm's `path` argument for A·Bᵀ (transA false, transB true); other products are always packed. */
+export const GemmPath = {
+  /** Pack both operands into panels (the general path). */
+  packed: 0,
+  /** Dot products of contiguous rows, nothing packed: few rows (per-step products, batch-1 sampling). */
+  dot: 1,
+} as const;
+export type GemmPath = (typeof GemmPath)[keyof typeof GemmPath];
+
+export type GemmFn = (
+  transA: number, transB: number, M: number, N: number, K: number,
+  A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number,
+  path: GemmPath, scratch: number,
+) => void;
+
+export interface WasmExports {
+  /** Bytes of packing area one thread's gemm needs. */
+  scratchBytes(): number;
+  /** 1 in the relaxed-SIMD build. */
+  fusedMultiplyAdd(): number;
+  gemm: GemmFn;
+  rnnForward(g: number, n: number, H: number, pre: number, h: number): void;
+  rnnBackward(g: number, n: number, H: number, h: number, dh: number, dPre: number): void;
+  lstmForward(n: number, H: number, gates: number, cPrev: number, c: number, h: number, tanhC: number): void;
+  lstmBackward(n: number, H: number, gates: number, cPrev: number, tanhC: number, dh: number, dc: number, dGates: number): void;
+  gruResetForward(n: number, H: number, gates: number, hPrev: number, rh: number): void;
+  gruOutForward(n: number, H: number, G: number, uOffset: number, cOffset: number, sigmoidU: number, gates: number, hPrev: number, h: number): void;
+  gruOutBackward(n: number, H: number, G: number, uOffset: number, cOffset: number, gates: number, hPrev: number, dh: number, dGates: number, dhPrev: number): void;
+  gruResetBackward(n: number, H: number, gates: number, hPrev: number, dRh: number, dGates: number, dhPrev: number): void;
+  gruTorchForward(n: number, H: number, gates: number, hw: number, hPrev: number, h: number): void;
+  gruTorchBackward(n: number, H: number, gates: number, hw: number, hPrev: number, dh: number, dGates: number, dHw: number, dhPrev: number): void;
+  addBias(rows: number, N: number, X: number, ldx: number, bias: number): void;
+  sumRows(rows: number, N: number, dX: number, ldx: number, dbias: number): void;
+  checkIds(rows: number, ids: number, V: number): number;
+  gatherRows(rows: number, E: number, ids: number, table: number, out: number): void;
+  scatterAddRows(rows: number, E: number, ids: number, dOut: number, dtable: number): void;
+  softmaxXent(rows: number, V: number, logits: number, targets: number, dLogits: number, scale: number): number;
+  sumSquares(n: number, x: number): number;
+  scale(n: number, x: number, s: number): void;
+  adam(n: number, p: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number, lrWd: number, c1: number, c2: number): void;
+  rmsprop(n: number, p: number, g: number, v: number, lr: number, alpha: number, eps: number, ca: number): void;
+  sgd(n: number, p: number, g: number, m: number, lr: number, mu: number): void;
+  /** Accuracy probes (test/kernels/wasm.test.ts through ./testing.ts): one vector function on n floats. */
+  expN(n: number, src: number, dst: number): void;
+  sigmoidN(n: number, src: number, dst: number): void;
+  tanhN(n: number, src: number, dst: number): void;
+  logProbe(x: number): number;
+}

@@ -1,0 +1,112 @@
+// The job block through which the calling thread hands a split GEMM to the workers: Int32
+// words in the shared memory, named below, and the chunk loop every thread runs on it. Shared
+// by the pool (./pool.ts) and the worker module (./worker.ts), so both read one layout.
+//
+// Protocol: the caller writes the product and its split, zeroes `done` and `status`, sets
+// `counter` to tag << 8 (chunk 0 unclaimed), then bumps `seq` and notifies it. Every thread
+// (the caller included) claims chunks with a compare-and-swap on `counter` until none is
+// left; a thread that finishes the last chunk notifies `done`. A chunk that throws sets
+// `status`. A counter that carries another job's tag is a job that is over.
+import type { GemmFn, GemmPath } from './abi.js';
+
+export const JobWord = {
+  /** Job number, bumped to publish a job (workers spin, then wait, on it). */
+  seq: 0,
+  /** (job tag << 8) | next unclaimed chunk. */
+  counter: 1,
+  /** Chunks finished in the current job. */
+  done: 2,
+  /** 1 if a chunk failed. */
+  status: 3,
+  /** 1 asks the workers to exit. */
+  quit: 4,
+  /** Chunks in the job. */
+  chunks: 5,
+  /** 1: chunks are column ranges of C; 0: row ranges. */
+  byN: 6,
+  /** Columns (byN) or rows to share out. */
+  total: 7,
+  /** Columns or rows per chunk. */
+  chunk: 8,
+  /** Chunks run by workers so far (statistics for the tests). */
+  workerChunks: 9,
+  // the product C[M,N] = beta·C + op(A)·op(B), pointers are byte offsets
+  transA: 10, transB: 11, M: 12, N: 13, K: 14, A: 15, lda: 16, B: 17, ldb: 18, beta: 19, C: 20, ldc: 21,
+  path: 22,
+} as const;
+
+/** Word of worker w's ready flag (set to 1 when it has instantiated the module). */
+export const readyWord = (w: number): number => 32 + w * 16;
+export const MAX_WORKERS = 64;
+export const JOB_WORDS = 32 + MAX_WORKERS * 16;
+export const TAG_MASK = 0x7fffff;
+export const MAX_CHUNKS = 255;
+
+/** What a worker is started with (its workerData). */
+export interface WorkerInit {
+  kind: 'rnn-wasm-gemm-worker';
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  /** Byte offset of the job block. */
+  jobPtr: number;
+  /** This worker's index (its ready word). */
+  index: number;
+  /** Byte offset of this worker's GEMM packing area. */
+  scratch: number;
+  /** How long to spin on `seq` after a job before sleeping (ms). */
+  spinMs: number;
+}
+
+export interface GemmArgs {
+  transA: boolean; transB: boolean; M: number; N: number; K: number;
+  A: number; lda: number; B: number; ldb: number; beta: 0 | 1; C: number; ldc: number; path: GemmPath;
+}
+
+/** Writes a product and its split into the job block (everything but the publishing words). */
+export function writeJob(j: Int32Array, g: GemmArgs, byN: boolean, total: number, chunk: number, chunks: number): void {
+  j[JobWord.chunks] = chunks;
+  j[JobWord.byN] = byN ? 1 : 0;
+  j[JobWord.total] = total;
+  j[JobWord.chunk] = chunk;
+  j[JobWord.transA] = g.transA ? 1 : 0;
+  j[JobWord.transB] = g.transB ? 1 : 0;
+  j[JobWord.M] = g.M;
+  j[JobWord.N] = g.N;
+  j[JobWord.K] = g.K;
+  j[JobWord.A] = g.A;
+  j[JobWord.lda] = g.lda;
+  j[JobWord.B] = g.B;
+  j[JobWord.ldb] = g.ldb;
+  j[JobWord.beta] = g.beta;
+  j[JobWord.C] = g.C;
+  j[JobWord.ldc] = g.ldc;
+  j[JobWord.path] = g.path;
+}
+
+/** Claims and runs chunks of job `tag` until none is left; returns how many it ran. */
+export function claimChunks(j: Int32Array, tag: number, gemm: GemmFn, scratch: number): number {
+  const n = j[JobWord.chunks], byN = j[JobWord.byN] !== 0, total = j[JobWord.total], chunk = j[JobWord.chunk];
+  const ta = j[JobWord.transA], tb = j[JobWord.transB], M = j[JobWord.M], N = j[JobWord.N], K = j[JobWord.K];
+  const A = j[JobWord.A], lda = j[JobWord.lda], B = j[JobWord.B], ldb = j[JobWord.ldb];
+  const beta = j[JobWord.beta], C = j[JobWord.C], ldc = j[JobWord.ldc], path = j[JobWord.path] as GemmPath;
+  let ran = 0;
+  for (;;) {
+    const cur = Atomics.load(j, JobWord.counter);
+    if (cur >>> 8 !== tag) break;
+    const idx = cur & 255;
+    if (idx >= n) break;
+    if (Atomics.compareExchange(j, JobWord.counter, cur, cur + 1) !== cur) continue;
+    const lo = idx * chunk;
+    const hi = Math.min(total, lo + chunk);
+    try {
+      // columns lo..hi of C are columns of op(B); rows lo..hi of C are rows of op(A)
+      if (byN) gemm(ta, tb, M, hi - lo, K, A, lda, B + (tb ? lo * ldb : lo) * 4, ldb, beta, C + lo * 4, ldc, path, scratch);
+      else gemm(ta, tb, hi - lo, N, K, A + (ta ? lo : lo * lda) * 4, lda, B, ldb, beta, C + lo * ldc * 4, ldc, path, scratch);
+    } catch {
+      Atomics.store(j, JobWord.status, 1);
+    }
+    ran++;
+    if (Atomics.add(j, JobWord.done, 1) + 1 === n) Atomics.notify(j, JobWord.done);
+  }
+  return ran;
+}
