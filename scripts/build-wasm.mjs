@@ -3,7 +3,7 @@
 // run time:
 //   src/kernels/wasm/kernels.wasm.ts   the AssemblyScript kernels (src/kernels/wasm/assembly)
 //                                      compiled twice, base64-embedded: plain SIMD128 and
-//                                      relaxed SIMD (fused multiply-add, 6x8 GEMM tile)
+//                                      relaxed SIMD (fused multiply-add)
 //   src/kernels/wasm/worker.bundle.ts  the worker thread's module (src/kernels/wasm/worker.ts
 //                                      and what it imports), bundled by esbuild into one
 //                                      CommonJS script that the pool runs with `eval: true`

@@ -1,5 +1,4 @@
-// The two builds of the WebAssembly kernels module: relaxed-SIMD FMA (6x8 tile) against
-// plain SIMD128 (4x8 tile) and the float64-accumulating reference, on random ragged shapes,
+// The two builds of the WebAssembly kernels module: relaxed-SIMD FMA against plain SIMD128 and the float64-accumulating reference, on random ragged shapes,
 // every transpose, beta 0 and 1, unaligned offsets and wide leading dimensions, one thread
 // and two; and the choice between them (feature test, RNN_WASM, the variant option).
 import { readdirSync, writeFileSync } from 'node:fs';
@@ -45,7 +44,7 @@ describe.runIf(relaxedSimdAvailable())('the relaxed-SIMD FMA module', () => {
     for (let trial = 0; trial < 48; trial++) {
       const ta = (trial & 1) === 1, tb = (trial & 2) === 2;
       const beta = ((trial >> 2) & 1) as 0 | 1;
-      // ragged sizes around the 6-row and 8-column tiles and the blocking (MC 120, KC 256),
+      // ragged sizes around the 4x8 tiles and the blocking (MC 128, KC 256),
       // few rows (the unpacked A·Bᵀ path) as well as many
       const M = trial % 8 < 2 ? 1 + rng.int(12) : 1 + rng.int(trial < 40 ? 140 : 260);
       const N = 1 + rng.int(trial < 40 ? 70 : 300);

@@ -49,7 +49,6 @@ export class WasmBackend implements WasmKernels {
     this.mainScratch = this.mem.alloc(scratchBytes);
     this.pool = new GemmPool(this.mem, module, scratchBytes, {
       threads: opts.threads, splitFlops: opts.splitFlops, splitWeights: opts.splitWeights,
-      tileRows: this.ex.fusedMultiplyAdd() ? 6 : 4,
     });
   }
 

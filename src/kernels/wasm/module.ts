@@ -1,8 +1,7 @@
 // The two builds of the kernels module and the choice between them.
 //
 // 'fma': relaxed SIMD, where the GEMM's multiply-add is one f32x4.relaxed_madd (a vfmadd on
-// x86-64 with FMA, an fmla on arm64) and its register tile is 6x8; 'simd': plain SIMD128,
-// multiply then add, 4x8 tile. Node 22+ validates relaxed SIMD by default; Node 20 has it
+// x86-64 with FMA, an fmla on arm64); 'simd': plain SIMD128, multiply then add. Node 22+ validates relaxed SIMD by default; Node 20 has it
 // behind a V8 flag, which this module turns on (process-wide, workers included) the first
 // time a backend asks for the automatic choice. The choice is a feature test: validate a
 // one-function module that uses f32x4.relaxed_madd. RNN_WASM=simd (or the `variant` option)

@@ -1,7 +1,7 @@
 // The WebAssembly backend's threads: `threads` compute threads = the calling one + (threads
 // − 1) workers (./worker.ts), which share its memory and run their own instance of the same
 // module. Only large products are split (see SPLIT_FLOPS, SPLIT_WEIGHTS): into about 4
-// chunks per thread along N (whole 8-column tiles) or M (whole tiles of rows), which every
+// chunks per thread along N (whole 8-column tiles) or M (whole 4-row tiles), which every
 // thread claims one at a time from the job block (./job.ts). The calling thread claims chunks
 // too, so a worker that is asleep, still starting, or descheduled by a busy machine only
 // means the caller does more of the work itself; it never waits for a worker that has not
@@ -42,8 +42,6 @@ export interface PoolOptions {
   threads: number;
   splitFlops: number;
   splitWeights: number;
-  /** Rows of the GEMM's register tile: row chunks are whole tiles. */
-  tileRows: number;
 }
 
 export class GemmPool {
@@ -132,10 +130,9 @@ export class GemmPool {
   run(g: GemmArgs, gemm: GemmFn, scratch: number): void {
     if (!this.workers) this.spawn();
     const j = this.job!;
-    // split the wider side in whole tiles (N in 8s, M in tileRows), about 4 chunks per thread
-    const rowUnit = this.opts.tileRows;
-    const byN = g.N / 8 >= g.M / rowUnit;
-    const unit = byN ? 8 : rowUnit;
+    // split the wider side in whole tiles (N in 8s, M in 4s), about 4 chunks per thread
+    const byN = g.N / 8 >= g.M / 4;
+    const unit = byN ? 8 : 4;
     const total = byN ? g.N : g.M;
     const tiles = Math.ceil(total / unit);
     const want = Math.min(tiles, 4 * this.threadCount, MAX_CHUNKS);

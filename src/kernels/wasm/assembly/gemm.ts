@@ -2,22 +2,23 @@
 //
 // Blocking (GotoBLAS order): for each NC column block, for each KC slice of K, for each
 // MC row block: A is packed into MR-row panels ([k][MR], zero-padded), then every NR-wide
-// B micro-panel (kept in L1) is swept against all A panels (kept in L2) by an MR x 8
-// register tile of f32x4 accumulators. op(B) is packed into NR-column panels ([k][NR]) once
+// B micro-panel (kept in L1) is swept against all A panels (kept in L2) by a 4x8 register
+// tile of 8 f32x4 accumulators. op(B) is packed into NR-column panels ([k][NR]) once
 // per (NC, KC) block, transposing 4x4 blocks when B is stored [N,K]. Ragged edges
 // use zero-padded panels and a scratch tile. All pointers are byte addresses in linear
 // memory; `scratch` is this thread's packing area of SCRATCH_BYTES.
 //
 // Two builds of this file (scripts/build-wasm.mjs): plain SIMD128, where a multiply-add is
-// f32x4.mul then f32x4.add and the tile is 4x8 (8 accumulators), and relaxed SIMD, where it
-// is one fused f32x4.relaxed_madd and the tile is 6x8: 12 accumulators + 2 B vectors + 1
-// broadcast A = 15 registers, all that V8 leaves to wasm code on x86-64.
+// f32x4.mul then f32x4.add, and relaxed SIMD, where it is one fused f32x4.relaxed_madd
+// (vfmadd on x86-64). Both use the 4x8 tile: a 6x8 tile (12 accumulators + 2 B vectors + 1
+// broadcast = 15 registers) and a 5x8 one measured 2x slower than 4x8 under Node 20 on AMD
+// Zen 3 (FMA: 21 and 18 against 47 GFLOP/s on 240x256x256), V8 apparently spilling.
 
 const FMA: bool = ASC_FEATURE_RELAXED_SIMD;
-const MR: i32 = FMA ? 6 : 4;
+const MR: i32 = 4;
 const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = FMA ? 120 : 128; // a multiple of MR
+const MC: i32 = 128;
 const NC: i32 = 1024;
 
 const APACK_BYTES: usize = <usize>(MC * KC * 4);
@@ -80,59 +81,6 @@ export function fusedMultiplyAdd(): i32 {
   v128.store(cp + 3 * cs, c30); v128.store(cp + 3 * cs, c31, 16);
 }
 
-// 6x8 register tile (relaxed build): C[6,8] (+)= Apanel[kc][6] · Bpanel[kc][8].
-@inline function kernel6x8(kc: i32, ap: usize, bp: usize, bs: usize, cp: usize, cs: usize, acc: bool): void {
-  let c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128;
-  let c30: v128, c31: v128, c40: v128, c41: v128, c50: v128, c51: v128;
-  if (acc) {
-    c00 = v128.load(cp); c01 = v128.load(cp, 16);
-    c10 = v128.load(cp + cs); c11 = v128.load(cp + cs, 16);
-    c20 = v128.load(cp + 2 * cs); c21 = v128.load(cp + 2 * cs, 16);
-    c30 = v128.load(cp + 3 * cs); c31 = v128.load(cp + 3 * cs, 16);
-    c40 = v128.load(cp + 4 * cs); c41 = v128.load(cp + 4 * cs, 16);
-    c50 = v128.load(cp + 5 * cs); c51 = v128.load(cp + 5 * cs, 16);
-  } else {
-    const z = f32x4.splat(0);
-    c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z;
-    c30 = z; c31 = z; c40 = z; c41 = z; c50 = z; c51 = z;
-  }
-  for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c00 = madd(a, b0, c00);
-    c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 4);
-    c10 = madd(a, b0, c10);
-    c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 8);
-    c20 = madd(a, b0, c20);
-    c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 12);
-    c30 = madd(a, b0, c30);
-    c31 = madd(a, b1, c31);
-    a = v128.load32_splat(ap, 16);
-    c40 = madd(a, b0, c40);
-    c41 = madd(a, b1, c41);
-    a = v128.load32_splat(ap, 20);
-    c50 = madd(a, b0, c50);
-    c51 = madd(a, b1, c51);
-    ap += 24;
-    bp += bs;
-  }
-  v128.store(cp, c00); v128.store(cp, c01, 16);
-  v128.store(cp + cs, c10); v128.store(cp + cs, c11, 16);
-  v128.store(cp + 2 * cs, c20); v128.store(cp + 2 * cs, c21, 16);
-  v128.store(cp + 3 * cs, c30); v128.store(cp + 3 * cs, c31, 16);
-  v128.store(cp + 4 * cs, c40); v128.store(cp + 4 * cs, c41, 16);
-  v128.store(cp + 5 * cs, c50); v128.store(cp + 5 * cs, c51, 16);
-}
-
-@inline function kernelTile(kc: i32, ap: usize, bp: usize, bs: usize, cp: usize, cs: usize, acc: bool): void {
-  if (MR == 6) kernel6x8(kc, ap, bp, bs, cp, cs, acc);
-  else kernel4x8(kc, ap, bp, bs, cp, cs, acc);
-}
-
 // Transposes the 4x4 block whose rows are r0..r3 and stores its 4 rows (the columns) at
 // dst, dst+stride, dst+2·stride, dst+3·stride.
 @inline function transpose4Store(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
@@ -160,7 +108,6 @@ function packA(transA: bool, A: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc
           const d = panel + <usize>k * ks;
           const s = src + <usize>k * lda * 4;
           v128.store(d, v128.load(s));
-          if (MR == 6) store<i64>(d, load<i64>(s, 16), 16);
         }
       } else {
         for (let k = 0; k < kc; k++) {
@@ -172,27 +119,16 @@ function packA(transA: bool, A: usize, lda: usize, ic: i32, pc: i32, mc: i32, kc
         }
       }
     } else {
-      // A stored [M,K]: a(i,k) = A[i·lda + k]; transpose 4x4 blocks of rows 0..3 (and, in
-      // the 6-row build, interleave rows 4 and 5 in pairs).
+      // A stored [M,K]: a(i,k) = A[i·lda + k]; transpose 4x4 blocks of the 4 row streams.
       const src = A + (<usize>(ic + p) * lda + <usize>pc) * 4;
       if (rows == MR) {
         const rs = lda * 4;
         const s0 = src, s1 = src + rs, s2 = src + 2 * rs, s3 = src + 3 * rs;
-        const s4 = src + 4 * rs, s5 = src + 5 * rs;
         let k = 0;
         for (; k + 4 <= kc; k += 4) {
           const o = <usize>k << 2;
           const d = panel + <usize>k * ks;
           transpose4Store(v128.load(s0 + o), v128.load(s1 + o), v128.load(s2 + o), v128.load(s3 + o), d, ks);
-          if (MR == 6) {
-            const x4 = v128.load(s4 + o), x5 = v128.load(s5 + o);
-            const lo = f32x4.shuffle(x4, x5, 0, 4, 1, 5);
-            const hi = f32x4.shuffle(x4, x5, 2, 6, 3, 7);
-            v128.store64_lane(d + 16, lo, 0);
-            v128.store64_lane(d + 16 + ks, lo, 1);
-            v128.store64_lane(d + 16 + 2 * ks, hi, 0);
-            v128.store64_lane(d + 16 + 3 * ks, hi, 1);
-          }
         }
         for (; k < kc; k++) {
           const o = <usize>k << 2;
@@ -413,7 +349,7 @@ export function gemm(
             const ap = apack + <usize>(ir * kc) * 4;
             const cp = cCol + <usize>(ic + ir) * cs;
             if (mr == MR && nr == NR) {
-              kernelTile(kc, ap, bp, bs, cp, cs, acc);
+              kernel4x8(kc, ap, bp, bs, cp, cs, acc);
             } else {
               // ragged tile: compute into the scratch tile, copy the live mr x nr part
               if (acc) {
@@ -424,7 +360,7 @@ export function gemm(
                   }
                 }
               }
-              kernelTile(kc, ap, bp, bs, tile, 32, acc);
+              kernel4x8(kc, ap, bp, bs, tile, 32, acc);
               for (let i = 0; i < mr; i++) {
                 for (let j = 0; j < nr; j++) {
                   store<f32>(cp + <usize>i * cs + <usize>j * 4, load<f32>(tile + <usize>(i * NR + j) * 4));
