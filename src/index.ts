@@ -3,6 +3,14 @@
 export { createKernels, ReferenceKernels, type Kernels, type KernelOptions, type BackendName } from './kernels/index.js';
 export { Model, Workspace, paramSpecs, type ModelConfig } from './nn/model.js';
 export { CELL_KINDS, type CellKind } from './nn/layer.js';
+export {
+  ClassifierModel, ClassifierWorkspace, classifierParamSpecs, validateClassifierConfig, POOL_KINDS,
+  type ClassifierConfig, type PoolKind,
+} from './nn/classifier.js';
+export {
+  Encoder, EncoderWorkspace, encoderParamSpecs, encoderWidth, initEncoder, validateEncoderConfig,
+  type EncoderConfig, type EncoderState, type EncoderWorkspaceOptions,
+} from './nn/encoder.js';
 export { Vocab } from './text/vocab.js';
 export { decodeCorpus, readCorpusPath } from './text/corpus.js';
 export { Batcher, splitTrainVal } from './text/batches.js';

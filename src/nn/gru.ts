@@ -20,7 +20,7 @@
 //   h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
 // Weights trained with torch.nn.GRU load into it unchanged.
 import type { Kernels } from '../kernels/types.js';
-import { cols, inputProjection, inputProjectionBackward, step, type LayerCache, type LayerWeights } from './layer.js';
+import { cols, inputProjection, inputProjectionBackward, rowsAt, step, type LayerCache, type LayerWeights } from './layer.js';
 
 export function gruForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   if (c.cell === 'gru') classicForward(k, w, c);
@@ -39,15 +39,16 @@ function classicForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   const RH = c.RH!;
   inputProjection(k, w, c, true);
   for (let t = 0; t < T; t++) {
+    const n = rowsAt(c, t);
     const gates = step(c.gates, t, B, G);
     const hPrev = step(c.Hs, t, B, H);
     const rh = step(RH, t, B, H);
     // r, u blocks += c_{t-1}·W_hh[r,u]ᵀ
-    k.gemm(false, true, B, 2 * H, H, hPrev, H, w.Whh, H, 1, gates, G);
-    k.gruResetForward(B, H, gates, hPrev, rh);
+    k.gemm(false, true, n, 2 * H, H, hPrev, H, w.Whh, H, 1, gates, G);
+    k.gruResetForward(n, H, gates, hPrev, rh);
     // c̃ block += (r ⊙ c_{t-1})·W_hh[c]ᵀ
-    k.gemm(false, true, B, H, H, rh, H, cols(w.Whh, 2 * H * H), H, 1, cols(gates, 2 * H), G);
-    k.gruOutForward(B, H, G, H, 2 * H, false, gates, hPrev, step(c.Hs, t + 1, B, H));
+    k.gemm(false, true, n, H, H, rh, H, cols(w.Whh, 2 * H * H), H, 1, cols(gates, 2 * H), G);
+    k.gruOutForward(n, H, G, H, 2 * H, false, gates, hPrev, step(c.Hs, t + 1, B, H));
   }
 }
 
@@ -56,17 +57,18 @@ function classicBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: Layer
   const RH = c.RH!;
   const dRH = c.dRH!;
   for (let t = T - 1; t >= 0; t--) {
+    const n = rowsAt(c, t);
     const gates = step(c.gates, t, B, G);
     const dGates = step(c.dGates, t, B, G);
     const hPrev = step(c.Hs, t, B, H);
     const dhPrev = step(c.dHs, t, B, H);
     // c_t = u ⊙ c̃ + (1 − u) ⊙ c_{t-1}: writes dPre of u and c̃, ∂L/∂c_{t-1} += dh ⊙ (1 − u)
-    k.gruOutBackward(B, H, G, H, 2 * H, gates, hPrev, step(c.dHs, t + 1, B, H), dGates, dhPrev);
+    k.gruOutBackward(n, H, G, H, 2 * H, gates, hPrev, step(c.dHs, t + 1, B, H), dGates, dhPrev);
     // ∂L/∂(r ⊙ c_{t-1}) = dPre_c·W_hh[c]
-    k.gemm(false, false, B, H, H, cols(dGates, 2 * H), G, cols(w.Whh, 2 * H * H), H, 0, dRH, H);
-    k.gruResetBackward(B, H, gates, hPrev, dRH, dGates, dhPrev);
+    k.gemm(false, false, n, H, H, cols(dGates, 2 * H), G, cols(w.Whh, 2 * H * H), H, 0, dRH, H);
+    k.gruResetBackward(n, H, gates, hPrev, dRH, dGates, dhPrev);
     // ∂L/∂c_{t-1} += dPre[r,u]·W_hh[r,u]
-    k.gemm(false, false, B, H, 2 * H, dGates, G, w.Whh, H, 1, dhPrev, H);
+    k.gemm(false, false, n, H, 2 * H, dGates, G, w.Whh, H, 1, dhPrev, H);
   }
   k.gemm(true, false, 2 * H, H, T * B, c.dGates, G, c.Hs, H, 1, dw.Whh, H);
   k.gemm(true, false, H, H, T * B, cols(c.dGates, 2 * H), G, RH, H, 1, cols(dw.Whh, 2 * H * H), H);
@@ -77,20 +79,22 @@ function minimalForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   const { B, T, H, G } = c;
   inputProjection(k, w, c, true);
   for (let t = 0; t < T; t++) {
+    const n = rowsAt(c, t);
     const gates = step(c.gates, t, B, G);
     const hPrev = step(c.Hs, t, B, H);
-    k.gemm(false, true, B, G, H, hPrev, H, w.Whh, H, 1, gates, G);
-    k.gruOutForward(B, H, G, 0, H, true, gates, hPrev, step(c.Hs, t + 1, B, H));
+    k.gemm(false, true, n, G, H, hPrev, H, w.Whh, H, 1, gates, G);
+    k.gruOutForward(n, H, G, 0, H, true, gates, hPrev, step(c.Hs, t + 1, B, H));
   }
 }
 
 function minimalBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache): void {
   const { B, T, H, G } = c;
   for (let t = T - 1; t >= 0; t--) {
+    const n = rowsAt(c, t);
     const dGates = step(c.dGates, t, B, G);
     const dhPrev = step(c.dHs, t, B, H);
-    k.gruOutBackward(B, H, G, 0, H, step(c.gates, t, B, G), step(c.Hs, t, B, H), step(c.dHs, t + 1, B, H), dGates, dhPrev);
-    k.gemm(false, false, B, H, G, dGates, G, w.Whh, H, 1, dhPrev, H);
+    k.gruOutBackward(n, H, G, 0, H, step(c.gates, t, B, G), step(c.Hs, t, B, H), step(c.dHs, t + 1, B, H), dGates, dhPrev);
+    k.gemm(false, false, n, H, G, dGates, G, w.Whh, H, 1, dhPrev, H);
   }
   k.gemm(true, false, G, H, T * B, c.dGates, G, c.Hs, H, 1, dw.Whh, H);
   inputProjectionBackward(k, w, dw, c, true);
@@ -101,12 +105,13 @@ function torchForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   const HW = c.HW!;
   inputProjection(k, w, c, false);
   for (let t = 0; t < T; t++) {
+    const n = rowsAt(c, t);
     const hw = step(HW, t, B, G);
     const hPrev = step(c.Hs, t, B, H);
     // hw = W_hh·h_{t-1} + b_hh, kept apart from the input side because r multiplies its n block
-    k.gemm(false, true, B, G, H, hPrev, H, w.Whh, H, 0, hw, G);
-    k.addBias(B, G, hw, G, w.bhh);
-    k.gruTorchForward(B, H, step(c.gates, t, B, G), hw, hPrev, step(c.Hs, t + 1, B, H));
+    k.gemm(false, true, n, G, H, hPrev, H, w.Whh, H, 0, hw, G);
+    k.addBias(n, G, hw, G, w.bhh);
+    k.gruTorchForward(n, H, step(c.gates, t, B, G), hw, hPrev, step(c.Hs, t + 1, B, H));
   }
 }
 
@@ -115,12 +120,13 @@ function torchBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCa
   const HW = c.HW!;
   const dHW = c.dHW!;
   for (let t = T - 1; t >= 0; t--) {
+    const n = rowsAt(c, t);
     const dhw = step(dHW, t, B, G);
     const dhPrev = step(c.dHs, t, B, H);
-    k.gruTorchBackward(B, H, step(c.gates, t, B, G), step(HW, t, B, G), step(c.Hs, t, B, H),
+    k.gruTorchBackward(n, H, step(c.gates, t, B, G), step(HW, t, B, G), step(c.Hs, t, B, H),
       step(c.dHs, t + 1, B, H), step(c.dGates, t, B, G), dhw, dhPrev);
     // ∂L/∂h_{t-1} += dHW·W_hh
-    k.gemm(false, false, B, H, G, dhw, G, w.Whh, H, 1, dhPrev, H);
+    k.gemm(false, false, n, H, G, dhw, G, w.Whh, H, 1, dhPrev, H);
   }
   k.gemm(true, false, G, H, T * B, dHW, G, c.Hs, H, 1, dw.Whh, H);
   k.sumRows(T * B, G, dHW, G, dw.bhh);

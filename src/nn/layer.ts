@@ -10,6 +10,11 @@
 //                        slot 0 ends as ∂L/∂h_{-1}
 // Storing the carried-in state in slot 0 makes h_{t-1} for all t one contiguous [T·B,H]
 // block (slots 0..T-1), so the recurrent weight gradient is a single product.
+//
+// Masked batches (the encoder, src/nn/encoder.ts): rows sorted by length, longest first,
+// so the rows still running at step t are a prefix 0..active[t]-1. The cells run only
+// those rows per step; a finished row's state is never touched again, and its dGates
+// rows stay zero (the caller clears them), so the whole-window products see nothing of it.
 import type { Arena, Kernels, Vec } from '../kernels/types.js';
 
 export type CellKind = 'rnn' | 'rnn-relu' | 'gru' | 'gru-min' | 'gru-torch' | 'lstm' | 'lstm-peep';
@@ -83,6 +88,25 @@ export interface LayerCache extends LayerDims {
   dHW: Vec | null;
   /** Layer 0 only: the input side as a table lookup (see inputProjection); null elsewhere. */
   lookup: EmbeddingLookup | null;
+  /** Rows that run at step t (a prefix: rows sorted by length); null: all B rows every step. */
+  active: Int32Array | null;
+  /** The input as column blocks of X (a bidirectional layer's [h→ ; h←]); null: X itself. */
+  parts: InputPart[] | null;
+  /** LSTM: ∂L/∂c entering at each row's last step [B,H] (an encoder's final cell state); null: zero. */
+  dCLast: Vec | null;
+}
+
+/**
+ * One column block of a layer's input, stored on its own: X[:, col:col+width] = part.X
+ * [T,B,width]. The input projection is then a sum of products, one per block, against
+ * the matching column block of W_ih, so [h→_t ; h←_t] is never concatenated.
+ */
+export interface InputPart {
+  col: number;
+  width: number;
+  X: Vec;
+  /** ∂L/∂X of this block, overwritten by backward (null: not needed). */
+  dX: Vec | null;
 }
 
 /**
@@ -108,11 +132,23 @@ export interface EmbeddingLookup {
  * the layer below (zero-copy chaining: layer l's X is layer l−1's Hs slots 1..T).
  */
 export function allocLayerCache(
-  arena: Arena, cell: CellKind, dims: Omit<LayerDims, 'G'>, X: Vec, dX: Vec | null, training: boolean,
+  arena: Arena, cell: CellKind, dims: Omit<LayerDims, 'G'>, input: Vec | InputPart[], dX: Vec | null, training: boolean,
 ): LayerCache {
   const { B, T, In, H } = dims;
   const G = gateCount(cell) * H;
-  if (X.length < T * B * In) throw new Error(`layer input holds ${X.length} values, needs ${T * B * In}`);
+  const parts = Array.isArray(input) ? input : null;
+  const X = parts ? arena.floats(0) : (input as Vec);
+  if (parts) {
+    let width = 0;
+    for (const p of parts) {
+      if (p.col !== width) throw new Error(`input block at column ${p.col}, expected ${width}`);
+      if (p.X.length < T * B * p.width) throw new Error(`input block holds ${p.X.length} values, needs ${T * B * p.width}`);
+      width += p.width;
+    }
+    if (width !== In) throw new Error(`input blocks cover ${width} columns, the layer takes ${In}`);
+  } else if (X.length < T * B * In) {
+    throw new Error(`layer input holds ${X.length} values, needs ${T * B * In}`);
+  }
   const lstm = hasCellState(cell);
   const steps = T * B * H;
   return {
@@ -129,7 +165,15 @@ export function allocLayerCache(
     HW: cell === 'gru-torch' ? arena.floats(T * B * G) : null,
     dHW: cell === 'gru-torch' && training ? arena.floats(T * B * G) : null,
     lookup: null,
+    active: null,
+    parts,
+    dCLast: null,
   };
+}
+
+/** Rows that run at step t. */
+export function rowsAt(c: LayerCache, t: number): number {
+  return c.active ? c.active[t] : c.B;
 }
 
 /** Step t's [rows, width] block of a time-major buffer. */
@@ -155,7 +199,14 @@ export function inputProjection(k: Kernels, w: LayerWeights, c: LayerCache, addH
     k.gatherRows(rows, c.G, lk.ids, lk.P, c.gates);
     return;
   }
-  k.gemm(false, true, rows, c.G, c.In, c.X, c.In, w.Wih, c.In, 0, c.gates, c.G);
+  if (c.parts) {
+    // gates = Σ_blocks X_block·W_ih[:, block]ᵀ
+    c.parts.forEach((p, j) => {
+      k.gemm(false, true, rows, c.G, p.width, p.X, p.width, cols(w.Wih, p.col), c.In, j === 0 ? 0 : 1, c.gates, c.G);
+    });
+  } else {
+    k.gemm(false, true, rows, c.G, c.In, c.X, c.In, w.Wih, c.In, 0, c.gates, c.G);
+  }
   k.addBias(rows, c.G, c.gates, c.G, w.bih);
   if (addHiddenBias) k.addBias(rows, c.G, c.gates, c.G, w.bhh);
 }
@@ -180,9 +231,17 @@ export function inputProjectionBackward(
     if (lk.dTable) k.gemm(false, false, lk.V, c.In, c.G, dP, c.G, w.Wih, c.In, 1, lk.dTable, c.In);
     return;
   }
-  k.gemm(true, false, c.G, c.In, rows, c.dGates, c.G, c.X, c.In, 1, dw.Wih, c.In);
   k.sumRows(rows, c.G, c.dGates, c.G, dw.bih);
   if (hiddenBiasToo) k.sumRows(rows, c.G, c.dGates, c.G, dw.bhh);
+  if (c.parts) {
+    // per block: dW_ih[:, block] += dGatesᵀ·X_block, dX_block = dGates·W_ih[:, block]
+    for (const p of c.parts) {
+      k.gemm(true, false, c.G, p.width, rows, c.dGates, c.G, p.X, p.width, 1, cols(dw.Wih, p.col), c.In);
+      if (p.dX) k.gemm(false, false, rows, p.width, c.G, c.dGates, c.G, cols(w.Wih, p.col), c.In, 0, p.dX, p.width);
+    }
+    return;
+  }
+  k.gemm(true, false, c.G, c.In, rows, c.dGates, c.G, c.X, c.In, 1, dw.Wih, c.In);
   if (c.dX) k.gemm(false, false, rows, c.In, c.G, c.dGates, c.G, w.Wih, c.In, 0, c.dX, c.In);
 }
 

@@ -15,7 +15,7 @@
 // G = 4H. Per step only the recurrent products run; the input side is one product for
 // the whole window (layer.ts), and so are the weight gradients.
 import type { Kernels } from '../kernels/types.js';
-import { cols, inputProjection, inputProjectionBackward, step, type LayerCache, type LayerWeights } from './layer.js';
+import { cols, inputProjection, inputProjectionBackward, rowsAt, step, type LayerCache, type LayerWeights } from './layer.js';
 
 export function lstmForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   const { B, T, H, G } = c;
@@ -23,17 +23,18 @@ export function lstmForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   const TC = c.TC!;
   inputProjection(k, w, c, true);
   for (let t = 0; t < T; t++) {
+    const n = rowsAt(c, t);
     const gates = step(c.gates, t, B, G);
     const hPrev = step(c.Hs, t, B, H);
     const cPrev = step(Cs, t, B, H);
     // gates += a_{t-1}·W_hhᵀ
-    k.gemm(false, true, B, G, H, hPrev, H, w.Whh, H, 1, gates, G);
+    k.gemm(false, true, n, G, H, hPrev, H, w.Whh, H, 1, gates, G);
     if (w.Wch) {
       // i, f gates += c_{t-1}·W_ch[0:2H]ᵀ ; o gate += c_{t-1}·W_ch[2H:3H]ᵀ
-      k.gemm(false, true, B, 2 * H, H, cPrev, H, w.Wch, H, 1, gates, G);
-      k.gemm(false, true, B, H, H, cPrev, H, cols(w.Wch, 2 * H * H), H, 1, cols(gates, 3 * H), G);
+      k.gemm(false, true, n, 2 * H, H, cPrev, H, w.Wch, H, 1, gates, G);
+      k.gemm(false, true, n, H, H, cPrev, H, cols(w.Wch, 2 * H * H), H, 1, cols(gates, 3 * H), G);
     }
-    k.lstmForward(B, H, gates, cPrev, step(Cs, t + 1, B, H), step(c.Hs, t + 1, B, H), step(TC, t, B, H));
+    k.lstmForward(n, H, gates, cPrev, step(Cs, t + 1, B, H), step(c.Hs, t + 1, B, H), step(TC, t, B, H));
   }
 }
 
@@ -41,19 +42,24 @@ export function lstmBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: L
   const { B, T, H, G } = c;
   const Cs = c.Cs!;
   const dC = c.dC!;
-  dC.fill(0); // no gradient enters through c_T: the next window's loss is not in this one
+  // LM windows: no gradient enters through c_T (the next window's loss is not in this
+  // one). Masked batches: each row's ∂L/∂c at its last step, which its later (inactive)
+  // steps leave untouched until the loop reaches it.
+  if (c.dCLast) dC.set(c.dCLast.subarray(0, B * H));
+  else dC.fill(0);
   for (let t = T - 1; t >= 0; t--) {
+    const n = rowsAt(c, t);
     const dGates = step(c.dGates, t, B, G);
     const dhPrev = step(c.dHs, t, B, H);
     // a_t = o ⊙ tanh(c_t) and c_t = u ⊙ c̃ + f ⊙ c_{t-1}; dC becomes ∂L/∂c_{t-1}
-    k.lstmBackward(B, H, step(c.gates, t, B, G), step(Cs, t, B, H), step(c.TC!, t, B, H),
+    k.lstmBackward(n, H, step(c.gates, t, B, G), step(Cs, t, B, H), step(c.TC!, t, B, H),
       step(c.dHs, t + 1, B, H), dC, dGates);
     // ∂L/∂a_{t-1} += dGates·W_hh
-    k.gemm(false, false, B, H, G, dGates, G, w.Whh, H, 1, dhPrev, H);
+    k.gemm(false, false, n, H, G, dGates, G, w.Whh, H, 1, dhPrev, H);
     if (w.Wch) {
       // ∂L/∂c_{t-1} += dGates[i,f]·W_ch[0:2H] + dGates[o]·W_ch[2H:3H]
-      k.gemm(false, false, B, H, 2 * H, dGates, G, w.Wch, H, 1, dC, H);
-      k.gemm(false, false, B, H, H, cols(dGates, 3 * H), G, cols(w.Wch, 2 * H * H), H, 1, dC, H);
+      k.gemm(false, false, n, H, 2 * H, dGates, G, w.Wch, H, 1, dC, H);
+      k.gemm(false, false, n, H, H, cols(dGates, 3 * H), G, cols(w.Wch, 2 * H * H), H, 1, dC, H);
     }
   }
   // dW_hh += dGatesᵀ·[a_{-1} … a_{T-2}]

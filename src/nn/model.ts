@@ -10,15 +10,13 @@ import type { Arena, Kernels, Vec } from '../kernels/types.js';
 import type { Rng } from '../util/rng.js';
 import { applyMask, drawDropoutMask } from './dropout.js';
 import { embeddingBackward, embeddingForward } from './embedding.js';
-import { gruBackward, gruForward } from './gru.js';
+import { CELLS } from './cells.js';
 import {
   allocLayerCache, carryState, gateCount, hasCellState, type CellKind, type LayerCache, type LayerWeights,
 } from './layer.js';
 import { linearBackward, linearForward } from './linear.js';
 import { softmaxCrossEntropy } from './loss.js';
-import { lstmBackward, lstmForward } from './lstm.js';
 import { ParamLayout, type ParamSpec } from './params.js';
-import { rnnBackward, rnnForward } from './rnn.js';
 
 export interface ModelConfig {
   cell: CellKind;
@@ -32,19 +30,8 @@ export interface ModelConfig {
   layers: number;
 }
 
-type LayerFn = (k: Kernels, w: LayerWeights, c: LayerCache) => void;
-type LayerBackFn = (k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache) => void;
-
-/** Forward and backward of each cell kind over a layer cache (shared by every network built from layers). */
-export const CELLS: Record<CellKind, { forward: LayerFn; backward: LayerBackFn }> = {
-  'rnn': { forward: rnnForward, backward: rnnBackward },
-  'rnn-relu': { forward: rnnForward, backward: rnnBackward },
-  'gru': { forward: gruForward, backward: gruBackward },
-  'gru-min': { forward: gruForward, backward: gruBackward },
-  'gru-torch': { forward: gruForward, backward: gruBackward },
-  'lstm': { forward: lstmForward, backward: lstmBackward },
-  'lstm-peep': { forward: lstmForward, backward: lstmBackward },
-};
+/** Forward and backward of each cell kind (src/nn/cells.ts), re-exported for the networks that import it from here. */
+export { CELLS };
 
 export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
   const { vocab: V, embed: E, hidden: H, layers: L, cell } = cfg;
