@@ -44,7 +44,7 @@ const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 const ATTR_STRINGS = 8;
 
-type AttrValue = { int: number } | { float: number } | { string: string } | { ints: number[] } | { strings: string[] };
+export type AttrValue = { int: number } | { float: number } | { string: string } | { ints: number[] } | { strings: string[] };
 
 export interface OnnxNode {
   op: string;
@@ -190,7 +190,7 @@ export function onnxUnsupportedReason(cell: ModelConfig['cell']): string | null 
 }
 
 /** Rows [from·H, (from+1)·H) of each listed gate block, concatenated in the listed order. */
-function reorderGates(src: Float32Array, H: number, width: number, order: number[], negate: number[] = []): Float32Array {
+export function reorderGates(src: Float32Array, H: number, width: number, order: number[], negate: number[] = []): Float32Array {
   const block = H * width;
   const out = new Float32Array(order.length * block);
   order.forEach((from, to) => {
@@ -202,7 +202,7 @@ function reorderGates(src: Float32Array, H: number, width: number, order: number
 }
 
 /** How our gate blocks map onto the ONNX operator's. */
-function operatorFor(cell: ModelConfig['cell']): { op: 'LSTM' | 'GRU' | 'RNN'; order: number[]; negate: number[]; attrs: Record<string, AttrValue> } {
+export function operatorFor(cell: ModelConfig['cell']): { op: 'LSTM' | 'GRU' | 'RNN'; order: number[]; negate: number[]; attrs: Record<string, AttrValue> } {
   switch (cell) {
     case 'lstm':
       return { op: 'LSTM', order: [0, 3, 1, 2], negate: [], attrs: {} }; // i,f,g,o → i,o,f,c
@@ -219,7 +219,7 @@ function operatorFor(cell: ModelConfig['cell']): { op: 'LSTM' | 'GRU' | 'RNN'; o
   }
 }
 
-function i64(...values: number[]): BigInt64Array {
+export function i64(...values: number[]): BigInt64Array {
   return BigInt64Array.from(values.map((v) => BigInt(v)));
 }
 
