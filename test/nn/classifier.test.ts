@@ -120,16 +120,17 @@ describe('classifier forward against a naive per-sequence reference (float64)', 
 
 describe('classifier gradients (float64 central differences)', () => {
   for (const cell of CELL_KINDS) {
+    // the four shapes of each cell take the poolings in turn, so every cell meets all three
+    let n = 0;
     for (const layers of [1, 2]) {
       for (const bidirectional of [false, true]) {
-        it(`${cell}, ${layers} layer(s), ${bidirectional ? 'bi' : 'uni'}directional, every pooling: every parameter`, () => {
-          for (const pool of POOL_KINDS) {
-            const { model, lossOnly } = setupClassifier(cfgOf(cell, layers, bidirectional, pool));
-            for (const spec of model.layout.specs) {
-              const r = gradcheck(lossOnly, model.layout.view(model.params, spec.name) as Float64Array,
-                Float64Array.from(model.layout.view(model.grads, spec.name)));
-              expect(r.maxRelError, `${pool} ${spec.name} ${JSON.stringify(r.worst)}`).toBeLessThanOrEqual(TOL);
-            }
+        const pool = POOL_KINDS[n++ % POOL_KINDS.length]!;
+        it(`${cell}, ${layers} layer(s), ${bidirectional ? 'bi' : 'uni'}directional, ${pool} pooling: every parameter`, () => {
+          const { model, lossOnly } = setupClassifier(cfgOf(cell, layers, bidirectional, pool));
+          for (const spec of model.layout.specs) {
+            const r = gradcheck(lossOnly, model.layout.view(model.params, spec.name) as Float64Array,
+              Float64Array.from(model.layout.view(model.grads, spec.name)));
+            expect(r.maxRelError, `${spec.name} ${JSON.stringify(r.worst)}`).toBeLessThanOrEqual(TOL);
           }
         });
       }
