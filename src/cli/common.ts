@@ -9,7 +9,7 @@
 import { Option } from 'commander';
 import { newestFile } from '../checkpoint/atomic.js';
 import { modelFromCheckpoint, readCheckpoint, type TaskCheckpoint } from '../checkpoint/store.js';
-import { createKernels, type BackendName } from '../kernels/index.js';
+import { BACKENDS, createKernels, type BackendName } from '../kernels/index.js';
 import type { Model } from '../nn/model.js';
 import { requireTask } from '../tasks/registry.js';
 import { EXIT, RnnError, UsageError } from '../util/errors.js';
@@ -30,12 +30,12 @@ export function checkpointOption(what: string): Option {
 }
 
 export function backendOption(): Option {
-  return new Option('--backend <name>', 'compute backend: wasm (fast) or reference (plain TypeScript)').default('wasm')
-    .argParser(choiceOption('--backend', ['wasm', 'reference'] as const));
+  return new Option('--backend <name>', 'compute backend: auto (native when built, else wasm), native, wasm or reference (plain TypeScript)')
+    .default('auto').argParser(choiceOption('--backend', BACKENDS));
 }
 
 export function threadsOption(): Option {
-  return new Option('--threads <n>', 'threads for the wasm backend (default: all cores)').argParser(intOption('--threads', 1, 64));
+  return new Option('--threads <n>', 'compute threads (default: all cores)').argParser(intOption('--threads', 1, 64));
 }
 
 export function jsonOption(description: string): Option {

@@ -2,6 +2,7 @@
 // configuration and progress, best validation loss — and a chart of the loss history.
 // Data, so it goes to stdout; --json for scripts.
 import { Command } from 'commander';
+import { availableParallelism, cpus } from 'node:os';
 import { newestFile } from '../checkpoint/atomic.js';
 import { readCheckpoint, FORMAT_VERSION, type Checkpoint } from '../checkpoint/store.js';
 import { TASKS } from '../tasks/registry.js';
@@ -13,6 +14,7 @@ import { lineChart } from './ui/chart.js';
 interface InfoFlags {
   json: boolean;
   chart: boolean;
+  system: boolean;
 }
 
 export function registerInfo(program: Command): void {
@@ -22,8 +24,9 @@ export function registerInfo(program: Command): void {
     .argument('[checkpoint]', 'checkpoint file (default: the newest in checkpoints/)')
     .addOption(jsonOption('one JSON object on stdout'))
     .option('--no-chart', 'leave out the loss chart')
+    .option('--system', 'show the compute backend instead: which one --backend auto uses, the CPU and its vector features', false)
     .action(async (file: string | undefined, flags: InfoFlags) => {
-      process.exitCode = await runInfo(file, flags);
+      process.exitCode = flags.system ? await runSystemInfo(flags) : await runInfo(file, flags);
     });
 }
 
@@ -56,6 +59,30 @@ export function checkpointSummary(ckpt: Checkpoint) {
     },
     history: p?.history ?? [],
   };
+}
+
+/** `rnn info --system`: the backend `auto` picks, the CPU, and the instruction set in use. */
+async function runSystemInfo(flags: InfoFlags): Promise<number> {
+  const { backendReport } = await import('../kernels/index.js');
+  const r = backendReport();
+  const cpu = cpus()[0]?.model?.trim() ?? 'unknown';
+  const summary = {
+    backend: r.auto, cpu, cores: availableParallelism(), arch: process.arch, node: process.version,
+    native: r.native, nativeMissing: r.nativeMissing,
+  };
+  const out = new DataOut();
+  if (flags.json) out.write(`${JSON.stringify(summary)}\n`);
+  else {
+    const lines = [
+      `backend     ${r.auto}${r.native ? ` (products on ${r.native.isa}; the other kernels on wasm SIMD)` : ' (WebAssembly SIMD)'}`,
+      `cpu         ${cpu} · ${summary.cores} cores · ${process.arch} · Node ${process.version}`,
+      r.native ? `features    ${r.native.features.join(' ') || 'none'} (the native backend picked ${r.native.isa})`
+        : `native      not used: ${r.nativeMissing}`,
+    ];
+    out.write(`${lines.join('\n')}\n`);
+  }
+  await out.end();
+  return 0;
 }
 
 async function runInfo(given: string | undefined, flags: InfoFlags): Promise<number> {

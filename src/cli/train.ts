@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { readCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
-import { createKernels } from '../kernels/index.js';
+import { createKernels, describeKernels } from '../kernels/index.js';
 import { CELL_KINDS, type CellKind } from '../nn/layer.js';
 import { OPTIMIZERS, type OptimName } from '../nn/optim.js';
 import { AUTO_EVAL_WINDOWS } from '../tasks/lm.js';
@@ -186,7 +186,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   for (const line of session.header()) say(c.dim(line));
   say(c.dim(`optimizer: ${config.optim} lr ${config.lr}` +
     ` ${config.schedule}${config.schedule === 'cosine' ? ` (warm-up ${trainer.warmupSteps})` : config.schedule === 'step' ? ` (×${config.decay} every ${config.decayEvery})` : ''}` +
-    ` · clip ${config.clip}${config.dropout > 0 ? ` · dropout ${config.dropout}` : ''} · ${kernels.name}`));
+    ` · clip ${config.clip}${config.dropout > 0 ? ` · dropout ${config.dropout}` : ''} · ${describeKernels(kernels)}`));
   const limits = [
     total > 0 ? `${n(total)} steps${config.epochs > 0 ? ` (${config.epochs} epochs)` : ''}` : '',
     config.timeMs > 0 ? `${formatDuration(config.timeMs)}${total === 0 && config.schedule === 'cosine' ? ' (cosine over the steps estimated to fit)' : ''}` : '',

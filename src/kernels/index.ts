@@ -1,33 +1,66 @@
-// Backend selection. The WebAssembly SIMD backend is the default for float32; the
-// reference backend serves float64 (gradient checks) and `--backend reference`.
+// Backend selection. `auto` (the default) is the native backend when its addon was built
+// and loads, else the WebAssembly SIMD backend; the reference backend serves float64
+// (gradient checks) and `--backend reference`.
 import { ReferenceKernels } from './reference.js';
 import type { Dtype, Kernels } from './types.js';
+import { createNativeKernels, loadNative, type NativeInfo } from './native/index.js';
 import { createWasmKernels } from './wasm/index.js';
+import { RnnError } from '../util/errors.js';
 
 export type { Arena, Dtype, Kernels, RnnActivation, Vec } from './types.js';
 export { ReferenceKernels } from './reference.js';
 
-export type BackendName = 'wasm' | 'reference';
+export const BACKENDS = ['auto', 'native', 'wasm', 'reference'] as const;
+export type BackendName = (typeof BACKENDS)[number];
 
 export interface KernelOptions {
   backend?: BackendName;
   dtype?: Dtype;
-  /** Worker threads for the WebAssembly backend (default: all cores). */
+  /** Compute threads of the native or WebAssembly backend (default: all cores). */
   threads?: number;
 }
 
 export function createKernels(opts: KernelOptions = {}): Kernels {
   const dtype = opts.dtype ?? 'f32';
-  if (opts.backend === 'reference' || dtype === 'f64') return new ReferenceKernels(dtype);
-  if (opts.backend === 'wasm') return createWasmKernels({ threads: opts.threads });
-  if (opts.backend === undefined) {
-    // default: the WebAssembly backend whenever this runtime can instantiate it
+  const backend = opts.backend ?? 'auto';
+  if (backend === 'reference' || dtype === 'f64') return new ReferenceKernels(dtype);
+  if (backend === 'native' || backend === 'auto') {
+    const native = createNativeKernels({ threads: opts.threads });
+    if (native) return native;
+    if (backend === 'native') {
+      const why = loadNative();
+      throw new RnnError(`the native backend is not available (${why.addon ? 'unknown' : why.reason}); use --backend wasm or auto`);
+    }
+  }
+  if (backend === 'wasm' || backend === 'auto') {
     try {
       return createWasmKernels({ threads: opts.threads });
-    } catch {
+    } catch (e) {
+      if (backend === 'wasm') throw e;
       return new ReferenceKernels(dtype);
     }
   }
-  const backend: string = opts.backend;
-  throw new Error(`unknown backend ${backend}`);
+  const name: string = backend;
+  throw new Error(`unknown backend ${name}`);
+}
+
+/** One line for humans: the backend, its instruction set and threads ("native avx2, 2 threads"). */
+export function describeKernels(k: Kernels): string {
+  const t = (k as { threads?: number }).threads;
+  const isa = (k as { isa?: string }).isa;
+  return `${k.name}${isa ? ` ${isa}` : ''}${t ? `, ${t} thread${t === 1 ? '' : 's'}` : ''}`;
+}
+
+/** What `auto` picks on this machine and why (for `rnn info --system` and the bench). */
+export interface BackendReport {
+  auto: 'native' | 'wasm';
+  native: NativeInfo | null;
+  /** Why the native backend is not used (null when it is available). */
+  nativeMissing: string | null;
+}
+
+export function backendReport(): BackendReport {
+  const load = loadNative();
+  if (!load.addon) return { auto: 'wasm', native: null, nativeMissing: load.reason };
+  return { auto: 'native', native: load.addon.info(), nativeMissing: null };
 }

@@ -1,0 +1,20 @@
+{
+  "targets": [
+    {
+      "target_name": "rnn_native",
+      "sources": [
+        "src/kernels/native/addon.c",
+        "src/kernels/native/cpu.c",
+        "src/kernels/native/pool.c",
+        "src/kernels/native/gemm_generic.c",
+        "src/kernels/native/gemm_avx2.c",
+        "src/kernels/native/gemm_avx512.c",
+        "src/kernels/native/gemm_neon.c"
+      ],
+      "cflags": ["-O3", "-std=c11", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "ldflags": ["-pthread"],
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=c11"] },
+      "defines": ["_POSIX_C_SOURCE=200809L"]
+    }
+  ]
+}

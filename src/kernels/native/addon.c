@@ -1,0 +1,272 @@
+/* The Node-API surface of the native kernels (see src/kernels/native/index.ts):
+ *
+ *   gemm(transA, transB, M, N, K, A, lda, B, ldb, beta, C, ldc)   as Kernels.gemm; A, B, C
+ *       are Float32Arrays (any backing store, the wasm arena's shared memory included),
+ *       used in place through napi_get_typedarray_info
+ *   configure({ threads, isa })   compute threads (including the caller) and the
+ *       instruction set ('auto' or one of supported()); returns info()
+ *   info()        { isa, threads, features: [...] }
+ *   supported()   the instruction sets this CPU can run, best first
+ *
+ * Products too small to gain from a second thread run on the calling thread
+ * (SPLIT_FLOPS below; see bench/kernels.mjs for the measurement). */
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cpu.h"
+#include "gemm.h"
+#include "pool.h"
+
+/* A product is split across threads from this many flops (2·M·N·K) on. */
+#define SPLIT_FLOPS (1L << 20)
+/* C = A·Bᵀ with at most this many rows takes the swapped path (see gemm_driver.h). */
+#define SWAP_MAX_M 64
+/* parts per thread of a split product (parts are claimed dynamically) */
+#define PARTS_PER_THREAD 2
+
+typedef struct {
+  const rnn_gemm_isa *isa;
+  rnn_pool *pool;
+  rnn_cpu_features cpu;
+} addon_state;
+
+static addon_state state;
+
+static const rnn_gemm_isa *isa_list(int i) {
+  /* best first; only those this CPU runs */
+  const rnn_gemm_isa *all[4];
+  int n = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  if (state.cpu.avx512f && state.cpu.avx2 && state.cpu.fma) all[n++] = &rnn_gemm_avx512;
+  if (state.cpu.avx2 && state.cpu.fma) all[n++] = &rnn_gemm_avx2;
+#endif
+#if defined(__aarch64__)
+  all[n++] = &rnn_gemm_neon;
+#endif
+  all[n++] = &rnn_gemm_generic;
+  return i < n ? all[i] : NULL;
+}
+
+static size_t max_scratch(void) {
+  size_t s = 0;
+  for (int i = 0; isa_list(i); i++) if (isa_list(i)->scratch_floats > s) s = isa_list(i)->scratch_floats;
+  return s;
+}
+
+#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "native kernels: Node-API call failed: " #call); return NULL; } } while (0)
+
+static napi_value throw_range(napi_env env, const char *msg) {
+  napi_throw_range_error(env, NULL, msg);
+  return NULL;
+}
+
+static int get_long(napi_env env, napi_value v, long *out) {
+  int64_t x;
+  if (napi_get_value_int64(env, v, &x) != napi_ok) return 0;
+  *out = (long)x;
+  return 1;
+}
+
+/* the data of a Float32Array with at least `need` elements */
+static float *float_data(napi_env env, napi_value v, long need, const char *what) {
+  bool is;
+  char msg[160];
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
+    snprintf(msg, sizeof msg, "native gemm: %s must be a Float32Array", what);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
+    snprintf(msg, sizeof msg, "native gemm: %s must be a Float32Array", what);
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+  }
+  if ((long)length < need) {
+    snprintf(msg, sizeof msg, "native gemm: %s has %zu elements, the call needs %ld", what, length, need);
+    napi_throw_range_error(env, NULL, msg);
+    return NULL;
+  }
+  if (data == NULL) { /* an empty view; need is 0 */
+    static float none;
+    return &none;
+  }
+  return (float *)data;
+}
+
+typedef struct {
+  const rnn_gemm_args *g;
+  const rnn_gemm_isa *isa;
+  int swapped, byN, parts;
+  long unit, total;
+} split_job;
+
+/* part p of `parts` equal runs of whole units along M or N */
+static void run_part(void *ctx, int part, float *scratch) {
+  const split_job *j = (const split_job *)ctx;
+  const long units = (j->total + j->unit - 1) / j->unit;
+  const long lo = (units * part / j->parts) * j->unit;
+  long hi = (units * (part + 1) / j->parts) * j->unit;
+  if (hi > j->total) hi = j->total;
+  if (j->byN) j->isa->block(j->g, 0, j->g->M, lo, hi, j->swapped, scratch);
+  else j->isa->block(j->g, lo, hi, 0, j->g->N, j->swapped, scratch);
+}
+
+static napi_value js_gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 12) return throw_range(env, "native gemm: 12 arguments expected");
+  bool ta, tb;
+  long M, N, K, lda, ldb, beta, ldc;
+  if (napi_get_value_bool(env, argv[0], &ta) != napi_ok || napi_get_value_bool(env, argv[1], &tb) != napi_ok)
+    return throw_range(env, "native gemm: transA and transB must be booleans");
+  if (!get_long(env, argv[2], &M) || !get_long(env, argv[3], &N) || !get_long(env, argv[4], &K) ||
+      !get_long(env, argv[6], &lda) || !get_long(env, argv[8], &ldb) || !get_long(env, argv[9], &beta) ||
+      !get_long(env, argv[11], &ldc))
+    return throw_range(env, "native gemm: sizes must be numbers");
+  if (M <= 0 || N <= 0) return NULL;
+  if (K < 0) return throw_range(env, "native gemm: K < 0");
+  if (beta != 0 && beta != 1) return throw_range(env, "native gemm: beta must be 0 or 1");
+  char msg[120];
+  if (ldc < N) { snprintf(msg, sizeof msg, "gemm: ldc %ld < N %ld", ldc, N); return throw_range(env, msg); }
+  rnn_gemm_args g;
+  g.transA = ta; g.transB = tb; g.M = M; g.N = N; g.K = K; g.lda = lda; g.ldb = ldb; g.beta = (int)beta; g.ldc = ldc;
+  g.C = float_data(env, argv[10], (M - 1) * ldc + N, "C");
+  if (!g.C) return NULL;
+  g.A = NULL; g.B = NULL;
+  if (K > 0) {
+    const long aCols = ta ? M : K, bCols = tb ? K : N;
+    if (lda < aCols) { snprintf(msg, sizeof msg, "gemm: lda %ld < %ld", lda, aCols); return throw_range(env, msg); }
+    if (ldb < bCols) { snprintf(msg, sizeof msg, "gemm: ldb %ld < %ld", ldb, bCols); return throw_range(env, msg); }
+    g.A = float_data(env, argv[5], ((ta ? K : M) - 1) * lda + aCols, "A");
+    if (!g.A) return NULL;
+    g.B = float_data(env, argv[7], ((tb ? N : K) - 1) * ldb + bCols, "B");
+    if (!g.B) return NULL;
+  }
+  const rnn_gemm_isa *isa = state.isa;
+  split_job j;
+  j.g = &g;
+  j.isa = isa;
+  j.swapped = !ta && tb && M <= SWAP_MAX_M;
+  const int threads = rnn_pool_threads(state.pool);
+  const double flops = 2.0 * (double)M * (double)N * (double)K;
+  if (threads <= 1 || flops < (double)SPLIT_FLOPS) {
+    isa->block(&g, 0, M, 0, N, j.swapped, rnn_pool_scratch(state.pool));
+    return NULL;
+  }
+  /* split the side with more tiles, in whole tiles (in swapped mode the roles of the
+   * tile's rows and columns are exchanged) */
+  const long unitM = j.swapped ? isa->nr : isa->mr, unitN = j.swapped ? isa->mr : isa->nr;
+  const long tilesM = (M + unitM - 1) / unitM, tilesN = (N + unitN - 1) / unitN;
+  j.byN = tilesN >= tilesM;
+  j.unit = j.byN ? unitN : unitM;
+  j.total = j.byN ? N : M;
+  const long tiles = j.byN ? tilesN : tilesM;
+  long parts = (long)threads * PARTS_PER_THREAD;
+  if (parts > tiles) parts = tiles;
+  j.parts = (int)parts;
+  rnn_pool_run(state.pool, j.parts, run_part, &j);
+  return NULL;
+}
+
+static napi_value make_info(napi_env env) {
+  napi_value obj, s, arr, n;
+  CHECK(napi_create_object(env, &obj));
+  CHECK(napi_create_string_utf8(env, state.isa->name, NAPI_AUTO_LENGTH, &s));
+  CHECK(napi_set_named_property(env, obj, "isa", s));
+  CHECK(napi_create_int32(env, rnn_pool_threads(state.pool), &n));
+  CHECK(napi_set_named_property(env, obj, "threads", n));
+  CHECK(napi_create_array(env, &arr));
+  const char *names[4];
+  int k = 0;
+  if (state.cpu.avx512f) names[k++] = "avx512f";
+  if (state.cpu.avx2) names[k++] = "avx2";
+  if (state.cpu.fma) names[k++] = "fma";
+  if (state.cpu.neon) names[k++] = "neon";
+  for (int i = 0; i < k; i++) {
+    CHECK(napi_create_string_utf8(env, names[i], NAPI_AUTO_LENGTH, &s));
+    CHECK(napi_set_element(env, arr, (uint32_t)i, s));
+  }
+  CHECK(napi_set_named_property(env, obj, "features", arr));
+  return obj;
+}
+
+static napi_value js_info(napi_env env, napi_callback_info info) {
+  (void)info;
+  return make_info(env);
+}
+
+static napi_value js_supported(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value arr, s;
+  CHECK(napi_create_array(env, &arr));
+  for (int i = 0; isa_list(i); i++) {
+    CHECK(napi_create_string_utf8(env, isa_list(i)->name, NAPI_AUTO_LENGTH, &s));
+    CHECK(napi_set_element(env, arr, (uint32_t)i, s));
+  }
+  return arr;
+}
+
+static napi_value js_configure(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value opts;
+  CHECK(napi_get_cb_info(env, info, &argc, &opts, NULL, NULL));
+  if (argc < 1) return make_info(env);
+  napi_value v;
+  bool has;
+  CHECK(napi_has_named_property(env, opts, "isa", &has));
+  if (has) {
+    char name[32];
+    size_t len;
+    CHECK(napi_get_named_property(env, opts, "isa", &v));
+    if (napi_get_value_string_utf8(env, v, name, sizeof name, &len) != napi_ok)
+      return throw_range(env, "native kernels: isa must be a string");
+    const rnn_gemm_isa *pick = NULL;
+    if (strcmp(name, "auto") == 0) pick = isa_list(0);
+    else for (int i = 0; isa_list(i); i++) if (strcmp(isa_list(i)->name, name) == 0) pick = isa_list(i);
+    if (!pick) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "native kernels: instruction set '%s' is not available on this CPU", name);
+      return throw_range(env, msg);
+    }
+    state.isa = pick;
+  }
+  CHECK(napi_has_named_property(env, opts, "threads", &has));
+  if (has) {
+    int32_t t;
+    CHECK(napi_get_named_property(env, opts, "threads", &v));
+    if (napi_get_value_int32(env, v, &t) != napi_ok || t < 1 || t > 256)
+      return throw_range(env, "native kernels: threads must be an integer in [1, 256]");
+    if (t != rnn_pool_threads(state.pool)) {
+      rnn_pool *p = rnn_pool_create(t, max_scratch());
+      if (!p) { napi_throw_error(env, NULL, "native kernels: out of memory for the thread pool"); return NULL; }
+      rnn_pool_destroy(state.pool);
+      state.pool = p;
+    }
+  }
+  return make_info(env);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  if (!state.pool) {
+    state.cpu = rnn_cpu_detect();
+    state.isa = isa_list(0);
+    state.pool = rnn_pool_create(1, max_scratch());
+    if (!state.pool) { napi_throw_error(env, NULL, "native kernels: out of memory"); return NULL; }
+  }
+  napi_property_descriptor props[] = {
+    {"gemm", NULL, js_gemm, NULL, NULL, NULL, napi_default, NULL},
+    {"configure", NULL, js_configure, NULL, NULL, NULL, napi_default, NULL},
+    {"info", NULL, js_info, NULL, NULL, NULL, napi_default, NULL},
+    {"supported", NULL, js_supported, NULL, NULL, NULL, napi_default, NULL},
+  };
+  CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

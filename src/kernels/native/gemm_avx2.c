@@ -1,0 +1,69 @@
+/* AVX2 + FMA: a 6×16 tile of C in 12 ymm accumulators (2 loads of B and 6 broadcasts of
+ * A per k feed 12 fused multiply-adds); 16 ymm registers in all. Compiled for these
+ * features by the pragma below and called only when cpu.c found them. */
+#if defined(__x86_64__) || defined(_M_X64)
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC target("avx2,fma")
+#endif
+#include <immintrin.h>
+
+#define MR 6
+#define NR 16
+#define KC 256
+#define MC 72   /* A block 72 KiB: in L2 */
+#define NC 1024 /* B block 1 MiB */
+#define ISA_NAME "avx2"
+#define ISA_STRUCT rnn_gemm_avx2
+
+static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
+                   float *c, long rsc, long csc, int m, int n, int accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa, *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
+  for (long k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    const long o = k * csa;
+    __m256 x = _mm256_broadcast_ss(a0 + o);
+    c00 = _mm256_fmadd_ps(x, b0, c00); c01 = _mm256_fmadd_ps(x, b1, c01);
+    x = _mm256_broadcast_ss(a1 + o);
+    c10 = _mm256_fmadd_ps(x, b0, c10); c11 = _mm256_fmadd_ps(x, b1, c11);
+    x = _mm256_broadcast_ss(a2 + o);
+    c20 = _mm256_fmadd_ps(x, b0, c20); c21 = _mm256_fmadd_ps(x, b1, c21);
+    x = _mm256_broadcast_ss(a3 + o);
+    c30 = _mm256_fmadd_ps(x, b0, c30); c31 = _mm256_fmadd_ps(x, b1, c31);
+    x = _mm256_broadcast_ss(a4 + o);
+    c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
+    x = _mm256_broadcast_ss(a5 + o);
+    c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
+    b += NR;
+  }
+  if (m == MR && n == NR && csc == 1) {
+#define ROW(i, lo, hi) do { float *p = c + (i) * rsc; \
+      if (accumulate) { lo = _mm256_add_ps(lo, _mm256_loadu_ps(p)); hi = _mm256_add_ps(hi, _mm256_loadu_ps(p + 8)); } \
+      _mm256_storeu_ps(p, lo); _mm256_storeu_ps(p + 8, hi); } while (0)
+    ROW(0, c00, c01); ROW(1, c10, c11); ROW(2, c20, c21); ROW(3, c30, c31); ROW(4, c40, c41); ROW(5, c50, c51);
+#undef ROW
+    return;
+  }
+  float t[MR * NR];
+  _mm256_storeu_ps(t + 0, c00); _mm256_storeu_ps(t + 8, c01);
+  _mm256_storeu_ps(t + 16, c10); _mm256_storeu_ps(t + 24, c11);
+  _mm256_storeu_ps(t + 32, c20); _mm256_storeu_ps(t + 40, c21);
+  _mm256_storeu_ps(t + 48, c30); _mm256_storeu_ps(t + 56, c31);
+  _mm256_storeu_ps(t + 64, c40); _mm256_storeu_ps(t + 72, c41);
+  _mm256_storeu_ps(t + 80, c50); _mm256_storeu_ps(t + 88, c51);
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      float *p = c + i * rsc + j * csc;
+      *p = accumulate ? *p + t[i * NR + j] : t[i * NR + j];
+    }
+}
+
+#include "gemm_driver.h"
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
+#endif

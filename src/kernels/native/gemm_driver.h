@@ -1,0 +1,159 @@
+/* The blocked GEMM driver, compiled once per instruction set: the including file
+ * defines MR, NR, KC, MC, NC, ISA_NAME, ISA_STRUCT and the microkernel
+ *
+ *   static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
+ *                      float *c, long rsc, long csc, int m, int n, int accumulate);
+ *
+ * which computes the MR×NR tile  t[i][j] = Σ_k a[i·rsa + k·csa] · b[k·NR + j]  (k in order,
+ * one multiply-add per k) and writes c[i·rsc + j·csc] = t (accumulate = 0) or += t, for
+ * i < m, j < n. A full tile with csc = 1 goes straight to C; the rest through a buffer.
+ *
+ * Normal mode (BLIS order): for each NC-wide column block and KC-deep slice, op(B) is
+ * packed into NR-wide strips (one strip, KC×NR, stays in L1 while every row panel of the
+ * A block passes over it), op(A) into MR-tall panels of an MC×KC block (in L2).
+ *
+ * Swapped mode, for C = A·Bᵀ with few rows (the per-step recurrent product h·W_hhᵀ and
+ * batch-1 sampling): packing B would transpose the whole weight matrix on every call
+ * for only M uses of each element. Instead compute Cᵀ = B·Aᵀ: the rows of B are read in
+ * place as the broadcast operand (rsa = ldb, csa = 1), the small A is packed as the
+ * strip operand, and the tile is written transposed (rsc = 1, csc = ldc). The sums are
+ * the same multiply-adds in the same order as in normal mode.
+ *
+ * Everything here has internal linkage, so each instruction set's copy stays its own. */
+#include <string.h>
+#include "gemm.h"
+
+static inline long min_l(long a, long b) { return a < b ? a : b; }
+
+/* Ap[p][k][i] = op(A)[i0 + p·MR + i, k0 + k], zero past row m1 (panels of MR rows) */
+static void pack_a(const rnn_gemm_args *g, long i0, long m1, long k0, long kc, float *ap) {
+  const float *A = g->A;
+  const long lda = g->lda;
+  for (long i = i0; i < m1; i += MR) {
+    const long mr = min_l(MR, m1 - i);
+    if (g->transA) { /* op(A)[i, k] = A[k, i]: MR contiguous floats per k */
+      for (long k = 0; k < kc; k++) {
+        const float *src = A + (k0 + k) * lda + i;
+        float *dst = ap + k * MR;
+        long r = 0;
+        for (; r < mr; r++) dst[r] = src[r];
+        for (; r < MR; r++) dst[r] = 0.0f;
+      }
+    } else { /* op(A)[i, k] = A[i, k]: one row at a time, written with stride MR */
+      for (long r = 0; r < MR; r++) {
+        float *dst = ap + r;
+        if (r < mr) {
+          const float *src = A + (i + r) * lda + k0;
+          for (long k = 0; k < kc; k++) dst[k * MR] = src[k];
+        } else {
+          for (long k = 0; k < kc; k++) dst[k * MR] = 0.0f;
+        }
+      }
+    }
+    ap += kc * MR;
+  }
+}
+
+/* Bp[s][k][j] = op(B)[k0 + k, j0 + s·NR + j], zero past column n1 (strips of NR columns).
+ * In swapped mode the strip operand is op(Aᵀ)... the caller passes A as "B" with trans = 1. */
+static void pack_b(const float *B, long ldb, int trans, long j0, long n1, long k0, long kc, float *bp) {
+  for (long j = j0; j < n1; j += NR) {
+    const long nr = min_l(NR, n1 - j);
+    if (!trans) { /* op(B)[k, j] = B[k, j]: NR contiguous floats per k */
+      for (long k = 0; k < kc; k++) {
+        const float *src = B + (k0 + k) * ldb + j;
+        float *dst = bp + k * NR;
+        if (nr == NR) memcpy(dst, src, sizeof(float) * NR);
+        else {
+          long c = 0;
+          for (; c < nr; c++) dst[c] = src[c];
+          for (; c < NR; c++) dst[c] = 0.0f;
+        }
+      }
+    } else { /* op(B)[k, j] = B[j, k]: one row of B at a time, written with stride NR */
+      for (long c = 0; c < NR; c++) {
+        float *dst = bp + c;
+        if (c < nr) {
+          const float *src = B + (j + c) * ldb + k0;
+          for (long k = 0; k < kc; k++) dst[k * NR] = src[k];
+        } else {
+          for (long k = 0; k < kc; k++) dst[k * NR] = 0.0f;
+        }
+      }
+    }
+    bp += kc * NR;
+  }
+}
+
+/* C[m0:m1, n0:n1] = beta·C + 0 (K = 0) */
+static void scale_block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1) {
+  if (g->beta) return;
+  for (long i = m0; i < m1; i++) memset(g->C + i * g->ldc + n0, 0, sizeof(float) * (size_t)(n1 - n0));
+}
+
+static void normal_block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, float *scratch) {
+  float *ap = scratch;              /* MC × KC */
+  float *bp = scratch + MC * KC;    /* KC × NC */
+  for (long jc = n0; jc < n1; jc += NC) {
+    const long nc = min_l(NC, n1 - jc);
+    for (long pc = 0; pc < g->K; pc += KC) {
+      const long kc = min_l(KC, g->K - pc);
+      const int accumulate = pc > 0 || g->beta;
+      pack_b(g->B, g->ldb, g->transB, jc, jc + nc, pc, kc, bp);
+      for (long ic = m0; ic < m1; ic += MC) {
+        const long mc = min_l(MC, m1 - ic);
+        pack_a(g, ic, ic + mc, pc, kc, ap);
+        for (long jr = 0; jr < nc; jr += NR) {
+          const int nr = (int)min_l(NR, nc - jr);
+          const float *b = bp + (jr / NR) * kc * NR;
+          for (long ir = 0; ir < mc; ir += MR) {
+            const int mr = (int)min_l(MR, mc - ir);
+            float *c = g->C + (ic + ir) * g->ldc + jc + jr;
+            kernel(kc, ap + (ir / MR) * kc * MR, 1, MR, b, c, g->ldc, 1, mr, nr, accumulate);
+          }
+        }
+      }
+    }
+  }
+}
+
+/* Swapped: Cᵀ[n0:n1, m0:m1] = B[n0:n1, :] · Aᵀ[:, m0:m1] for transA = 0, transB = 1. */
+static void swapped_block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, float *scratch) {
+  float *bp = scratch;                        /* packed Aᵀ: KC × (m1 − m0) rounded up to NR */
+  float *edge = scratch + KC * (MC + NC);     /* the last partial panel of B rows: MR × KC */
+  const long mStrips = (m1 - m0 + NR - 1) / NR;
+  for (long pc = 0; pc < g->K; pc += KC) {
+    const long kc = min_l(KC, g->K - pc);
+    const int accumulate = pc > 0 || g->beta;
+    /* strip operand: op(Aᵀ)[k, m] = A[m, k], i.e. pack A with trans = 1 */
+    pack_b(g->A, g->lda, 1, m0, m1, pc, kc, bp);
+    for (long n = n0; n < n1; n += MR) {
+      const int nr = (int)min_l(MR, n1 - n);
+      const float *a = g->B + n * g->ldb + pc;
+      long rsa = g->ldb, csa = 1;
+      if (nr < MR) { /* do not read rows past N: copy them into a zero-padded panel */
+        for (long r = 0; r < MR; r++)
+          for (long k = 0; k < kc; k++) edge[k * MR + r] = r < nr ? a[r * g->ldb + k] : 0.0f;
+        a = edge; rsa = 1; csa = MR;
+      }
+      for (long s = 0; s < mStrips; s++) {
+        const long m = m0 + s * NR;
+        const int mr = (int)min_l(NR, m1 - m);
+        kernel(kc, a, rsa, csa, bp + s * kc * NR, g->C + m * g->ldc + n, 1, g->ldc, nr, mr, accumulate);
+      }
+    }
+  }
+}
+
+static void block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, int swapped, float *scratch) {
+  if (m1 <= m0 || n1 <= n0) return;
+  if (g->K <= 0) scale_block(g, m0, m1, n0, n1);
+  else if (swapped) swapped_block(g, m0, m1, n0, n1, scratch);
+  else normal_block(g, m0, m1, n0, n1, scratch);
+}
+
+/* scratch: MC×KC (A block) + KC×NC (B strips; in swapped mode packed Aᵀ, which needs
+ * KC × M rounded up to NR — the caller only swaps when M ≤ NC) + MR×KC (edge panel) */
+const rnn_gemm_isa ISA_STRUCT = {
+  ISA_NAME, MR, NR, KC, MC, NC, (size_t)(MC * KC + KC * NC + MR * KC + 64), block,
+};

@@ -1,0 +1,216 @@
+// The native backend: the Node-API addon built from this folder at install (binding.gyp at
+// the top of the repository, scripts/install-native.mjs) computes the matrix products on
+// the CPU's full vector width (AVX-512, AVX2+FMA or NEON, chosen at run time from the CPU's
+// features; plain C otherwise); every other operation is the WebAssembly backend's.
+//
+// Memory: the backend is a WebAssembly backend whose gemm is replaced. The arena is the
+// wasm one (its shared WebAssembly.Memory), and the addon reads and writes the same
+// Float32Array views in place (napi_get_typedarray_info gives it their data pointers), so
+// nothing is copied per call and the pointwise kernels see the products' results directly.
+//
+// Threads: the addon has one pool of compute threads per process (see pool.c). Each
+// backend object remembers its own thread count and instruction set and re-applies them
+// when another object changed them, so a test can hold a 1-thread and a 2-thread backend.
+// Results are bit-identical for any thread count (gemm_driver.h says why).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Arena, Dtype, Kernels, RnnActivation, Vec } from '../types.js';
+import { createWasmKernels, type WasmKernels } from '../wasm/index.js';
+
+export interface NativeInfo {
+  /** The instruction set the products run on: 'avx512', 'avx2', 'neon' or 'generic'. */
+  isa: string;
+  threads: number;
+  /** The vector features the addon found on this CPU (avx512f, avx2, fma, neon). */
+  features: string[];
+}
+
+/** The addon's JavaScript surface (addon.c). */
+interface NativeAddon {
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number,
+    A: Vec, lda: number, B: Vec, ldb: number, beta: 0 | 1, C: Vec, ldc: number,
+  ): void;
+  configure(opts: { threads?: number; isa?: string }): NativeInfo;
+  info(): NativeInfo;
+  /** The instruction sets this CPU runs, best first. */
+  supported(): string[];
+}
+
+export type NativeLoad = { addon: NativeAddon; file: string } | { addon: null; reason: string };
+
+const ADDON = join('build', 'Release', 'rnn_native.node');
+let loaded: NativeLoad | null = null;
+
+/**
+ * Loads the addon once. Not loaded when RNN_NATIVE=0 (the switch to run everything on
+ * WebAssembly), when the install could not build it, or when it fails to load.
+ */
+export function loadNative(): NativeLoad {
+  if (loaded) return loaded;
+  loaded = tryLoad();
+  return loaded;
+}
+
+function tryLoad(): NativeLoad {
+  if (process.env.RNN_NATIVE === '0') return { addon: null, reason: 'disabled by RNN_NATIVE=0' };
+  // the package root is a few levels up from this module: src/kernels/native/ in the
+  // sources, bin/chunks/ in the bundle
+  let dir = dirname(fileURLToPath(import.meta.url));
+  let file = '';
+  for (let up = 0; up < 5 && !file; up++, dir = dirname(dir)) {
+    if (existsSync(join(dir, ADDON))) file = join(dir, ADDON);
+  }
+  if (!file) return { addon: null, reason: 'not built (no C compiler at install?); `npm rebuild` builds it' };
+  try {
+    const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    addon.info();
+    return { addon, file };
+  } catch (e) {
+    return { addon: null, reason: `failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+}
+
+export interface NativeKernelOptions {
+  /** Compute threads including the calling one (default: os.availableParallelism()). */
+  threads?: number;
+  /** Instruction set for the products (default 'auto': the best this CPU runs). */
+  isa?: string;
+}
+
+export interface NativeKernels extends Kernels {
+  readonly threads: number;
+  /** The instruction set the products run on. */
+  readonly isa: string;
+  info(): NativeInfo;
+  /** Stops nothing of its own (the addon's pool lives with the process); releases the wasm part's workers. */
+  dispose(): void;
+}
+
+/** The per-process state of the addon the backend objects share. */
+let applied: { threads: number; isa: string } | null = null;
+
+class NativeBackend implements NativeKernels {
+  readonly name = 'native';
+  readonly dtype: Dtype = 'f32';
+  readonly isa: string;
+  readonly threads: number;
+  private readonly setting: { threads: number; isa: string };
+
+  constructor(private readonly addon: NativeAddon, private readonly w: WasmKernels, threads: number, isa: string) {
+    const info = addon.configure({ threads, isa });
+    this.isa = info.isa;
+    this.threads = info.threads;
+    this.setting = { threads: this.threads, isa: this.isa };
+    applied = this.setting;
+  }
+
+  info(): NativeInfo {
+    this.apply();
+    return this.addon.info();
+  }
+
+  private apply(): void {
+    if (applied !== this.setting) {
+      this.addon.configure(this.setting);
+      applied = this.setting;
+    }
+  }
+
+  dispose(): void {
+    this.w.dispose();
+  }
+
+  arena(): Arena {
+    return this.w.arena();
+  }
+
+  gemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number,
+    A: Vec, lda: number, B: Vec, ldb: number, beta: 0 | 1, C: Vec, ldc: number,
+  ): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.gemm(transA, transB, M, N, K, A, lda, B, ldb, beta, C, ldc);
+  }
+
+  // ---- everything else: the WebAssembly kernels on the same memory
+
+  addBias(rows: number, N: number, X: Vec, ldx: number, bias: Vec): void {
+    this.w.addBias(rows, N, X, ldx, bias);
+  }
+  sumRows(rows: number, N: number, dX: Vec, ldx: number, dbias: Vec): void {
+    this.w.sumRows(rows, N, dX, ldx, dbias);
+  }
+  gatherRows(rows: number, E: number, ids: Int32Array, table: Vec, out: Vec): void {
+    this.w.gatherRows(rows, E, ids, table, out);
+  }
+  scatterAddRows(rows: number, E: number, ids: Int32Array, dOut: Vec, dtable: Vec): void {
+    this.w.scatterAddRows(rows, E, ids, dOut, dtable);
+  }
+  rnnForward(g: RnnActivation, n: number, H: number, pre: Vec, h: Vec): void {
+    this.w.rnnForward(g, n, H, pre, h);
+  }
+  rnnBackward(g: RnnActivation, n: number, H: number, h: Vec, dh: Vec, dPre: Vec): void {
+    this.w.rnnBackward(g, n, H, h, dh, dPre);
+  }
+  lstmForward(n: number, H: number, gates: Vec, cPrev: Vec, c: Vec, h: Vec, tanhC: Vec): void {
+    this.w.lstmForward(n, H, gates, cPrev, c, h, tanhC);
+  }
+  lstmBackward(n: number, H: number, gates: Vec, cPrev: Vec, tanhC: Vec, dh: Vec, dc: Vec, dGates: Vec): void {
+    this.w.lstmBackward(n, H, gates, cPrev, tanhC, dh, dc, dGates);
+  }
+  gruResetForward(n: number, H: number, gates: Vec, hPrev: Vec, rh: Vec): void {
+    this.w.gruResetForward(n, H, gates, hPrev, rh);
+  }
+  gruOutForward(
+    n: number, H: number, G: number, uOffset: number, cOffset: number, sigmoidU: boolean, gates: Vec, hPrev: Vec, h: Vec,
+  ): void {
+    this.w.gruOutForward(n, H, G, uOffset, cOffset, sigmoidU, gates, hPrev, h);
+  }
+  gruOutBackward(
+    n: number, H: number, G: number, uOffset: number, cOffset: number, gates: Vec, hPrev: Vec, dh: Vec, dGates: Vec, dhPrev: Vec,
+  ): void {
+    this.w.gruOutBackward(n, H, G, uOffset, cOffset, gates, hPrev, dh, dGates, dhPrev);
+  }
+  gruResetBackward(n: number, H: number, gates: Vec, hPrev: Vec, dRh: Vec, dGates: Vec, dhPrev: Vec): void {
+    this.w.gruResetBackward(n, H, gates, hPrev, dRh, dGates, dhPrev);
+  }
+  gruTorchForward(n: number, H: number, gates: Vec, hw: Vec, hPrev: Vec, h: Vec): void {
+    this.w.gruTorchForward(n, H, gates, hw, hPrev, h);
+  }
+  gruTorchBackward(
+    n: number, H: number, gates: Vec, hw: Vec, hPrev: Vec, dh: Vec, dGates: Vec, dHw: Vec, dhPrev: Vec,
+  ): void {
+    this.w.gruTorchBackward(n, H, gates, hw, hPrev, dh, dGates, dHw, dhPrev);
+  }
+  softmaxXent(rows: number, V: number, logits: Vec, targets: Int32Array, dLogits: Vec | null, scale: number): number {
+    return this.w.softmaxXent(rows, V, logits, targets, dLogits, scale);
+  }
+  sumSquares(n: number, x: Vec): number {
+    return this.w.sumSquares(n, x);
+  }
+  scale(n: number, x: Vec, s: number): void {
+    this.w.scale(n, x, s);
+  }
+  adam(n: number, p: Vec, g: Vec, m: Vec, v: Vec, lr: number, b1: number, b2: number, eps: number, lrWd: number): void {
+    this.w.adam(n, p, g, m, v, lr, b1, b2, eps, lrWd);
+  }
+  rmsprop(n: number, p: Vec, g: Vec, v: Vec, lr: number, alpha: number, eps: number): void {
+    this.w.rmsprop(n, p, g, v, lr, alpha, eps);
+  }
+  sgd(n: number, p: Vec, g: Vec, m: Vec, lr: number, mu: number): void {
+    this.w.sgd(n, p, g, m, lr, mu);
+  }
+}
+
+/** The native kernels, or null when the addon is not available (loadNative() says why). */
+export function createNativeKernels(opts: NativeKernelOptions = {}): NativeKernels | null {
+  const { addon } = loadNative();
+  if (!addon) return null;
+  const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+  // the wasm part runs only pointwise and row kernels: no workers of its own
+  return new NativeBackend(addon, createWasmKernels({ threads: 1 }), threads, opts.isa ?? 'auto');
+}
