@@ -5,7 +5,7 @@
 //   node core.mjs --cell lstm --layers 2 --hidden 256 --emb 64 --batch 32 --seq 64
 //                 --seconds 10 --threads 2 --corpus FILE [--save CKPT] [--profile]
 // Prints one JSON line on stdout; with --profile, a per-kernel table on stderr.
-import { createKernels } from '../src/kernels/index.js';
+import { createKernels, type BackendName } from '../src/kernels/index.js';
 import type { Kernels } from '../src/kernels/types.js';
 import { createWasmKernels } from '../src/kernels/wasm/index.js';
 import { prepareRun } from '../src/train/run.js';
@@ -34,12 +34,13 @@ const minSteps = num('min-steps', 20);
 const sampleChars = num('sample-chars', 2000);
 const profile = argv.includes('--profile');
 const save = arg('save', '');
+const backend = arg('backend', 'auto') as BackendName;
 
 const corpus = arg('corpus', '');
 
 const splitW = num('split-weights', 0); // A/B measurement of the batch-1 split
 const base = splitW > 0 ? createWasmKernels({ threads: threads > 0 ? threads : undefined, splitWeights: splitW })
-  : createKernels(threads > 0 ? { threads } : {});
+  : createKernels({ backend, ...(threads > 0 ? { threads } : {}) });
 const stats = new Map<string, { calls: number; ms: number; flops: number }>();
 const k: Kernels = profile ? profiled(base, stats) : base;
 
@@ -90,7 +91,7 @@ if (profile) {
 }
 
 process.stdout.write(`${JSON.stringify({
-  system: 'rnn', backend: base.name, threads: (base as { threads?: number }).threads ?? 1, cell, layers, hidden,
+  system: 'rnn', backend: base.name, isa: (base as { isa?: string }).isa ?? null, threads: (base as { threads?: number }).threads ?? 1, cell, layers, hidden,
   emb: embed, batch, seq, params: trainer.net.parameterCount, vocab: vocab.size, train_steps: steps,
   train_wall_s: +dt.toFixed(3), train_chars_per_s: +trainCps.toFixed(1), step_ms: +((1000 * dt) / steps).toFixed(2),
   last_loss: +loss.toFixed(4), sample_chars: sampleChars, sample_wall_s: +sdt.toFixed(3),

@@ -6,14 +6,18 @@
 //
 //   npm run bench -- [--configs S,M,L,G] [--seconds 10] [--rounds 3] [--corpus FILE]
 //                    [--no-torch] [--torch-threads1] [--threads N] [--cold-runs 15]
+//                    [--backend auto|native|wasm|reference, or a list: native,wasm]
 //                    [--profile]   (per-kernel time table of each config, no timing run)
+//
+// With a list of backends each round runs every one of them, interleaved with PyTorch; the
+// first one is the main row of the table, the others get a row of their own.
 //
 // Table on stdout; JSON lines appended to bench/results/bench.jsonl. Run it alone on the
 // machine: timings of concurrent jobs are meaningless.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -40,9 +44,13 @@ const coldRuns = Number(opt('cold-runs', '15'));
 const corpus = resolve(opt('corpus', join(root, '..', 'shared', 'corpora', 'tinyshakespeare.txt')));
 const torchBench = resolve(root, '..', 'shared', 'bench', 'torch_bench.py');
 const profile = flag('profile');
+const backends = opt('backend', 'auto').split(',').map((s) => s.trim());
+for (const b of backends) if (!['auto', 'native', 'wasm', 'reference'].includes(b)) throw new Error(`unknown backend ${b}`);
 if (!existsSync(corpus)) throw new Error(`corpus ${corpus} not found (give one with --corpus)`);
 
-const dir = mkdtempSync(join(tmpdir(), 'rnn-bench-'));
+// under build/, so that the native addon's loader finds build/Release next to the bundle
+mkdirSync(join(root, 'build'), { recursive: true });
+const dir = mkdtempSync(join(root, 'build', 'bench-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const core = join(dir, 'core.mjs');
 await build({
@@ -65,8 +73,8 @@ function runJson(cmd, args) {
   return JSON.parse(line);
 }
 
-const ours = (c, extra = []) => runJson(process.execPath, [core, ...cfgArgs(c, ourCell(c.cell)), '--seconds', String(seconds),
-  '--corpus', corpus, ...(threads > 0 ? ['--threads', String(threads)] : []), ...extra]);
+const ours = (c, extra = [], backend = backends[0]) => runJson(process.execPath, [core, ...cfgArgs(c, ourCell(c.cell)),
+  '--seconds', String(seconds), '--corpus', corpus, '--backend', backend, ...(threads > 0 ? ['--threads', String(threads)] : []), ...extra]);
 const torch = (c, t) => runJson('python3', [torchBench, ...cfgArgs(c, c.cell), '--seconds', String(seconds),
   '--corpus', corpus, ...(t ? ['--threads', String(t)] : [])]);
 
@@ -74,7 +82,7 @@ if (profile) {
   for (const n of names) {
     log(`== ${n}`);
     runJson(process.execPath, [core, ...cfgArgs(CONFIGS[n], ourCell(CONFIGS[n].cell)), '--seconds', String(seconds),
-      '--corpus', corpus, '--sample-chars', '200', '--profile', ...(threads > 0 ? ['--threads', String(threads)] : [])]);
+      '--corpus', corpus, '--sample-chars', '200', '--profile', '--backend', backends[0], ...(threads > 0 ? ['--threads', String(threads)] : [])]);
   }
   process.exit(0);
 }
@@ -86,10 +94,15 @@ const results = {}; // name -> { ours: [], torch: [], torch1: [] }
 for (let r = 0; r < rounds; r++) {
   for (const n of names) {
     const c = CONFIGS[n];
-    const slot = (results[n] ??= { ours: [], torch: [], torch1: [] });
+    const slot = (results[n] ??= { ours: [], others: backends.slice(1).map(() => []), torch: [], torch1: [] });
     const o = ours(c);
     slot.ours.push(o);
-    log(`round ${r + 1}/${rounds} ${n}: rnn ${o.train_chars_per_s} chars/s, sample ${o.sample_chars_per_s}`);
+    log(`round ${r + 1}/${rounds} ${n}: rnn ${o.backend} ${o.train_chars_per_s} chars/s, sample ${o.sample_chars_per_s}`);
+    backends.slice(1).forEach((b, i) => {
+      const x = ours(c, [], b);
+      slot.others[i].push(x);
+      log(`round ${r + 1}/${rounds} ${n}: rnn ${x.backend} ${x.train_chars_per_s} chars/s, sample ${x.sample_chars_per_s}`);
+    });
     if (haveTorch) {
       const t = torch(c, 0);
       slot.torch.push(t);
@@ -146,18 +159,25 @@ for (const n of names) {
   const row = {
     config: n, ...CONFIGS[n], seconds, rounds,
     rnn_train: med(s.ours, 'train_chars_per_s'), rnn_sample: med(s.ours, 'sample_chars_per_s'), rnn_rss: med(s.ours, 'peak_rss_mib'),
-    rnn_threads: s.ours[0]?.threads,
+    rnn_threads: s.ours[0]?.threads, rnn_backend: s.ours[0]?.backend, rnn_isa: s.ours[0]?.isa ?? null,
     torch_train: med(s.torch, 'train_chars_per_s'), torch_sample: med(s.torch, 'sample_chars_per_s'), torch_rss: med(s.torch, 'peak_rss_mib'),
     torch_threads: s.torch[0]?.threads ?? null, torch_version: s.torch[0]?.system ?? null,
     torch1_train: med(s.torch1, 'train_chars_per_s'), torch1_sample: med(s.torch1, 'sample_chars_per_s'),
   };
   appendFileSync(out, `${JSON.stringify({ time: stamp, machine, ...row })}\n`);
   lines.push(`| ${n} | ${fmt(row.rnn_train)} | ${fmt(row.torch_train)} | ${ratio(row.rnn_train, row.torch_train)} | ${fmt(row.rnn_sample)} | ${fmt(row.torch_sample)} | ${ratio(row.rnn_sample, row.torch_sample)} | ${fmt(row.rnn_rss)} | ${fmt(row.torch_rss)} |`);
+  backends.slice(1).forEach((b, i) => {
+    const o = s.others[i];
+    const extra = { config: n, backend: o[0]?.backend, train: med(o, 'train_chars_per_s'), sample: med(o, 'sample_chars_per_s'), rss: med(o, 'peak_rss_mib') };
+    appendFileSync(out, `${JSON.stringify({ time: stamp, machine, extra_backend: extra })}\n`);
+    lines.push(`|   (rnn ${extra.backend}) | ${fmt(extra.train)} | | ${ratio(extra.train, row.torch_train)} | ${fmt(extra.sample)} | | ${ratio(extra.sample, row.torch_sample)} | ${fmt(extra.rss)} | |`);
+  });
   if (torch1) lines.push(`|   (PyTorch 1 thread) | | ${fmt(row.torch1_train)} | ${ratio(row.rnn_train, row.torch1_train)} | | ${fmt(row.torch1_sample)} | ${ratio(row.rnn_sample, row.torch1_sample)} | | |`);
 }
 if (cold) {
   appendFileSync(out, `${JSON.stringify({ time: stamp, machine, cold_start: cold })}\n`);
   lines.push('', `cold start \`rnn sample -n 100\` (M checkpoint): median ${cold.rnn_ms.toFixed(0)} ms over ${cold.runs} runs (node -e 0: ${cold.node_empty_ms.toFixed(0)} ms)`);
 }
-lines.push(`machine: ${machine.nproc} cpus, ${machine.cpu}, Node ${machine.node}; ${rounds} rounds of ${seconds} s, medians`);
+lines.push(`machine: ${machine.nproc} cpus, ${machine.cpu}, Node ${machine.node}; rnn backend ${results[names[0]]?.ours[0]?.backend ?? '?'}` +
+  `${results[names[0]]?.ours[0]?.isa ? ` (${results[names[0]].ours[0].isa})` : ''}; ${rounds} rounds of ${seconds} s, medians`);
 process.stdout.write(`${lines.join('\n')}\n`);

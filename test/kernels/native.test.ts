@@ -74,9 +74,9 @@ describe.skipIf(!addon)('native gemm', () => {
         const kern = createNativeKernels({ threads, isa })!;
         expect(kern.isa).toBe(isa);
         const rng = new Rng(100 + threads);
-        // small shapes, and ones that cross the tile, KC (256) and split thresholds;
-        // M ≤ 64 with A·Bᵀ takes the swapped path, larger M the packed one
-        const shapes: [number, number, number][] = [[1, 1, 1], [1, 7, 3], [5, 1, 9], [6, 16, 8], [7, 17, 300],
+        // small shapes, and ones that cross the tile, KC (256) and split thresholds; with
+        // A·Bᵀ, M ≤ 4 takes the dot-product path, M ≤ 64 the swapped one, larger M the packed one
+        const shapes: [number, number, number][] = [[1, 1, 1], [1, 7, 3], [3, 9, 21], [4, 5, 300], [5, 1, 9], [6, 16, 8], [7, 17, 300],
           [13, 33, 257], [33, 70, 40], [64, 65, 129], [65, 31, 64], [100, 90, 120], [2, 300, 520]];
         for (const [M, N, K] of shapes) {
           for (const ta of [false, true]) for (const tb of [false, true]) for (const beta of [0, 1] as const) {
@@ -92,10 +92,12 @@ describe.skipIf(!addon)('native gemm', () => {
     it(`${isa}: results are bit-identical for 1, 2 and 3 threads`, () => {
       const rng = new Rng(7);
       const ks = [1, 2, 3].map((threads) => createNativeKernels({ threads, isa })!);
-      // big enough to be split (≥ 1 MFLOP): packed along M and along N, and the swapped path
+      // big enough to be split (≥ 1 MFLOP): packed along M and along N, the swapped path
+      // (A·Bᵀ, M ≤ 64) and the dot-product path (A·Bᵀ, M ≤ 4)
       const shapes: [boolean, boolean, number, number, number][] = [
         [false, true, 32, 1024, 256], [false, false, 32, 256, 1024], [true, false, 300, 70, 500],
         [false, true, 200, 129, 130], [true, true, 97, 203, 111], [false, false, 7, 1000, 300],
+        [false, true, 1, 1023, 601], [false, true, 3, 999, 333],
       ];
       for (const [ta, tb, M, N, K] of shapes) {
         const A = place(random(rng, M * K), 1);

@@ -3,8 +3,9 @@
  *   gemm(transA, transB, M, N, K, A, lda, B, ldb, beta, C, ldc)   as Kernels.gemm; A, B, C
  *       are Float32Arrays (any backing store, the wasm arena's shared memory included),
  *       used in place through napi_get_typedarray_info
- *   configure({ threads, isa })   compute threads (including the caller) and the
- *       instruction set ('auto' or one of supported()); returns info()
+ *   configure({ threads, isa, splitFlops })   compute threads (including the caller), the
+ *       instruction set ('auto' or one of supported()) and the size from which products
+ *       are split across the threads; returns info()
  *   info()        { isa, threads, features: [...] }
  *   supported()   the instruction sets this CPU can run, best first
  *
@@ -19,15 +20,15 @@
 #include "gemm.h"
 #include "pool.h"
 
-/* A product is split across threads from this many flops (2·M·N·K) on. */
+/* A product is split across threads from this many flops (2·M·N·K) on (the default of
+ * configure's splitFlops; bench/native.mjs measures where splitting pays). */
 #define SPLIT_FLOPS (1L << 20)
-/* C = A·Bᵀ with at most this many rows takes the swapped path (see gemm_driver.h). */
-#define SWAP_MAX_M 64
 /* parts per thread of a split product (parts are claimed dynamically) */
 #define PARTS_PER_THREAD 2
 
 typedef struct {
   const rnn_gemm_isa *isa;
+  double split_flops;
   rnn_pool *pool;
   rnn_cpu_features cpu;
 } addon_state;
@@ -101,7 +102,7 @@ static float *float_data(napi_env env, napi_value v, long need, const char *what
 typedef struct {
   const rnn_gemm_args *g;
   const rnn_gemm_isa *isa;
-  int swapped, byN, parts;
+  int path, byN, parts;
   long unit, total;
 } split_job;
 
@@ -112,8 +113,8 @@ static void run_part(void *ctx, int part, float *scratch) {
   const long lo = (units * part / j->parts) * j->unit;
   long hi = (units * (part + 1) / j->parts) * j->unit;
   if (hi > j->total) hi = j->total;
-  if (j->byN) j->isa->block(j->g, 0, j->g->M, lo, hi, j->swapped, scratch);
-  else j->isa->block(j->g, lo, hi, 0, j->g->N, j->swapped, scratch);
+  if (j->byN) j->isa->block(j->g, 0, j->g->M, lo, hi, j->path, scratch);
+  else j->isa->block(j->g, lo, hi, 0, j->g->N, j->path, scratch);
 }
 
 static napi_value js_gemm(napi_env env, napi_callback_info info) {
@@ -152,18 +153,19 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   split_job j;
   j.g = &g;
   j.isa = isa;
-  j.swapped = !ta && tb && M <= SWAP_MAX_M;
+  j.path = !ta && tb && M <= RNN_DOT_MAX_M ? RNN_PATH_DOT : !ta && tb && M <= RNN_SWAP_MAX_M ? RNN_PATH_SWAPPED : RNN_PATH_PACKED;
   const int threads = rnn_pool_threads(state.pool);
   const double flops = 2.0 * (double)M * (double)N * (double)K;
-  if (threads <= 1 || flops < (double)SPLIT_FLOPS) {
-    isa->block(&g, 0, M, 0, N, j.swapped, rnn_pool_scratch(state.pool));
+  if (threads <= 1 || flops < state.split_flops) {
+    isa->block(&g, 0, M, 0, N, j.path, rnn_pool_scratch(state.pool));
     return NULL;
   }
   /* split the side with more tiles, in whole tiles (in swapped mode the roles of the
-   * tile's rows and columns are exchanged) */
-  const long unitM = j.swapped ? isa->nr : isa->mr, unitN = j.swapped ? isa->mr : isa->nr;
+   * tile's rows and columns are exchanged; dot products go 4 rows of B at a time) */
+  const int swapped = j.path == RNN_PATH_SWAPPED, dot = j.path == RNN_PATH_DOT;
+  const long unitM = dot ? 1 : swapped ? isa->nr : isa->mr, unitN = dot ? 4 : swapped ? isa->mr : isa->nr;
   const long tilesM = (M + unitM - 1) / unitM, tilesN = (N + unitN - 1) / unitN;
-  j.byN = tilesN >= tilesM;
+  j.byN = dot || tilesN >= tilesM;
   j.unit = j.byN ? unitN : unitM;
   j.total = j.byN ? N : M;
   const long tiles = j.byN ? tilesN : tilesM;
@@ -181,6 +183,8 @@ static napi_value make_info(napi_env env) {
   CHECK(napi_set_named_property(env, obj, "isa", s));
   CHECK(napi_create_int32(env, rnn_pool_threads(state.pool), &n));
   CHECK(napi_set_named_property(env, obj, "threads", n));
+  CHECK(napi_create_double(env, state.split_flops, &n));
+  CHECK(napi_set_named_property(env, obj, "splitFlops", n));
   CHECK(napi_create_array(env, &arr));
   const char *names[4];
   int k = 0;
@@ -236,6 +240,14 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
     }
     state.isa = pick;
   }
+  CHECK(napi_has_named_property(env, opts, "splitFlops", &has));
+  if (has) {
+    double f;
+    CHECK(napi_get_named_property(env, opts, "splitFlops", &v));
+    if (napi_get_value_double(env, v, &f) != napi_ok || !(f >= 0))
+      return throw_range(env, "native kernels: splitFlops must be a number ≥ 0");
+    state.split_flops = f;
+  }
   CHECK(napi_has_named_property(env, opts, "threads", &has));
   if (has) {
     int32_t t;
@@ -256,6 +268,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (!state.pool) {
     state.cpu = rnn_cpu_detect();
     state.isa = isa_list(0);
+    state.split_flops = (double)SPLIT_FLOPS;
     state.pool = rnn_pool_create(1, max_scratch());
     if (!state.pool) { napi_throw_error(env, NULL, "native kernels: out of memory"); return NULL; }
   }

@@ -26,14 +26,20 @@ typedef struct {
   float *C; long ldc;
 } rnn_gemm_args;
 
+/* How a product is computed (gemm_driver.h): packed tiles; A·Bᵀ with few rows as Cᵀ = B·Aᵀ
+ * on B in place; A·Bᵀ with at most RNN_DOT_MAX_M rows as dot products along k. */
+enum { RNN_PATH_PACKED = 0, RNN_PATH_SWAPPED = 1, RNN_PATH_DOT = 2 };
+#define RNN_SWAP_MAX_M 64
+#define RNN_DOT_MAX_M 4
+
 /* The tile and blocking sizes of one instruction set, and its block routine. */
 typedef struct {
   const char *name;
   int mr, nr;          /* register tile: mr rows × nr columns of C */
   long kc, mc, nc;     /* cache blocking (depth, rows of A in L2, columns of B) */
   size_t scratch_floats; /* packing buffer a part needs */
-  /* computes C[m0:m1, n0:n1]; swapped: see gemm_driver.h */
-  void (*block)(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, int swapped, float *scratch);
+  /* computes C[m0:m1, n0:n1] on the given path (RNN_PATH_*) */
+  void (*block)(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, int path, float *scratch);
 } rnn_gemm_isa;
 
 extern const rnn_gemm_isa rnn_gemm_generic;

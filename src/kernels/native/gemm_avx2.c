@@ -16,6 +16,18 @@
 #define NC 1024 /* B block 1 MiB */
 #define ISA_NAME "avx2"
 #define ISA_STRUCT rnn_gemm_avx2
+/* vectors for the dot-product path */
+#define VW 8
+#define VEC __m256
+#define VZERO() _mm256_setzero_ps()
+#define VLOAD(p) _mm256_loadu_ps(p)
+#define VFMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+static inline float VSUM(__m256 v) {
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
 
 static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
                    float *c, long rsc, long csc, int m, int n, int accumulate) {

@@ -17,6 +17,18 @@
 #define NC 1024
 #define ISA_NAME "avx512"
 #define ISA_STRUCT rnn_gemm_avx512
+#define VW 16
+#define VEC __m512
+#define VZERO() _mm512_setzero_ps()
+#define VLOAD(p) _mm512_loadu_ps(p)
+#define VFMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+static inline float VSUM(__m512 v) {
+  __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+  __m128 x = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  x = _mm_add_ps(x, _mm_movehl_ps(x, x));
+  x = _mm_add_ss(x, _mm_shuffle_ps(x, x, 1));
+  return _mm_cvtss_f32(x);
+}
 
 static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
                    float *c, long rsc, long csc, int m, int n, int accumulate) {

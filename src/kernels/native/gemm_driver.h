@@ -19,6 +19,12 @@
  * strip operand, and the tile is written transposed (rsc = 1, csc = ldc). The sums are
  * the same multiply-adds in the same order as in normal mode.
  *
+ * Dot mode, for C = A·Bᵀ with at most DOT_MAX_M rows (batch-1 sampling and scoring): a
+ * tile would waste most of its lanes on one row, so each element is a dot product along k
+ * of a row of A and a row of B, both read in place, VW lanes at a time (then the lanes are
+ * summed in a fixed order and the last K mod VW products added one by one). Four rows of
+ * B at a time share each load of A. Bound by reading B once.
+ *
  * Everything here has internal linkage, so each instruction set's copy stays its own. */
 #include <string.h>
 #include "gemm.h"
@@ -145,10 +151,45 @@ static void swapped_block(const rnn_gemm_args *g, long m0, long m1, long n0, lon
   }
 }
 
-static void block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, int swapped, float *scratch) {
+static inline float dot_tail(const float *a, const float *b, long k, long K, float s) {
+  for (; k < K; k++) s += a[k] * b[k];
+  return s;
+}
+
+static void dot_block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1) {
+  const long K = g->K, ldb = g->ldb;
+  const long K4 = K - K % VW;
+  for (long n = n0; n < n1; n += 4) {
+    const int rows = (int)min_l(4, n1 - n);
+    const float *b0 = g->B + n * ldb;
+    /* rows past N read row n again (not stored): no read past the matrix */
+    const float *b1 = rows > 1 ? b0 + ldb : b0, *b2 = rows > 2 ? b0 + 2 * ldb : b0, *b3 = rows > 3 ? b0 + 3 * ldb : b0;
+    for (long m = m0; m < m1; m++) {
+      const float *a = g->A + m * g->lda;
+      VEC s0 = VZERO(), s1 = VZERO(), s2 = VZERO(), s3 = VZERO();
+      for (long k = 0; k < K4; k += VW) {
+        const VEC x = VLOAD(a + k);
+        s0 = VFMA(x, VLOAD(b0 + k), s0);
+        s1 = VFMA(x, VLOAD(b1 + k), s1);
+        s2 = VFMA(x, VLOAD(b2 + k), s2);
+        s3 = VFMA(x, VLOAD(b3 + k), s3);
+      }
+      float r[4];
+      r[0] = dot_tail(a, b0, K4, K, VSUM(s0));
+      r[1] = dot_tail(a, b1, K4, K, VSUM(s1));
+      r[2] = dot_tail(a, b2, K4, K, VSUM(s2));
+      r[3] = dot_tail(a, b3, K4, K, VSUM(s3));
+      float *c = g->C + m * g->ldc + n;
+      for (int i = 0; i < rows; i++) c[i] = g->beta ? c[i] + r[i] : r[i];
+    }
+  }
+}
+
+static void block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, int path, float *scratch) {
   if (m1 <= m0 || n1 <= n0) return;
   if (g->K <= 0) scale_block(g, m0, m1, n0, n1);
-  else if (swapped) swapped_block(g, m0, m1, n0, n1, scratch);
+  else if (path == RNN_PATH_DOT) dot_block(g, m0, m1, n0, n1);
+  else if (path == RNN_PATH_SWAPPED) swapped_block(g, m0, m1, n0, n1, scratch);
   else normal_block(g, m0, m1, n0, n1, scratch);
 }
 

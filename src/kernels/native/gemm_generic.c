@@ -7,6 +7,17 @@
 #define NC 1024
 #define ISA_NAME "generic"
 #define ISA_STRUCT rnn_gemm_generic
+/* "vectors" of 4 floats in a struct: the dot path in plain C */
+#define VW 4
+typedef struct { float v[4]; } vec4;
+#define VEC vec4
+static inline vec4 VZERO(void) { vec4 z = {{0, 0, 0, 0}}; return z; }
+static inline vec4 VLOAD(const float *p) { vec4 r = {{p[0], p[1], p[2], p[3]}}; return r; }
+static inline vec4 VFMA(vec4 a, vec4 b, vec4 c) {
+  for (int i = 0; i < 4; i++) c.v[i] += a.v[i] * b.v[i];
+  return c;
+}
+static inline float VSUM(vec4 x) { return (x.v[0] + x.v[1]) + (x.v[2] + x.v[3]); }
 
 static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
                    float *c, long rsc, long csc, int m, int n, int accumulate) {

@@ -11,6 +11,12 @@
 #define NC 1024
 #define ISA_NAME "neon"
 #define ISA_STRUCT rnn_gemm_neon
+#define VW 4
+#define VEC float32x4_t
+#define VZERO() vdupq_n_f32(0.0f)
+#define VLOAD(p) vld1q_f32(p)
+#define VFMA(a, b, c) vfmaq_f32(c, a, b)
+#define VSUM(v) vaddvq_f32(v)
 
 static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
                    float *c, long rsc, long csc, int m, int n, int accumulate) {

@@ -24,6 +24,8 @@ export interface NativeInfo {
   /** The instruction set the products run on: 'avx512', 'avx2', 'neon' or 'generic'. */
   isa: string;
   threads: number;
+  /** Products of at least this many flops (2·M·N·K) are split across the threads. */
+  splitFlops: number;
   /** The vector features the addon found on this CPU (avx512f, avx2, fma, neon). */
   features: string[];
 }
@@ -34,7 +36,7 @@ interface NativeAddon {
     transA: boolean, transB: boolean, M: number, N: number, K: number,
     A: Vec, lda: number, B: Vec, ldb: number, beta: 0 | 1, C: Vec, ldc: number,
   ): void;
-  configure(opts: { threads?: number; isa?: string }): NativeInfo;
+  configure(opts: { threads?: number; isa?: string; splitFlops?: number }): NativeInfo;
   info(): NativeInfo;
   /** The instruction sets this CPU runs, best first. */
   supported(): string[];
@@ -79,6 +81,8 @@ export interface NativeKernelOptions {
   threads?: number;
   /** Instruction set for the products (default 'auto': the best this CPU runs). */
   isa?: string;
+  /** Split products from this many flops on (default: the addon's measured threshold; for benchmarks). */
+  splitFlops?: number;
 }
 
 export interface NativeKernels extends Kernels {
@@ -91,20 +95,21 @@ export interface NativeKernels extends Kernels {
 }
 
 /** The per-process state of the addon the backend objects share. */
-let applied: { threads: number; isa: string } | null = null;
+type Setting = { threads: number; isa: string; splitFlops: number };
+let applied: Setting | null = null;
 
 class NativeBackend implements NativeKernels {
   readonly name = 'native';
   readonly dtype: Dtype = 'f32';
   readonly isa: string;
   readonly threads: number;
-  private readonly setting: { threads: number; isa: string };
+  private readonly setting: Setting;
 
-  constructor(private readonly addon: NativeAddon, private readonly w: WasmKernels, threads: number, isa: string) {
-    const info = addon.configure({ threads, isa });
+  constructor(private readonly addon: NativeAddon, private readonly w: WasmKernels, threads: number, isa: string, splitFlops?: number) {
+    const info = addon.configure({ threads, isa, splitFlops: splitFlops ?? defaultSplitFlops(addon) });
     this.isa = info.isa;
     this.threads = info.threads;
-    this.setting = { threads: this.threads, isa: this.isa };
+    this.setting = { threads: this.threads, isa: this.isa, splitFlops: info.splitFlops };
     applied = this.setting;
   }
 
@@ -206,11 +211,18 @@ class NativeBackend implements NativeKernels {
   }
 }
 
+let defaultSplit = -1;
+/** The addon's own threshold, read before anything changed it. */
+function defaultSplitFlops(addon: NativeAddon): number {
+  if (defaultSplit < 0) defaultSplit = addon.info().splitFlops;
+  return defaultSplit;
+}
+
 /** The native kernels, or null when the addon is not available (loadNative() says why). */
 export function createNativeKernels(opts: NativeKernelOptions = {}): NativeKernels | null {
   const { addon } = loadNative();
   if (!addon) return null;
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
   // the wasm part runs only pointwise and row kernels: no workers of its own
-  return new NativeBackend(addon, createWasmKernels({ threads: 1 }), threads, opts.isa ?? 'auto');
+  return new NativeBackend(addon, createWasmKernels({ threads: 1 }), threads, opts.isa ?? 'auto', opts.splitFlops);
 }
