@@ -25,7 +25,7 @@ describe('without the native addon', () => {
   it('trains and samples on wasm; the header names the backend', async () => {
     const t = await runCli(['train', 'corpus.txt', ...SMALL, '--out', 'wasm'], { cwd: tmp.dir, env: off });
     expect(t.code).toBe(0);
-    expect(t.stderr).toMatch(/· wasm-simd, \d+ threads?/);
+    expect(t.stderr).toMatch(/· wasm-(simd|fma), \d+ threads?/);
     expect(t.stderr).not.toMatch(/native/);
     const ckpt = join('wasm', readdirSync(join(tmp.dir, 'wasm')).find((f) => f.endsWith('-best.safetensors'))!);
     const s = await runCli(['sample', '-n', '50', '--seed', '3', '--checkpoint', ckpt], { cwd: tmp.dir, env: off });
