@@ -16,7 +16,7 @@ import { flagName, prepareRun, type TrainOptions } from '../train/run.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { EXIT, UsageError } from '../util/errors.js';
-import { backendOption, jsonOption, noColorOption, quietOption, readStdin, stdoutClosed, threadsOption, type BackendFlags } from './common.js';
+import { backendOption, jsonOption, noColorOption, quietOption, readStdin, stdoutClosed, stdoutFailed, threadsOption, type BackendFlags } from './common.js';
 import { choiceOption, durationOption, floatOption, formatDuration, intOption } from './options.js';
 import { createProgress } from './ui/progress.js';
 import { withSpinner } from './ui/spinner.js';
@@ -254,7 +254,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
         json(e);
         view.stop();
         const best = e.bestVal === null ? 'n/a' : `${bestText(e.bestMetrics, e.bestVal)} at step ${n(e.bestStep)}`;
-        const why = stdoutClosed() && interrupts === 0 ? 'stdout closed'
+        const why = stdoutFailed() ? 'stdout cannot be written' : stdoutClosed() && interrupts === 0 ? 'stdout closed'
           : { steps: 'step limit', epochs: 'epoch limit', time: 'time budget', patience: 'no improvement', interrupted: 'interrupted' }[e.reason];
         say(`${e.reason === 'interrupted' ? c.yellow('stopped') : c.green('done')} (${why}) at step ${n(e.step)} after ${formatDuration(e.elapsedMs)}` +
           ` · best val ${best}`);

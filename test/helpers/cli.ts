@@ -19,6 +19,8 @@ export interface RunOptions {
   input?: string | Uint8Array;
   env?: Record<string, string | undefined>;
   timeoutMs?: number;
+  /** A file descriptor to hand the child as its stdout (e.g. /dev/full) instead of a pipe. */
+  stdoutFd?: number;
 }
 
 export function assertBuilt(): void {
@@ -31,11 +33,11 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, NO_COLOR: '1', CI: '1', ...opts.env },
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', opts.stdoutFd ?? 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stdout?.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', reject);
