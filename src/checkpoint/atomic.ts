@@ -8,6 +8,7 @@
 // matching a checkpoint suffix, so newestFile does not pick them up.
 
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { CheckpointError } from '../util/errors.js';
@@ -92,16 +93,19 @@ function writeError(path: string, err: unknown): CheckpointError {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   switch (code) {
     case 'ENOENT':
-      return new CheckpointError(path, `cannot write: the folder ${dirname(path)} does not exist; create it or choose another --out`);
+      // a folder that exists but refuses new files with ENOENT (/proc, /sys) is not a missing folder
+      return existsSync(dirname(path))
+        ? new CheckpointError(path, `cannot write: ${dirname(path)} does not take new files; choose another folder`)
+        : new CheckpointError(path, `cannot write: the folder ${dirname(path)} does not exist; create it or choose another folder`);
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
-      return new CheckpointError(path, `cannot write: permission denied; choose a writable --out folder`);
+      return new CheckpointError(path, `cannot write: permission denied; choose a writable folder`);
     case 'ENOSPC':
     case 'EDQUOT':
       return new CheckpointError(path, 'cannot write: the disk is full; free some space (the previous checkpoint is intact)');
     case 'ENOTDIR':
-      return new CheckpointError(path, `cannot write: ${dirname(path)} is not a folder; choose another --out`);
+      return new CheckpointError(path, `cannot write: ${dirname(path)} is not a folder; choose another folder`);
     case 'EISDIR':
       return new CheckpointError(path, 'cannot write: a folder has that name; choose another file name');
     default:

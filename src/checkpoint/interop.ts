@@ -19,5 +19,5 @@ export function encodeWeightsOnly(ckpt: Pick<Checkpoint, 'model' | 'vocab' | 'pa
     cell: ckpt.model.cell,
     model: JSON.stringify(ckpt.model),
     vocab: JSON.stringify(ckpt.vocab.toJSON()),
-  });
+  }, { checksum: true });
 }

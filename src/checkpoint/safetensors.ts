@@ -14,12 +14,18 @@
 // (This also defeats duplicate JSON keys: a dropped duplicate leaves a hole.) A tensor
 // with a zero in its shape has an empty range; shape [] is a scalar with one element.
 //
+// Integrity: a writer asked for it records the CRC-32 of the whole data section in the
+// metadata entry "data_crc32" (8 lowercase hex digits); the reader checks it when it is
+// there, so a flipped bit in the weights is found before they are used. Files without
+// the entry (older checkpoints, other writers) load as before.
+//
 // This module reads and writes F32 and I32 tensors only, which is all a checkpoint holds.
 // The reader trusts nothing: every failure is a CheckpointError(file, one-line problem),
 // and nothing is allocated on the word of a length field before it has been checked
 // against the size of the file.
 
 import { CheckpointError } from '../util/errors.js';
+import { crc32 } from './crc32.js';
 
 export type Dtype = 'F32' | 'I32';
 
@@ -39,6 +45,9 @@ export interface TensorOut {
 export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
 const METADATA_KEY = '__metadata__';
+/** Metadata entry holding the CRC-32 of the data section. */
+export const CHECKSUM_KEY = 'data_crc32';
+const CHECKSUM_PLACEHOLDER = '00000000';
 
 /** Dtypes the format defines; those other than F32 and I32 get a "not supported" message. */
 const KNOWN_DTYPES = new Set([
@@ -52,13 +61,17 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * Serialises tensors (in the given order, contiguous) and string metadata. The header is
  * padded with spaces so the data section starts at a multiple of 8 bytes.
  *
+ * With `checksum`, the metadata also records the CRC-32 of the data section (CHECKSUM_KEY).
+ *
  * @throws RangeError for a caller's mistake: a repeated or reserved name, a shape that
  *   does not match the data length, a non-string metadata value.
  */
-export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, string>): Uint8Array {
+export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, string>, opts: { checksum?: boolean } = {}): Uint8Array {
   const header: Record<string, unknown> = {};
-  const meta: Record<string, string> = {};
+  // the checksum first, with a placeholder of its final width, filled in once the data is laid out
+  const meta: Record<string, string> = opts.checksum ? { [CHECKSUM_KEY]: CHECKSUM_PLACEHOLDER } : {};
   for (const [key, value] of Object.entries(metadata)) {
+    if (opts.checksum && key === CHECKSUM_KEY) continue;
     if (typeof value !== 'string') throw new RangeError(`metadata ${JSON.stringify(key)} must be a string (got ${typeof value})`);
     meta[key] = value;
   }
@@ -80,7 +93,8 @@ export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, 
     offset += 4 * count;
   }
 
-  const json = new TextEncoder().encode(JSON.stringify(header));
+  const headerText = JSON.stringify(header);
+  const json = new TextEncoder().encode(headerText);
   const headerLength = Math.ceil(json.length / 8) * 8;
   const out = new Uint8Array(8 + headerLength + offset);
   const view = new DataView(out.buffer);
@@ -99,6 +113,13 @@ export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, 
       for (let i = 0; i < data.length; i++) view.setInt32(at + 4 * i, data[i]!, true);
     }
     at += data.byteLength;
+  }
+  if (opts.checksum) {
+    // the placeholder's byte offset in the header (the key occurs once: JSON escapes quotes in values)
+    const entry = `"${CHECKSUM_KEY}":"`;
+    const at = new TextEncoder().encode(headerText.slice(0, headerText.indexOf(entry) + entry.length)).length;
+    const hex = crc32(out.subarray(8 + headerLength)).toString(16).padStart(8, '0');
+    out.set(new TextEncoder().encode(hex), 8 + at);
   }
   return out;
 }
@@ -228,6 +249,15 @@ export function decodeSafetensors(
   }
   if (expected !== dataLength) {
     fail(`the data section has ${dataLength - expected} bytes after the last tensor; the file is damaged or has trailing data`);
+  }
+
+  if (Object.prototype.hasOwnProperty.call(metadata, CHECKSUM_KEY)) {
+    const recorded = metadata[CHECKSUM_KEY]!;
+    if (!/^[0-9a-f]{8}$/.test(recorded)) fail(`${METADATA_KEY} entry ${CHECKSUM_KEY} is ${quote(recorded)}, not a CRC-32; the file is damaged`);
+    const actual = crc32(bytes.subarray(dataStart)).toString(16).padStart(8, '0');
+    if (actual !== recorded) {
+      fail(`the tensor data does not match the checksum recorded with it (CRC-32 ${actual}, recorded ${recorded}); the file is damaged: use another checkpoint of the run`);
+    }
   }
 
   const tensors = new Map<string, TensorOut>();

@@ -24,7 +24,7 @@ import { isTaskName, requireTask, TASKS, type TaskMetas, type TaskName } from '.
 import { parseMetaJson, isPositiveInt } from '../tasks/meta.js';
 import type { Vocab } from '../text/vocab.js';
 import type { TrainConfig } from '../train/config.js';
-import { allFinite, stateIsFinite, type RunState, type TrainProgress } from '../train/state.js';
+import { stateIsFinite, type RunState, type TrainProgress } from '../train/state.js';
 import { CheckpointError, TrainingError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, type TensorIn, type TensorOut } from './safetensors.js';
@@ -99,7 +99,7 @@ export function encodeCheckpoint(header: CheckpointHeader, state: RunState): Uin
     progress: JSON.stringify(state.progress),
     optimizer: JSON.stringify({ name: header.optimizer, t: state.progress.optimizerSteps }),
     ...statusMetadata(state.progress),
-  });
+  }, { checksum: true });
 }
 
 /** Step and losses as plain metadata strings (nats per predicted unit). */
@@ -119,7 +119,6 @@ export async function saveCheckpoint(path: string, header: CheckpointHeader, sta
   await writeFileAtomic(path, encodeCheckpoint(header, state));
 }
 
-/** Reads, validates and interprets a checkpoint file. */
 /**
  * Reads, validates and interprets a checkpoint file. With `weightsOnly`, the optimizer
  * moments are validated in the header but not copied out (sampling and scoring never
@@ -130,6 +129,8 @@ export async function readCheckpoint(file: string, opts: { weightsOnly?: boolean
   try {
     const st = await stat(file);
     if (st.isDirectory()) throw new CheckpointError(file, 'is a folder, not a checkpoint file; pass a .safetensors file');
+    // a FIFO, socket or device would block or never end: only regular files are read
+    if (!st.isFile()) throw new CheckpointError(file, 'is not a regular file (a pipe, socket or device); pass a .safetensors file');
     if (st.size > MAX_CHECKPOINT_BYTES) throw new CheckpointError(file, `is ${st.size} bytes, larger than any checkpoint this tool writes`);
     const buf = await readFile(file);
     // a plain Uint8Array view: Buffer#slice would share memory where decoding expects copies
@@ -150,9 +151,14 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
   if (metadata.format !== FORMAT_NAME) {
     throw new CheckpointError(file, `is a safetensors file but not an rnn checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)})`);
   }
-  const version = Number(metadata.format_version);
+  const rawVersion = metadata.format_version;
+  const version = Number(rawVersion);
   if (!SUPPORTED_VERSIONS.includes(version)) {
-    throw new CheckpointError(file, `has format version ${metadata.format_version}, which this version of rnn cannot read; upgrade rnn`);
+    // only a well-formed version newer than ours comes from a newer rnn; anything else is damage
+    if (rawVersion !== undefined && /^[1-9]\d{0,8}$/.test(rawVersion) && version > FORMAT_VERSION) {
+      throw new CheckpointError(file, `has format version ${rawVersion}, newer than this rnn reads (${SUPPORTED_VERSIONS.join(', ')}); upgrade rnn`);
+    }
+    throw new CheckpointError(file, `metadata format_version is ${JSON.stringify(rawVersion ?? null)}, not a version of the format; the file is damaged`);
   }
   const taskName = metadata.task ?? 'lm';
   if (!isTaskName(taskName)) {
@@ -168,8 +174,12 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
   };
   const params = new Map<string, Float32Array>();
   for (const s of specs) params.set(s.name, take(s.name, s.shape));
-  for (const p of params.values()) {
-    if (!allFinite(p)) throw new CheckpointError(file, 'holds weights that are NaN or infinite; use an earlier checkpoint');
+  for (const [name, p] of params) {
+    const largest = largestMagnitude(p);
+    if (!Number.isFinite(largest)) throw new CheckpointError(file, 'holds weights that are NaN or infinite; use an earlier checkpoint');
+    if (largest > MAX_PLAUSIBLE_WEIGHT) {
+      throw new CheckpointError(file, `tensor ${name} holds a weight of ${largest.toExponential(1)}, far beyond what training produces; the file is damaged: use another checkpoint of the run`);
+    }
   }
 
   let train: TrainConfig | null = null;
@@ -223,4 +233,23 @@ export function modelFromCheckpoint(k: Kernels, checkpoint: Checkpoint): Model {
   const model = new Model(k, ckpt.model as ModelConfig);
   for (const [name, data] of ckpt.params) model.layout.view(model.params, name).set(data);
   return model;
+}
+
+/**
+ * Weights larger than this come from damage (a flipped exponent bit turns 0.05 into about
+ * 1e37), not from training: clipped, small-learning-rate updates keep weights within tens.
+ */
+export const MAX_PLAUSIBLE_WEIGHT = 1e8;
+
+/** The largest |value| (∞ when there is one), or NaN when a value is NaN; one plain loop. */
+function largestMagnitude(x: Float32Array): number {
+  let max = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]);
+    if (!(a <= max)) {
+      if (a !== a) return Number.NaN;
+      max = a;
+    }
+  }
+  return max;
 }

@@ -12,7 +12,7 @@ import { modelFromCheckpoint, readCheckpoint, type TaskCheckpoint } from '../che
 import { BACKENDS, createKernels, type BackendName } from '../kernels/index.js';
 import type { Model } from '../nn/model.js';
 import { requireTask } from '../tasks/registry.js';
-import { EXIT, RnnError, UsageError } from '../util/errors.js';
+import { CheckpointError, EXIT, NonFiniteOutputError, RnnError, UsageError } from '../util/errors.js';
 import { choiceOption, intOption } from './options.js';
 
 declare const __RNN_VERSION__: string;
@@ -69,6 +69,21 @@ export async function loadModel(given: string | undefined, flags: BackendFlags):
   const ckpt = requireTask(await readCheckpoint(await findCheckpoint(given), { weightsOnly: true }), 'lm');
   const model = modelFromCheckpoint(createKernels({ backend: flags.backend, threads: flags.threads }), ckpt);
   return { ckpt, model };
+}
+
+/**
+ * Runs work that computes with a checkpoint's model: outputs that turn out NaN or
+ * infinite (damaged weights) become one line naming the checkpoint.
+ */
+export async function usingModel<T>(file: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    if (e instanceof NonFiniteOutputError) {
+      throw new CheckpointError(file, 'the model computes NaN or infinite outputs: the file is damaged; use another checkpoint of the run');
+    }
+    throw e;
+  }
 }
 
 // ---- stdin -----------------------------------------------------------------------------
@@ -178,10 +193,7 @@ export async function writeStdout(data: string | Uint8Array, stream: NodeJS.Writ
 
 // ---- wording ---------------------------------------------------------------------------
 
-/** "1 character", "2 characters". */
-export function plural(count: number, noun: string): string {
-  return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
-}
+export { plural } from '../util/words.js';
 
 /** 'x' 'y' U+0007 …, at most `max` of them. */
 export function nameChars(chars: Iterable<string>, max = 20): string {

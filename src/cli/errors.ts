@@ -14,7 +14,9 @@ function isCommanderError(e: unknown): e is Error & CommanderLike {
 export function handleError(e: unknown, stderr: NodeJS.WritableStream = process.stderr): number {
   if (isCommanderError(e)) {
     // commander has already printed its message (help, version, or the usage error)
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+    // help asked for is status 0; help shown because no command was given ('commander.help',
+    // on stderr) is a usage error
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') return EXIT.ok;
     return EXIT.usage;
   }
   if (e instanceof RnnError) {

@@ -1,10 +1,10 @@
 // `rnn eval [file|-]`: the loss of a model on a text, in nats/char, bits/char and
 // perplexity, as key<TAB>value lines (or one JSON object with --json).
 import { Command } from 'commander';
-import { evaluateText, LN2 } from '../sample/score.js';
+import { evaluateText } from '../sample/score.js';
 import { decodeCorpus, readCorpusPath } from '../text/corpus.js';
-import { RnnError } from '../util/errors.js';
-import { backendOption, checkpointOption, DataOut, jsonOption, loadModel, nameChars, plural, readStdin, threadsOption, type BackendFlags } from './common.js';
+import { CheckpointError, RnnError } from '../util/errors.js';
+import { backendOption, checkpointOption, DataOut, jsonOption, loadModel, nameChars, plural, readStdin, threadsOption, usingModel, type BackendFlags } from './common.js';
 
 interface EvalFlags extends BackendFlags {
   checkpoint?: string;
@@ -41,7 +41,7 @@ Examples:
 async function runEval(file: string, flags: EvalFlags): Promise<number> {
   const text = file === '-' ? decodeCorpus(await readStdin('the text'), 'stdin') : (await readCorpusPath(file)).text;
   const { ckpt, model } = await loadModel(flags.checkpoint, flags);
-  const result = evaluateText(model, ckpt.vocab, text);
+  const result = await usingModel(ckpt.file, async () => evaluateText(model, ckpt.vocab, text));
   const unknownCount = [...result.unknown.values()].reduce((a, b) => a + b, 0);
   const name = file === '-' ? 'stdin' : file;
   if (unknownCount > 0) {
@@ -50,8 +50,12 @@ async function runEval(file: string, flags: EvalFlags): Promise<number> {
   if (result.chars === 0) {
     throw new RnnError(`${name}: fewer than 2 characters the model knows, so there is nothing to predict; give a longer text`);
   }
-  const bpc = result.nats / LN2;
+  const bpc = result.nats / Math.LN2;
   const perplexity = Math.exp(result.nats);
+  if (!Number.isFinite(perplexity)) {
+    // more than 709 nats/char: p < 1e-308 per character, which no trained model gives
+    throw new CheckpointError(ckpt.file, `the model's loss is ${result.nats.toExponential(2)} nats/char, beyond any trained model: the file is damaged; use another checkpoint of the run`);
+  }
   const out = new DataOut();
   if (flags.json) {
     await out.write(`${JSON.stringify({

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { stdoutFailed, VERSION, watchStdout } from './common.js';
 import { handleError } from './errors.js';
+import { UsageError } from '../util/errors.js';
 
 type Register = (program: Command) => void;
 
@@ -58,7 +59,11 @@ async function main(): Promise<void> {
   // failed write is; commands that stream data notice either through stdoutClosed()
   watchStdout();
   try {
-    const program = await buildProgram(process.argv[2]);
+    const [command, topic] = process.argv.slice(2);
+    if (command === 'help' && topic !== undefined && !(topic in COMMANDS)) {
+      throw new UsageError(`unknown command '${topic}' (see rnn --help)`);
+    }
+    const program = await buildProgram(command);
     await program.parseAsync(process.argv);
   } catch (e) {
     process.exitCode = handleError(e);

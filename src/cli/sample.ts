@@ -8,7 +8,7 @@ import { lmBeamSearch } from '../sample/lm-beam.js';
 import { Sampler } from '../sample/sampler.js';
 import { decodeCorpus } from '../text/corpus.js';
 import { CorpusError, RnnError, UsageError } from '../util/errors.js';
-import { backendOption, checkpointOption, DataOut, loadModel, nameChars, readStdin, threadsOption, type BackendFlags } from './common.js';
+import { backendOption, checkpointOption, DataOut, loadModel, nameChars, readStdin, threadsOption, usingModel, type BackendFlags } from './common.js';
 import { floatOption, intOption } from './options.js';
 
 interface SampleFlags extends BackendFlags {
@@ -159,7 +159,12 @@ async function runSample(flags: SampleFlags): Promise<number> {
   const sampler = new Sampler(model, ckpt.vocab, { temp: flags.temp, topK: flags.topK, topP: flags.topP, seed });
   const rules: StopRules = { length: flags.forever ? 0 : flags.length, lines: flags.lines, stops, keepStop: flags.keepStop ?? false };
   const out = new DataOut();
+  await usingModel(ckpt.file, () => generate(flags, sampler, primeIds, prime, rules, separator, out));
+  await out.end();
+  return 0;
+}
 
+async function generate(flags: SampleFlags, sampler: Sampler, primeIds: Int32Array, prime: string, rules: StopRules, separator: string, out: DataOut): Promise<void> {
   for (let s = 0; s < flags.count && !out.isClosed; s++) {
     if (s > 0 && !flags.json) await out.write(separator);
     sampler.reset();
@@ -184,8 +189,6 @@ async function runSample(flags: SampleFlags): Promise<number> {
       await nextTurn();
     }
   }
-  await out.end();
-  return 0;
 }
 
 /** Options that choose how sampling draws; beam search has no use for them. */

@@ -8,9 +8,10 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
 import { Command } from 'commander';
-import { LineScorer, type CharSurprisal } from '../sample/score.js';
+import { LineScorer } from '../sample/score.js';
 import { CorpusError, UsageError } from '../util/errors.js';
-import { backendOption, checkpointOption, DataOut, jsonOption, loadModel, nameChars, noColorOption, plural, threadsOption, type BackendFlags } from './common.js';
+import { TextStreamDecoder } from '../text/corpus.js';
+import { backendOption, checkpointOption, DataOut, jsonOption, loadModel, nameChars, noColorOption, plural, threadsOption, usingModel, type BackendFlags } from './common.js';
 import { colorFor } from './ui/term.js';
 
 interface ScoreFlags extends BackendFlags {
@@ -108,48 +109,90 @@ async function runScore(file: string, flags: ScoreFlags): Promise<number> {
   const color = colorFor(process.stdout, { color: flags.color, force: flags.heatmap });
   const heatmap = flags.chars && !flags.json && color.level > 0 && (Boolean(process.stdout.isTTY) || flags.heatmap);
   const fullBits = Math.log2(ckpt.vocab.size);
+  const hasNewline = ckpt.vocab.id('\n') >= 0;
   const out = new DataOut();
   let lineNo = 0;
 
-  const render = (line: string): string => {
-    lineNo++;
-    if (!flags.chars) {
-      const s = scorer.score(line);
-      if (flags.json) return `${JSON.stringify({ line: lineNo, bpc: Number.isNaN(s.bpc) ? null : s.bpc, chars: s.chars, unknown: s.unknown, text: line })}\n`;
-      return `${formatBits(s.bpc)}\t${line}\n`;
-    }
-    const s: CharSurprisal = scorer.score(line, true);
+  // --chars: rows of one line, from column `col` on (1-based)
+  const charRows = (symbols: string[], bits: Float64Array, col: number): string => {
     let text = '';
-    for (let i = 0; i < s.symbols.length; i++) {
-      const ch = s.symbols[i];
-      const bits = s.bits[i];
-      if (heatmap) text += heat(color, ch, bits, fullBits);
-      else if (flags.json) text += `${JSON.stringify({ line: lineNo, col: i + 1, char: ch, bits: Number.isNaN(bits) ? null : bits })}\n`;
-      else text += `${lineNo}\t${i + 1}\t${escapeTsv(ch)}\t${Number.isNaN(bits) ? '' : bits.toFixed(4)}\n`;
+    for (let i = 0; i < symbols.length; i++) {
+      const ch = symbols[i]!;
+      const b = bits[i]!;
+      if (heatmap) text += heat(color, ch, b, fullBits);
+      else if (flags.json) text += `${JSON.stringify({ line: lineNo, col: col + i, char: ch, bits: Number.isNaN(b) ? null : b })}\n`;
+      else text += `${lineNo}\t${col + i}\t${escapeTsv(ch)}\t${Number.isNaN(b) ? '' : b.toFixed(4)}\n`;
     }
-    if (heatmap && !text.endsWith('\n')) text += '\n';
     return text;
   };
-
-  // lines are split on "\n" as bytes arrive; everything a chunk of input completes is
-  // written at once, before waiting for more input
-  const decoder = new TextDecoder('utf-8'); // invalid bytes become U+FFFD, which is then an unknown character
-  let rest = '';
-  for await (const chunk of input) {
-    if (out.isClosed) break;
-    rest += decoder.decode(chunk as Uint8Array, { stream: true });
-    let start = 0;
-    let text = '';
-    for (let nl = rest.indexOf('\n'); nl >= 0; nl = rest.indexOf('\n', start)) {
-      text += render(rest.slice(start, nl));
-      start = nl + 1;
+  // --chars streams: a line's rows are written as its characters arrive, so memory stays
+  // bounded however long the line; the line break's row follows when the line ends
+  let inLine = false;
+  let col = 1;
+  const charsPart = (part: string): string => {
+    if (!inLine) {
+      scorer.begin();
+      lineNo++;
+      col = 1;
+      inLine = true;
     }
-    rest = rest.slice(start);
-    if (text.length > 0) await out.write(text);
-  }
-  rest += decoder.decode();
-  if (rest.length > 0 && !out.isClosed) await out.write(render(rest));
-  if (input !== process.stdin) input.destroy();
+    if (part.length === 0) return '';
+    const s = scorer.push(part, true)!;
+    const text = charRows(s.symbols, s.bits, col);
+    col += s.symbols.length;
+    return text;
+  };
+  const charsEnd = (): string => {
+    const { endBits } = scorer.end();
+    inLine = false;
+    if (hasNewline) return charRows(['\n'], Float64Array.of(endBits), col);
+    return heatmap ? '\n' : '';
+  };
+  // plain and --json: one row per line (its text is part of the row, so it is held whole)
+  const lineRow = (line: string): string => {
+    lineNo++;
+    const s = scorer.score(line);
+    if (flags.json) return `${JSON.stringify({ line: lineNo, bpc: Number.isNaN(s.bpc) ? null : s.bpc, chars: s.chars, unknown: s.unknown, text: line })}\n`;
+    return `${formatBits(s.bpc)}\t${line}\n`;
+  };
+
+  // the same reader rules as train, eval and --prime-file (UTF-8, no binary), applied as
+  // bytes arrive; everything a chunk of input completes is written before waiting for more
+  const decoder = new TextStreamDecoder(file === '-' ? 'stdin' : file);
+  let rest = '';
+  await usingModel(ckpt.file, async () => {
+    for await (const chunk of input) {
+      if (out.isClosed) break;
+      const piece = decoder.decode(chunk as Uint8Array);
+      let text = '';
+      let start = 0;
+      for (let nl = piece.indexOf('\n'); nl >= 0; nl = piece.indexOf('\n', start)) {
+        if (flags.chars) text += charsPart(piece.slice(start, nl)) + charsEnd();
+        else {
+          text += lineRow(rest + piece.slice(start, nl));
+          rest = '';
+        }
+        start = nl + 1;
+      }
+      if (flags.chars) {
+        if (start < piece.length) text += charsPart(piece.slice(start));
+      } else {
+        rest += piece.slice(start);
+      }
+      if (text.length > 0) await out.write(text);
+    }
+    const last = decoder.end();
+    if (!out.isClosed) {
+      if (flags.chars) {
+        if (last.length > 0) await out.write(charsPart(last));
+        if (inLine) await out.write(charsEnd());
+      } else if (rest.length + last.length > 0) {
+        await out.write(lineRow(rest + last));
+      }
+    }
+  }).finally(() => {
+    if (input !== process.stdin) input.destroy();
+  });
   await out.end();
 
   const unknownCount = [...scorer.unknown.values()].reduce((a, b) => a + b, 0);

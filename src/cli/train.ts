@@ -16,7 +16,7 @@ import { flagName, prepareRun, type TrainOptions } from '../train/run.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { EXIT, UsageError } from '../util/errors.js';
-import { backendOption, jsonOption, noColorOption, quietOption, readStdin, stdoutClosed, stdoutFailed, threadsOption, type BackendFlags } from './common.js';
+import { backendOption, jsonOption, noColorOption, plural, quietOption, readStdin, stdoutClosed, stdoutFailed, threadsOption, type BackendFlags } from './common.js';
 import { choiceOption, durationOption, floatOption, formatDuration, intOption } from './options.js';
 import { createProgress } from './ui/progress.js';
 import { withSpinner } from './ui/spinner.js';
@@ -188,7 +188,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
     ` ${config.schedule}${config.schedule === 'cosine' ? ` (warm-up ${trainer.warmupSteps})` : config.schedule === 'step' ? ` (×${config.decay} every ${config.decayEvery})` : ''}` +
     ` · clip ${config.clip}${config.dropout > 0 ? ` · dropout ${config.dropout}` : ''} · ${describeKernels(kernels)}`));
   const limits = [
-    total > 0 ? `${n(total)} steps${config.epochs > 0 ? ` (${config.epochs} epochs)` : ''}` : '',
+    total > 0 ? `${plural(total, 'step')}${config.epochs > 0 ? ` (${plural(config.epochs, 'epoch')})` : ''}` : '',
     config.timeMs > 0 ? `${formatDuration(config.timeMs)}${total === 0 && config.schedule === 'cosine' ? ' (cosine over the steps estimated to fit)' : ''}` : '',
     config.patience > 0 ? `${config.patience} evals without improvement` : '',
   ].filter(Boolean).join(' or ');

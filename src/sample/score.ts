@@ -16,7 +16,6 @@ import type { Model } from '../nn/model.js';
 import type { Vocab } from '../text/vocab.js';
 import { StateStream } from './stream.js';
 
-export const LN2 = Math.LN2;
 
 export interface TextLoss {
   /** Mean −ln p per predicted character (nats/char); NaN when nothing was predicted. */
@@ -59,19 +58,26 @@ export interface CharSurprisal {
   bits: Float64Array;
 }
 
+/**
+ * Scores lines one at a time. A line can be given whole (score) or in parts as it arrives
+ * (begin, push for each part, end), with the same numbers either way: the state is carried
+ * from part to part, so memory stays bounded however long the line.
+ */
 export class LineScorer {
   private readonly stream: StateStream;
   private readonly newline: number;
   /** Unknown characters seen so far, with counts, over all lines. */
   readonly unknown = new Map<string, number>();
-  private known = new Int32Array(256);
-  /** For each known id: its code-point index in the line. */
-  private knownAt = new Int32Array(256);
   private inputs = new Int32Array(256);
   private targets = new Int32Array(256);
-  /** For each step: the code-point index of its target (the line end is index length). */
+  /** For each step: the code-point index (within the part) of its target. */
   private targetAt = new Int32Array(256);
   private perStep = new Float64Array(256);
+  /** The id to feed before the next known character (-1: none yet, the next one is context only). */
+  private prev = -1;
+  private lineTotal = 0;
+  private lineSteps = 0;
+  private lineUnknown = 0;
 
   constructor(readonly model: Model, readonly vocab: Vocab) {
     this.stream = new StateStream(model);
@@ -82,70 +88,88 @@ export class LineScorer {
   score(line: string): LineScore;
   score(line: string, detail: true): LineScore & CharSurprisal;
   score(line: string, detail = false): LineScore & Partial<CharSurprisal> {
-    if (this.known.length < line.length + 2) this.grow(line.length + 2);
-    const { known, knownAt, inputs, targets, targetAt } = this;
-    // 1. the known characters, each with its code-point index
-    let n = 0;
-    let unknown = 0;
+    this.begin();
+    const part = this.push(line, detail);
+    const { endBits, ...end } = this.end();
+    if (!detail) return end;
+    const symbols = part!.symbols;
+    const bits = part!.bits;
+    if (this.newline < 0) return { ...end, symbols, bits };
+    const all = new Float64Array(bits.length + 1);
+    all.set(bits);
+    all[bits.length] = endBits;
+    return { ...end, symbols: [...symbols, '\n'], bits: all };
+  }
+
+  /** Starts a line: a fresh state that has seen one line break (when the vocabulary has one). */
+  begin(): void {
+    this.stream.reset();
+    this.prev = this.newline;
+    this.lineTotal = 0;
+    this.lineSteps = 0;
+    this.lineUnknown = 0;
+  }
+
+  /**
+   * Scores the next part of the line (whole code points; no line break). With `detail`,
+   * returns the part's code points and the surprisal in bits of each (NaN where not scored).
+   */
+  push(part: string): undefined;
+  push(part: string, detail: boolean): CharSurprisal | undefined;
+  push(part: string, detail = false): CharSurprisal | undefined {
+    if (this.inputs.length < part.length) this.grow(part.length);
+    const { inputs, targets, targetAt } = this;
+    const symbols: string[] = [];
+    let steps = 0;
     let cpIndex = 0;
-    for (let i = 0; i < line.length; i++, cpIndex++) {
-      const cp = line.codePointAt(i)!;
-      const ch = cp > 0xffff ? String.fromCodePoint(cp) : line[i];
+    for (let i = 0; i < part.length; i++, cpIndex++) {
+      const cp = part.codePointAt(i)!;
+      const ch = cp > 0xffff ? String.fromCodePoint(cp) : part[i]!;
       if (cp > 0xffff) i++;
+      if (detail) symbols.push(ch);
       const id = this.vocab.id(ch);
       if (id < 0) {
-        unknown++;
+        this.lineUnknown++;
         this.unknown.set(ch, (this.unknown.get(ch) ?? 0) + 1);
         continue;
       }
-      known[n] = id;
-      knownAt[n] = cpIndex;
-      n++;
-    }
-    // 2. the steps: with a newline, inputs = [\n, known…], targets = [known…, \n];
-    //    without, inputs = known[0..n-2], targets = known[1..n-1]
-    const nl = this.newline;
-    let steps: number;
-    if (nl >= 0) {
-      inputs[0] = nl;
-      for (let i = 0; i < n; i++) {
-        inputs[i + 1] = known[i];
-        targets[i] = known[i];
-        targetAt[i] = knownAt[i];
+      if (this.prev >= 0) {
+        inputs[steps] = this.prev;
+        targets[steps] = id;
+        targetAt[steps] = cpIndex;
+        steps++;
       }
-      targets[n] = nl;
-      targetAt[n] = cpIndex;
-      steps = n + 1;
-    } else {
-      steps = Math.max(0, n - 1);
-      for (let i = 0; i < steps; i++) {
-        inputs[i] = known[i];
-        targets[i] = known[i + 1];
-        targetAt[i] = knownAt[i + 1];
-      }
+      this.prev = id;
     }
-    this.stream.reset();
     const total = steps > 0 ? this.stream.run(inputs, 0, steps, targets, detail ? this.perStep : null) : 0;
-    const result: LineScore & Partial<CharSurprisal> = {
-      bpc: steps > 0 ? total / steps / LN2 : Number.NaN,
-      chars: steps,
-      unknown,
-    };
-    if (detail) {
-      const symbols = [...line];
-      if (nl >= 0) symbols.push('\n');
-      const bits = new Float64Array(symbols.length).fill(Number.NaN);
-      for (let s = 0; s < steps; s++) bits[targetAt[s]] = this.perStep[s] / LN2;
-      result.symbols = symbols;
-      result.bits = bits;
+    this.lineTotal += total;
+    this.lineSteps += steps;
+    if (!detail) return undefined;
+    const bits = new Float64Array(cpIndex).fill(Number.NaN);
+    for (let s = 0; s < steps; s++) bits[targetAt[s]!] = this.perStep[s]! / Math.LN2;
+    return { symbols, bits };
+  }
+
+  /**
+   * Ends the line: predicts its line break (when the vocabulary has one). Returns the
+   * line's score and the line break's surprisal in bits (NaN when it is not scored).
+   */
+  end(): LineScore & { endBits: number } {
+    let endBits = Number.NaN;
+    if (this.newline >= 0) {
+      this.inputs[0] = this.prev;
+      this.targets[0] = this.newline;
+      const nats = this.stream.run(this.inputs, 0, 1, this.targets, this.perStep);
+      this.lineTotal += nats;
+      this.lineSteps++;
+      endBits = nats / Math.LN2;
     }
-    return result;
+    const steps = this.lineSteps;
+    return { bpc: steps > 0 ? this.lineTotal / steps / Math.LN2 : Number.NaN, chars: steps, unknown: this.lineUnknown, endBits };
   }
 
   private grow(cap: number): void {
-    const size = Math.max(cap, this.known.length * 2);
-    this.known = new Int32Array(size);
-    this.knownAt = new Int32Array(size);
+    const size = Math.max(cap, this.inputs.length * 2);
     this.inputs = new Int32Array(size);
     this.targets = new Int32Array(size);
     this.targetAt = new Int32Array(size);

@@ -10,6 +10,7 @@
 // the workspace changes.
 import type { Vec } from '../kernels/types.js';
 import type { Model, Workspace } from '../nn/model.js';
+import { NonFiniteOutputError } from '../util/errors.js';
 
 /** Default longest window: long enough for the all-steps products to pay off. */
 export const DEFAULT_MAX_T = 128;
@@ -39,13 +40,22 @@ export class StateStream {
     return this.current ? this.current.state(l) : null;
   }
 
-  /** Feeds one id; returns the logits [V] predicting the id after it (valid until the next call). */
+  /**
+   * Feeds one id; returns the logits [V] predicting the id after it (valid until the next call).
+   * @throws NonFiniteOutputError when a logit is NaN or infinite (damaged weights).
+   */
   step(id: number): Vec {
     const ws = this.enter(0);
     ws.ids[0] = id;
     ws.forward();
     ws.carry();
-    return ws.logits;
+    const logits = ws.logits;
+    const V = this.model.config.vocab;
+    for (let j = 0; j < V; j++) {
+      const z = logits[j]!;
+      if (z - z !== 0) throw new NonFiniteOutputError();
+    }
+    return logits;
   }
 
   /**
@@ -55,6 +65,7 @@ export class StateStream {
    * returns Σ −ln p(target) in nats over the run, computed window by window with the
    * training loss (Workspace.loss); with `perStep` also writes each step's −ln p(target)
    * into perStep[i − from]. Without targets, only the state moves (returns 0).
+   * @throws NonFiniteOutputError when the loss is NaN or infinite (damaged weights).
    */
   run(inputs: Int32Array, from: number, to: number, targets: Int32Array | null = null, perStep: Float64Array | null = null): number {
     let total = 0;
@@ -77,6 +88,7 @@ export class StateStream {
       ws.carry();
       i += T;
     }
+    if (total - total !== 0) throw new NonFiniteOutputError();
     return total;
   }
 

@@ -20,6 +20,7 @@ import { Vocab } from '../text/vocab.js';
 import type { TrainConfig } from '../train/config.js';
 import { CheckpointError, CorpusError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
+import { plural } from '../util/words.js';
 import { Evaluator, evalPlan } from './lm-eval.js';
 import { parseMetaJson, isPositiveInt } from './meta.js';
 import type { DataInput, Metrics, Task, TaskSession } from './task.js';
@@ -132,9 +133,10 @@ export class LmSession implements TaskSession {
     const m = this.net.config;
     const scored = this.size.valScored;
     const valNote = data.val.length === 0 ? 'no validation text (--val-frac 0): the training loss decides "best"'
-      : `eval every ${config.evalEvery || 'end'}${config.evalEvery ? ' steps' : ''} on ${scored < data.val.length - config.batch * config.seq ? `the first ${n(scored)} of ${n(data.val.length)}` : `all ${n(scored)}`} val chars`;
+      : scored === 0 ? `${plural(data.val.length, 'val char')}, too few to score: the training loss decides "best"`
+      : `${config.evalEvery ? `eval every ${plural(config.evalEvery, 'step')}` : 'eval at the end'} on ${scored < data.val.length - config.batch * config.seq ? `the first ${n(scored)} of ${plural(data.val.length, 'val char')}` : `all ${plural(scored, 'val char')}`}`;
     return [
-      `data: ${n(data.train.length)} train + ${n(data.val.length)} val chars · vocab ${data.vocab.size} · ${valNote}`,
+      `data: ${n(data.train.length)} train + ${plural(data.val.length, 'val char')} · vocab ${data.vocab.size} · ${valNote}`,
       `model: ${m.layers}×${m.hidden} ${m.cell}, embed ${m.embed}, ${n(this.net.parameterCount)} parameters · batch ${config.batch} × seq ${config.seq}`,
     ];
   }
@@ -184,7 +186,7 @@ export const lmTask: Task<LmData, LmMeta> = {
       vocab = saved.vocab;
       const r = vocab.encodeLenient(text);
       if (r.unknown.size > 0) {
-        throw new CorpusError(`the text has ${r.unknown.size} character(s) the checkpoint's vocabulary lacks (e.g. ${JSON.stringify([...r.unknown.keys()][0])}); resume on the text the run was trained on`);
+        throw new CorpusError(`the text has ${plural(r.unknown.size, 'character')} the checkpoint's vocabulary lacks (e.g. ${JSON.stringify([...r.unknown.keys()][0])}); resume on the text the run was trained on`);
       }
       ids = r.ids;
     } else {

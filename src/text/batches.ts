@@ -56,7 +56,7 @@ export class Batcher {
     const needed = Batcher.minLength(B, T);
     if (ids.length < needed) {
       throw new CorpusError(
-        `${label} has ${ids.length} characters, but --batch ${B} × --seq ${T} needs at least ${needed}; use a smaller --batch or --seq, or more text`,
+        `${label} has ${ids.length} character${ids.length === 1 ? '' : 's'}, but --batch ${B} × --seq ${T} needs at least ${needed}; use a smaller --batch or --seq, or more text`,
       );
     }
     this.ids = ids;

@@ -89,6 +89,78 @@ export async function readCorpusPath(path: string): Promise<{ text: string; file
   return { text: parts.join(''), files };
 }
 
+/** How much of the start of a stream the share of control characters is judged on. */
+const SNIFF_BYTES = 64 * 1024;
+
+/**
+ * decodeCorpus for a stream that is processed as it arrives (rnn score): the same rules,
+ * applied as the bytes come. A leading BOM is stripped; UTF-16 (with or without a BOM) is
+ * recognised in the first chunk; a NUL byte anywhere, or more than a tenth of control
+ * characters in the first 64 KB, is binary; invalid UTF-8 is refused at the byte where it
+ * starts. An empty stream is just empty (no error).
+ */
+export class TextStreamDecoder {
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+  /** Bytes taken so far. */
+  private seen = 0;
+  private control = 0;
+  /** The previous chunk's last bytes that may begin an unfinished UTF-8 sequence. */
+  private tail = new Uint8Array(0);
+
+  constructor(readonly name: string) {}
+
+  /** The text of the next chunk (a sequence cut at the end is held back for the next one). */
+  decode(chunk: Uint8Array): string {
+    if (chunk.length === 0) return '';
+    const first = this.seen === 0;
+    let start = 0;
+    if (first) {
+      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) start = 3;
+      else if (chunk.length >= 2 && chunk[0] === 0xff && chunk[1] === 0xfe) this.fail({ kind: 'utf16', order: 'LE' });
+      else if (chunk.length >= 2 && chunk[0] === 0xfe && chunk[1] === 0xff) this.fail({ kind: 'utf16', order: 'BE' });
+      const utf16 = looksLikeBomlessUtf16(chunk.subarray(start));
+      if (utf16) this.fail({ kind: 'utf16', order: utf16 });
+    }
+    for (let i = start; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (c === 0) this.fail({ kind: 'binary', reason: `a NUL byte at byte ${this.seen + i}` });
+      if (c < 0x20 && !(c >= 0x09 && c <= 0x0d) && c !== 0x1b) this.control++;
+    }
+    const before = this.seen;
+    this.seen += chunk.length;
+    if (before < SNIFF_BYTES && this.control / this.seen > CONTROL_SHARE_LIMIT) {
+      this.fail({ kind: 'binary', reason: `${((100 * this.control) / this.seen).toFixed(0)}% control characters` });
+    }
+    let text: string;
+    try {
+      text = this.decoder.decode(chunk, { stream: true });
+    } catch {
+      const joined = new Uint8Array(this.tail.length + chunk.length);
+      joined.set(this.tail);
+      joined.set(chunk, this.tail.length);
+      this.fail({ kind: 'utf8', at: before - this.tail.length + firstInvalidUtf8(joined), guess: guessEncoding(joined) });
+    }
+    // the last 3 bytes, less continuation bytes at their start (those end a sequence begun earlier)
+    let from = Math.max(0, chunk.length - 3);
+    while (from < chunk.length && (chunk[from]! & 0xc0) === 0x80) from++;
+    this.tail = chunk.slice(from);
+    return text!;
+  }
+
+  /** What is left at the end of the stream (a sequence cut short there is invalid UTF-8). */
+  end(): string {
+    try {
+      return this.decoder.decode();
+    } catch {
+      return this.fail({ kind: 'utf8', at: this.seen - this.tail.length + firstInvalidUtf8(this.tail), guess: 'latin1' });
+    }
+  }
+
+  private fail(problem: TextProblem): never {
+    throw new CorpusError(`${this.name}: ${describe(problem)}`);
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 
 /** The decoded text, or what is wrong with the bytes. */

@@ -34,3 +34,13 @@ export class CheckpointError extends RnnError {
 
 /** Training cannot go on (diverged beyond recovery, and the like). */
 export class TrainingError extends RnnError {}
+
+/**
+ * A model computed NaN or infinite outputs from finite inputs: its weights are damaged (a
+ * flipped bit, absurd values). The CLI names the checkpoint they came from.
+ */
+export class NonFiniteOutputError extends RnnError {
+  constructor() {
+    super('the model computes NaN or infinite outputs; its weights are damaged');
+  }
+}

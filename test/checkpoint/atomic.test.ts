@@ -47,7 +47,7 @@ describe('writeFileAtomic', () => {
   it('a missing folder is a CheckpointError that says what to do', async () => {
     const path = join(dir, 'missing', 'x.safetensors');
     await expect(writeFileAtomic(path, bytes('x'))).rejects.toThrow(CheckpointError);
-    await expect(writeFileAtomic(path, bytes('x'))).rejects.toThrow(/does not exist; create it or choose another --out/);
+    await expect(writeFileAtomic(path, bytes('x'))).rejects.toThrow(/does not exist; create it or choose another folder/);
   });
 
   it('removes the temp file when the rename fails, and leaves the target alone', async () => {

@@ -94,7 +94,7 @@ describe('loading for sampling', () => {
     for (const bad of [Number.NaN, Infinity, -Infinity]) {
       const { metadata, tensors } = decodeSafetensors(encodeTrainerCheckpoint(trained(1)), 'x');
       (tensors.get('head.bias')!.data as Float32Array)[2] = bad;
-      const bytes = encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data as Float32Array })), metadata);
+      const bytes = encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data as Float32Array })), metadata, { checksum: true });
       for (const weightsOnly of [false, true]) {
         expect(() => decodeCheckpoint(bytes, 'bad.safetensors', { weightsOnly })).toThrow(CheckpointError);
         expect(() => decodeCheckpoint(bytes, 'bad.safetensors', { weightsOnly })).toThrow(/NaN or infinite/);

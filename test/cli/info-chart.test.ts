@@ -22,4 +22,21 @@ describe('lineChart', () => {
     expect(lineChart([{ mark: '.', points: [] }])).toEqual(['(no points to plot)']);
     expect(lineChart([{ mark: '.', points: [{ x: 1, y: Number.NaN }] }])).toEqual(['(no points to plot)']);
   });
+
+  it('copes with 200,000 points and with values of ±1e308: every row drawn, outliers clamped to the edge rows', () => {
+    const many = Array.from({ length: 200_000 }, (_, i) => ({ x: i, y: 2 + Math.exp(-i / 20_000) }));
+    const lines = lineChart([{ mark: '*', points: many }], { width: 40, height: 6 });
+    expect(lines).toHaveLength(8);
+    expect(lines[0]).toMatch(/^3\.00 ┤\*/);
+    const wild = [{ x: 0, y: 1e308 }, ...Array.from({ length: 50 }, (_, i) => ({ x: i + 1, y: 1.5 + i / 100 })), { x: 60, y: -1e308 }];
+    const clamped = lineChart([{ mark: 'o', points: wild }], { width: 30, height: 8 });
+    expect(clamped).toHaveLength(10);
+    expect(clamped[0]).toMatch(/^≥\d/); // the top is clamped, not 1e308
+    expect(clamped[7]).toMatch(/^≤/);
+    expect(clamped[0]).toMatch(/┤o/); // the outlier sits on the top row, first column
+    // the ordinary points spread over the rows between instead of collapsing into one
+    expect(clamped.slice(1, 7).filter((l) => l.includes('o')).length).toBeGreaterThan(1);
+    const extremes = lineChart([{ mark: 'o', points: [{ x: 0, y: -1e308 }, { x: 1, y: 1e308 }] }], { width: 10, height: 4 });
+    expect(extremes).toHaveLength(6);
+  });
 });

@@ -133,3 +133,32 @@ describe('LineScorer', () => {
     expect(Number.isNaN(scorer.score('a').bpc)).toBe(true);
   });
 });
+
+describe('LineScorer in parts', () => {
+  it('a line pushed in parts scores exactly as the whole line, per character too', () => {
+    const m = model('lstm');
+    const line = 'the lazy dog jumps over Pack my box';
+    const whole = new LineScorer(m, vocab).score(line, true);
+    const parted = new LineScorer(m, vocab);
+    parted.begin();
+    const bits: number[] = [];
+    for (const part of ['the la', '', 'zy dog jumps ove', 'r Pack my box']) bits.push(...parted.push(part, true)!.bits);
+    const end = parted.end();
+    bits.push(end.endBits);
+    expect(end.bpc).toBeCloseTo(whole.bpc, 10);
+    expect(end.chars).toBe(whole.chars);
+    expect(bits).toHaveLength(whole.bits.length);
+    bits.forEach((b, i) => expect(b).toBeCloseTo(whole.bits[i]!, 10));
+  });
+});
+
+describe('damaged weights', () => {
+  it('NaN or infinite outputs are a NonFiniteOutputError, not NaN results', async () => {
+    const { NonFiniteOutputError } = await import('../../src/util/errors.js');
+    const m = model('lstm', 1);
+    m.layout.view(m.params, 'head.bias').fill(Infinity);
+    expect(() => new StateStream(m).step(0)).toThrow(NonFiniteOutputError);
+    expect(() => evaluateIds(m, vocab.encode('the fox'))).toThrow(NonFiniteOutputError);
+    expect(() => new LineScorer(m, vocab).score('the fox')).toThrow(NonFiniteOutputError);
+  });
+});

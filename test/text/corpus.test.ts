@@ -2,7 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCorpus, readCorpusPath } from '../../src/text/corpus.js';
+import { decodeCorpus, readCorpusPath, TextStreamDecoder } from '../../src/text/corpus.js';
 import { CorpusError } from '../../src/util/errors.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -153,5 +153,36 @@ describe('readCorpusPath', () => {
     await writeFile(file, 'x');
     await chmod(file, 0o000);
     expect(await corpusErrorAsync(readCorpusPath(file))).toMatch(/permission denied/);
+  });
+});
+
+describe('TextStreamDecoder (rnn score): the rules of decodeCorpus, as bytes arrive', () => {
+  /** Decodes the bytes cut into chunks of `size`. */
+  const streamed = (bytes: Uint8Array, size: number): string => {
+    const d = new TextStreamDecoder('in.txt');
+    let text = '';
+    for (let i = 0; i < bytes.length; i += size) text += d.decode(bytes.subarray(i, i + size));
+    return text + d.end();
+  };
+
+  it('gives the same text as decodeCorpus however the bytes are cut, BOM stripped, CRLF kept', () => {
+    const bytes = utf8('\ufeffcafé 😀 naïve\r\nzwei Zeilen\n');
+    for (const size of [1, 2, 3, 5, 64]) expect(streamed(bytes, size)).toBe(decodeCorpus(bytes, 'in.txt'));
+  });
+
+  it('refuses what decodeCorpus refuses, naming the byte where invalid UTF-8 starts', () => {
+    const latin1 = new Uint8Array([...utf8('caf'), 0xe9, 0x20, ...utf8('ok')]);
+    for (const size of [1, 2, 64]) {
+      expect(corpusError(() => streamed(latin1, size))).toBe(corpusError(() => decodeCorpus(latin1, 'in.txt')));
+    }
+    const elf = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0]);
+    expect(corpusError(() => streamed(elf, 4096))).toMatch(/^in\.txt: looks like a binary file \(a NUL byte at byte 7\)/);
+    expect(corpusError(() => streamed(new Uint8Array([0xff, 0xfe, 0x61, 0]), 64))).toMatch(/UTF-16 \(LE\)/);
+    expect(corpusError(() => streamed(new Uint8Array([1, 2, 3, 4, 5, 6, 0x61, 0x62]), 64))).toMatch(/binary file \(75% control characters\)/);
+    expect(corpusError(() => streamed(new Uint8Array([0x61, 0xe2, 0x82]), 64))).toMatch(/not valid UTF-8 at byte 1/);
+  });
+
+  it('an empty stream is empty, not an error', () => {
+    expect(streamed(new Uint8Array(0), 8)).toBe('');
   });
 });

@@ -1,0 +1,118 @@
+// Checkpoints that are damaged or are not files, through the commands that read them:
+// one line naming the checkpoint, exit 1, nothing on stdout; never a hang, a crash or a
+// result made of NaN.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
+import { runCli, tempDir } from '../helpers/cli.js';
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/checkpoints/v1-lstm-train.safetensors', import.meta.url));
+const tmp = tempDir('rnn-damaged-');
+afterAll(() => tmp.cleanup());
+writeFileSync(join(tmp.dir, 'text.txt'), 'the cat sat on the mat\nthe dog sat on the log\n'.repeat(4));
+
+async function expectRefused(args: string[], pattern: RegExp, code = 1) {
+  const r = await runCli(args, { cwd: tmp.dir, timeoutMs: 20_000 });
+  expect(r.signal, 'it must not hang').toBeNull();
+  expect(r.code, r.stderr).toBe(code);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^rnn: /);
+  expect(lines[0]).toMatch(pattern);
+}
+
+/** The three commands that read a checkpoint's model. */
+const readers = (file: string): string[][] => [
+  ['sample', '-c', file, '-n', '10'],
+  ['info', file],
+  ['eval', 'text.txt', '-c', file],
+];
+
+/** A copy of the v1 fixture (no checksum) with one tensor value or metadata entry changed. */
+function edited(name: string, edit: (m: Record<string, string>, t: Map<string, Float32Array>) => void): string {
+  const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(FIXTURE)), 'fixture');
+  const data = new Map([...tensors].map(([n, t]) => [n, t.data as Float32Array]));
+  edit(metadata, data);
+  writeFileSync(join(tmp.dir, name), encodeSafetensors([...tensors].map(([n, t]) => ({ name: n, shape: t.shape, data: data.get(n)! })), metadata));
+  return name;
+}
+
+describe('a checkpoint that is not a regular file', () => {
+  beforeAll(() => execFileSync('mkfifo', [join(tmp.dir, 'fifo.safetensors')]));
+  for (const args of readers('fifo.safetensors')) {
+    it(`${args[0]} refuses a FIFO at once`, () => expectRefused(args, /fifo\.safetensors: is not a regular file/));
+  }
+});
+
+describe('a damaged format_version is damage, not a reason to upgrade', () => {
+  for (const bad of [undefined, 'null', '0', '-1', '1.5', 'one', '']) {
+    it(`format_version ${JSON.stringify(bad)}`, async () => {
+      const file = edited('version.safetensors', (m) => {
+        if (bad === undefined) delete m.format_version;
+        else m.format_version = bad;
+      });
+      await expectRefused(['info', file], /version\.safetensors: metadata format_version is .* the file is damaged/);
+      const r = await runCli(['info', file], { cwd: tmp.dir });
+      expect(r.stderr).not.toMatch(/upgrade/);
+    });
+  }
+});
+
+describe('damaged numbers', () => {
+  let trained: string;
+  beforeAll(async () => {
+    const r = await runCli(['train', 'text.txt', '--steps', '2', '--layers', '1', '--hidden', '8', '--batch', '2', '--seq', '8', '--out', 'run', '-q'], { cwd: tmp.dir });
+    expect(r.code, r.stderr).toBe(0);
+    trained = join('run', readdirSync(join(tmp.dir, 'run')).find((f) => f.endsWith('-best.safetensors'))!);
+  });
+
+  it('a checkpoint written by rnn carries a CRC-32 of its tensor data; one flipped bit is found', async () => {
+    const bytes = new Uint8Array(readFileSync(join(tmp.dir, trained)));
+    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))))).__metadata__.data_crc32)
+      .toMatch(/^[0-9a-f]{8}$/);
+    // a low mantissa bit: the weights stay finite and small, only the checksum can tell
+    bytes[bytes.length - 8] ^= 0x01;
+    writeFileSync(join(tmp.dir, 'flipped.safetensors'), bytes);
+    for (const args of readers('flipped.safetensors')) await expectRefused(args, /flipped\.safetensors: the tensor data does not match the checksum.*damaged/);
+  });
+
+  it('an older file without a checksum, with a weight of 3e38, is refused as damaged', async () => {
+    const file = edited('huge.safetensors', (_m, t) => {
+      t.get('head.weight')![0] = 3e38;
+    });
+    for (const args of readers(file)) await expectRefused(args, /huge\.safetensors: tensor head\.weight holds a weight of 3\.0e\+38.*damaged/);
+  });
+
+  it('eval refuses a loss beyond any trained model (perplexity past the float range) instead of printing Infinity', async () => {
+    const file = edited('loud.safetensors', (_m, t) => {
+      const b = t.get('head.bias')!;
+      for (let i = 0; i < b.length; i++) b[i] = i % 2 ? 5e7 : -5e7;
+    });
+    await expectRefused(['eval', 'text.txt', '-c', file], /loud\.safetensors: the model's loss is .* nats\/char, beyond any trained model: the file is damaged/);
+  });
+
+  it('files without a checksum keep loading (the frozen fixture samples)', async () => {
+    copyFileSync(FIXTURE, join(tmp.dir, 'old.safetensors'));
+    const r = await runCli(['sample', '-c', 'old.safetensors', '-n', '5', '--seed', '1'], { cwd: tmp.dir });
+    expect(r.code, r.stderr).toBe(0);
+  });
+});
+
+describe('rnn info on unusual histories', () => {
+  it('a history of 100,000 evaluations and values of ±1e308 give a chart, status 0', async () => {
+    const file = edited('history.safetensors', (m) => {
+      const progress = JSON.parse(m.progress!) as { history: { step: number; train: number; val: number | null }[] };
+      progress.history = Array.from({ length: 100_000 }, (_, i) => ({ step: i + 1, train: 2 + 1 / (i + 1), val: i % 7 === 0 ? 1e308 : i % 11 === 0 ? -1e308 : 2.1 }));
+      m.progress = JSON.stringify(progress);
+    });
+    const r = await runCli(['info', file], { cwd: tmp.dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/loss \(nats\/char\) by step/);
+    expect(r.stdout).toMatch(/┤/);
+  });
+});
