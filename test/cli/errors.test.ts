@@ -84,7 +84,7 @@ describe('wording of the run header', () => {
       '--batch', '1', '--seq', '8', '--val-frac', '0.005', '--out', 'words'], { cwd: tmp.dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/ 1 val char · /);
-    expect(r.stderr).toMatch(/until: 1 step · /);
+    expect(r.stderr).toMatch(/until: 1 step\n/);
     expect(r.stderr).not.toMatch(/every end|\b1 val chars|\b1 steps/);
     const again = await runCli(['train', 'words.txt', '--steps', '1', '--eval-every', '0', '--layers', '1', '--hidden', '4',
       '--batch', '1', '--seq', '8', '--val-frac', '0.2', '--out', 'words'], { cwd: tmp.dir });
