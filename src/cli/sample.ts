@@ -159,12 +159,12 @@ async function runSample(flags: SampleFlags): Promise<number> {
   const sampler = new Sampler(model, ckpt.vocab, { temp: flags.temp, topK: flags.topK, topP: flags.topP, seed });
   const rules: StopRules = { length: flags.forever ? 0 : flags.length, lines: flags.lines, stops, keepStop: flags.keepStop ?? false };
   const out = new DataOut();
-  await usingModel(ckpt.file, () => generate(flags, sampler, primeIds, prime, rules, separator, out));
+  await usingModel(ckpt.file, () => generate(flags, sampler, seed, primeIds, prime, rules, separator, out));
   await out.end();
   return 0;
 }
 
-async function generate(flags: SampleFlags, sampler: Sampler, primeIds: Int32Array, prime: string, rules: StopRules, separator: string, out: DataOut): Promise<void> {
+async function generate(flags: SampleFlags, sampler: Sampler, seed: number, primeIds: Int32Array, prime: string, rules: StopRules, separator: string, out: DataOut): Promise<void> {
   for (let s = 0; s < flags.count && !out.isClosed; s++) {
     if (s > 0 && !flags.json) await out.write(separator);
     sampler.reset();
