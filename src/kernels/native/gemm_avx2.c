@@ -29,7 +29,7 @@ static inline float VSUM(__m256 v) {
   return _mm_cvtss_f32(x);
 }
 
-static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
+static void kernel(long kc, const float *a, long rsa, long csa, const float *b, long rsb,
                    float *c, long rsc, long csc, int m, int n, int accumulate) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -49,7 +49,7 @@ static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
     c40 = _mm256_fmadd_ps(x, b0, c40); c41 = _mm256_fmadd_ps(x, b1, c41);
     x = _mm256_broadcast_ss(a5 + o);
     c50 = _mm256_fmadd_ps(x, b0, c50); c51 = _mm256_fmadd_ps(x, b1, c51);
-    b += NR;
+    b += rsb;
   }
   if (m == MR && n == NR && csc == 1) {
 #define ROW(i, lo, hi) do { float *p = c + (i) * rsc; \

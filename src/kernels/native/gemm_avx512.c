@@ -30,7 +30,7 @@ static inline float VSUM(__m512 v) {
   return _mm_cvtss_f32(x);
 }
 
-static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
+static void kernel(long kc, const float *a, long rsa, long csa, const float *b, long rsb,
                    float *c, long rsc, long csc, int m, int n, int accumulate) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -43,7 +43,7 @@ static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
       acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
     }
-    b += NR;
+    b += rsb;
   }
   if (m == MR && n == NR && csc == 1) {
 #pragma GCC unroll 8

@@ -1,16 +1,20 @@
 /* The blocked GEMM driver, compiled once per instruction set: the including file
  * defines MR, NR, KC, MC, NC, ISA_NAME, ISA_STRUCT and the microkernel
  *
- *   static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
+ *   static void kernel(long kc, const float *a, long rsa, long csa, const float *b, long rsb,
  *                      float *c, long rsc, long csc, int m, int n, int accumulate);
  *
- * which computes the MR×NR tile  t[i][j] = Σ_k a[i·rsa + k·csa] · b[k·NR + j]  (k in order,
+ * which computes the MR×NR tile  t[i][j] = Σ_k a[i·rsa + k·csa] · b[k·rsb + j]  (k in order,
  * one multiply-add per k) and writes c[i·rsc + j·csc] = t (accumulate = 0) or += t, for
  * i < m, j < n. A full tile with csc = 1 goes straight to C; the rest through a buffer.
  *
  * Normal mode (BLIS order): for each NC-wide column block and KC-deep slice, op(B) is
  * packed into NR-wide strips (one strip, KC×NR, stays in L1 while every row panel of the
  * A block passes over it), op(A) into MR-tall panels of an MC×KC block (in L2).
+ *
+ * With few rows (M ≤ INPLACE_B_MAX_M: the per-step product dh = dG·W_hh) and op(B) = B,
+ * packing would copy all of B for only M uses of each element: full strips are read in
+ * place instead (rsb = ldb); only the last partial strip is packed.
  *
  * Swapped mode, for C = A·Bᵀ with few rows (the per-step recurrent product h·W_hhᵀ and
  * batch-1 sampling): packing B would transpose the whole weight matrix on every call
@@ -97,25 +101,30 @@ static void scale_block(const rnn_gemm_args *g, long m0, long m1, long n0, long 
   for (long i = m0; i < m1; i++) memset(g->C + i * g->ldc + n0, 0, sizeof(float) * (size_t)(n1 - n0));
 }
 
+#define INPLACE_B_MAX_M 64
+
 static void normal_block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, float *scratch) {
   float *ap = scratch;              /* MC × KC */
   float *bp = scratch + MC * KC;    /* KC × NC */
+  const int inplace = !g->transB && g->M <= INPLACE_B_MAX_M;
   for (long jc = n0; jc < n1; jc += NC) {
     const long nc = min_l(NC, n1 - jc);
     for (long pc = 0; pc < g->K; pc += KC) {
       const long kc = min_l(KC, g->K - pc);
       const int accumulate = pc > 0 || g->beta;
-      pack_b(g->B, g->ldb, g->transB, jc, jc + nc, pc, kc, bp);
+      const long full = inplace ? nc - nc % NR : 0; /* columns read in place */
+      if (full < nc) pack_b(g->B, g->ldb, g->transB, jc + full, jc + nc, pc, kc, bp);
       for (long ic = m0; ic < m1; ic += MC) {
         const long mc = min_l(MC, m1 - ic);
         pack_a(g, ic, ic + mc, pc, kc, ap);
         for (long jr = 0; jr < nc; jr += NR) {
           const int nr = (int)min_l(NR, nc - jr);
-          const float *b = bp + (jr / NR) * kc * NR;
+          const float *b = jr < full ? g->B + pc * g->ldb + jc + jr : bp + ((jr - full) / NR) * kc * NR;
+          const long rsb = jr < full ? g->ldb : NR;
           for (long ir = 0; ir < mc; ir += MR) {
             const int mr = (int)min_l(MR, mc - ir);
             float *c = g->C + (ic + ir) * g->ldc + jc + jr;
-            kernel(kc, ap + (ir / MR) * kc * MR, 1, MR, b, c, g->ldc, 1, mr, nr, accumulate);
+            kernel(kc, ap + (ir / MR) * kc * MR, 1, MR, b, rsb, c, g->ldc, 1, mr, nr, accumulate);
           }
         }
       }
@@ -123,29 +132,44 @@ static void normal_block(const rnn_gemm_args *g, long m0, long m1, long n0, long
   }
 }
 
-/* Swapped: Cᵀ[n0:n1, m0:m1] = B[n0:n1, :] · Aᵀ[:, m0:m1] for transA = 0, transB = 1. */
+/* Swapped: Cᵀ[n0:n1, m0:m1] = B[n0:n1, :] · Aᵀ[:, m0:m1] for transA = 0, transB = 1.
+ * The transposed tiles go to a small buffer ct[m][n] (SWAP_CHUNK columns of C at a time)
+ * and from there row by row into C: written straight into C, the 16 rows a tile touches lie
+ * ldc apart (4 KiB for G = 1024: all in one L1 set) and evicted each other. */
+#define SWAP_CHUNK (16 * MR)
+
 static void swapped_block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, float *scratch) {
   float *bp = scratch;                        /* packed Aᵀ: KC × (m1 − m0) rounded up to NR */
   float *edge = scratch + KC * (MC + NC);     /* the last partial panel of B rows: MR × KC */
+  float *ct = edge + MR * KC;                 /* NR × SWAP_CHUNK */
   const long mStrips = (m1 - m0 + NR - 1) / NR;
   for (long pc = 0; pc < g->K; pc += KC) {
     const long kc = min_l(KC, g->K - pc);
     const int accumulate = pc > 0 || g->beta;
     /* strip operand: op(Aᵀ)[k, m] = A[m, k], i.e. pack A with trans = 1 */
     pack_b(g->A, g->lda, 1, m0, m1, pc, kc, bp);
-    for (long n = n0; n < n1; n += MR) {
-      const int nr = (int)min_l(MR, n1 - n);
-      const float *a = g->B + n * g->ldb + pc;
-      long rsa = g->ldb, csa = 1;
-      if (nr < MR) { /* do not read rows past N: copy them into a zero-padded panel */
-        for (long r = 0; r < MR; r++)
-          for (long k = 0; k < kc; k++) edge[k * MR + r] = r < nr ? a[r * g->ldb + k] : 0.0f;
-        a = edge; rsa = 1; csa = MR;
-      }
+    for (long nc0 = n0; nc0 < n1; nc0 += SWAP_CHUNK) {
+      const long ncnt = min_l(SWAP_CHUNK, n1 - nc0);
       for (long s = 0; s < mStrips; s++) {
         const long m = m0 + s * NR;
         const int mr = (int)min_l(NR, m1 - m);
-        kernel(kc, a, rsa, csa, bp + s * kc * NR, g->C + m * g->ldc + n, 1, g->ldc, nr, mr, accumulate);
+        for (long n = nc0; n < nc0 + ncnt; n += MR) {
+          const int nr = (int)min_l(MR, nc0 + ncnt - n);
+          const float *a = g->B + n * g->ldb + pc;
+          long rsa = g->ldb, csa = 1;
+          if (nr < MR) { /* do not read rows past N: copy them into a zero-padded panel */
+            for (long r = 0; r < MR; r++)
+              for (long k = 0; k < kc; k++) edge[k * MR + r] = r < nr ? a[r * g->ldb + k] : 0.0f;
+            a = edge; rsa = 1; csa = MR;
+          }
+          kernel(kc, a, rsa, csa, bp + s * kc * NR, NR, ct + (n - nc0), 1, SWAP_CHUNK, nr, mr, 0);
+        }
+        for (int j = 0; j < mr; j++) {
+          float *c = g->C + (m + j) * g->ldc + nc0;
+          const float *t = ct + j * SWAP_CHUNK;
+          if (accumulate) for (long i = 0; i < ncnt; i++) c[i] += t[i];
+          else for (long i = 0; i < ncnt; i++) c[i] = t[i];
+        }
       }
     }
   }
@@ -194,7 +218,8 @@ static void block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, in
 }
 
 /* scratch: MC×KC (A block) + KC×NC (B strips; in swapped mode packed Aᵀ, which needs
- * KC × M rounded up to NR — the caller only swaps when M ≤ NC) + MR×KC (edge panel) */
+ * KC × M rounded up to NR — the caller only swaps when M ≤ NC) + MR×KC (edge panel)
+ * + NR×SWAP_CHUNK (transposed tiles) */
 const rnn_gemm_isa ISA_STRUCT = {
-  ISA_NAME, MR, NR, KC, MC, NC, (size_t)(MC * KC + KC * NC + MR * KC + 64), block,
+  ISA_NAME, MR, NR, KC, MC, NC, (size_t)(MC * KC + KC * NC + MR * KC + NR * SWAP_CHUNK + 64), block,
 };

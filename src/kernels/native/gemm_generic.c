@@ -19,7 +19,7 @@ static inline vec4 VFMA(vec4 a, vec4 b, vec4 c) {
 }
 static inline float VSUM(vec4 x) { return (x.v[0] + x.v[1]) + (x.v[2] + x.v[3]); }
 
-static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
+static void kernel(long kc, const float *a, long rsa, long csa, const float *b, long rsb,
                    float *c, long rsc, long csc, int m, int n, int accumulate) {
   float t[MR][NR] = {{0}};
   for (long k = 0; k < kc; k++) {
@@ -28,7 +28,7 @@ static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
       const float x = ak[i * rsa];
       for (int j = 0; j < NR; j++) t[i][j] += x * b[j];
     }
-    b += NR;
+    b += rsb;
   }
   for (int i = 0; i < m; i++)
     for (int j = 0; j < n; j++) {

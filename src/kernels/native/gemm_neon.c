@@ -18,7 +18,7 @@
 #define VFMA(a, b, c) vfmaq_f32(c, a, b)
 #define VSUM(v) vaddvq_f32(v)
 
-static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
+static void kernel(long kc, const float *a, long rsa, long csa, const float *b, long rsb,
                    float *c, long rsc, long csc, int m, int n, int accumulate) {
   float32x4_t acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = vdupq_n_f32(0.0f);
@@ -31,7 +31,7 @@ static void kernel(long kc, const float *a, long rsa, long csa, const float *b,
       acc[i][0] = vfmaq_n_f32(acc[i][0], b0, x);
       acc[i][1] = vfmaq_n_f32(acc[i][1], b1, x);
     }
-    b += NR;
+    b += rsb;
   }
   if (m == MR && n == NR && csc == 1) {
     for (int i = 0; i < MR; i++) {
