@@ -1,0 +1,211 @@
+// Sizing a language model for its budget and its data: which model, batch, window,
+// dropout and learning rate a run should use when the user gives a limit (--time,
+// --steps or --epochs) and no model flags.
+//
+// The rule, with C = characters the run can train on, N = characters of training text,
+// P = parameters of a candidate (see the README, "How far the defaults get", for the
+// experiments the constants come from):
+//
+//   C(m)      = chars/s of m measured on this machine × the budget     (--time)
+//             = steps × B × T                                          (--steps)
+//             = epochs × N                                             (--epochs)
+//   model     = the widest candidate m with C(m) ≥ CHARS_PER_PARAM · P(m)
+//               (enough text per parameter to train it within the budget)
+//               and P(m) ≤ PARAMS_PER_CHAR · N (not far more capacity than text);
+//               the narrowest candidate when none qualifies
+//   dropout   = 0 below DROPOUT_FROM_PASSES passes over the text (C / N), then rising
+//               with the passes (a model that sees the text many times memorises it)
+//   lr        = LR_SHORT for runs of fewer than LR_LONG_FROM chars per parameter,
+//               LR_LONG otherwise, cosine to a tenth, warm-up at most 5% of the run
+//
+// The user's flags win: a field the user set is kept, and the rule fills the rest around
+// it (a given --hidden fixes the width; --dropout fixes the dropout).
+import type { CellKind } from '../nn/layer.js';
+import { paramSpecs } from '../nn/model.js';
+
+/** What the sizing rule decides. */
+export interface SizedConfig {
+  layers: number;
+  hidden: number;
+  embed: number;
+  batch: number;
+  seq: number;
+  dropout: number;
+  lr: number;
+  warmup: number;
+}
+export type SizingField = keyof SizedConfig;
+export const SIZING_FIELDS: readonly SizingField[] = ['layers', 'hidden', 'embed', 'batch', 'seq', 'dropout', 'lr', 'warmup'];
+
+/** The run's limit, as the user gave it (0: not given). */
+export interface SizingBudget {
+  timeMs: number;
+  steps: number;
+  epochs: number;
+}
+
+export interface SizingInput {
+  cell: CellKind;
+  vocab: number;
+  /** Characters of training text (N). */
+  trainChars: number;
+  budget: SizingBudget;
+  /** Fields the user set; they are kept as given. */
+  fixed: Partial<SizedConfig>;
+}
+
+/** One candidate the rule looked at. */
+export interface CandidateReport {
+  layers: number;
+  hidden: number;
+  parameters: number;
+  /** Measured training chars/s (time budgets; null when not measured). */
+  charsPerSec: number | null;
+  /** Characters the run could train this candidate on (C). */
+  chars: number;
+  /** Why it was not chosen (null for the chosen one). */
+  rejected: string | null;
+}
+
+export interface Sizing {
+  config: SizedConfig;
+  candidates: CandidateReport[];
+  /** One line per decision, for the header and --json. */
+  reasons: string[];
+}
+
+/** Measures a candidate's training throughput on this machine: chars/s. */
+export type MeasureThroughput = (c: SizedConfig) => Promise<number>;
+
+// ---- the constants of the rule (fitted: README "How far the defaults get") ----
+
+/** Widths tried, narrowest first (2 layers, embed 64, LSTM-sized). */
+export const CANDIDATE_WIDTHS: readonly number[] = [128, 192, 256, 384, 512];
+export const SIZED_LAYERS = 2;
+export const SIZED_EMBED = 64;
+export const SIZED_BATCH = 50;
+export const SIZED_SEQ = 50;
+/** A candidate needs at least this many training characters per parameter in its budget. */
+export const CHARS_PER_PARAM = 8;
+/** A candidate may have at most this many parameters per character of training text. */
+export const PARAMS_PER_CHAR = 1.5;
+/** Passes over the text from which dropout pays, and the dropout at DROPOUT_FULL_PASSES. */
+export const DROPOUT_FROM_PASSES = 4;
+export const DROPOUT_FULL_PASSES = 30;
+export const DROPOUT_MAX = 0.3;
+/** Learning rates: short runs (few chars per parameter) and long ones. */
+export const LR_SHORT = 4e-3;
+export const LR_LONG = 3e-3;
+export const LR_LONG_FROM = 40;
+export const SIZED_WARMUP = 20;
+/** Share of a time budget assumed lost to validation and checkpoints. */
+export const OVERHEAD_SHARE = 0.06;
+
+/** Parameters of a model of the given shape. */
+export function parameterCount(cell: CellKind, vocab: number, layers: number, hidden: number, embed: number): number {
+  return paramSpecs({ cell, vocab, layers, hidden, embed }).reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** Dropout for a run that makes `passes` passes over its text. */
+export function dropoutForPasses(passes: number): number {
+  if (!(passes > DROPOUT_FROM_PASSES)) return 0;
+  const t = Math.min(1, Math.log(passes / DROPOUT_FROM_PASSES) / Math.log(DROPOUT_FULL_PASSES / DROPOUT_FROM_PASSES));
+  return Math.round(DROPOUT_MAX * t * 20) / 20; // steps of 0.05
+}
+
+const k = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(1)}M` : x >= 1e3 ? `${Math.round(x / 1e3)}k` : `${Math.round(x)}`);
+
+/** Characters a budget buys for a candidate (null: a time budget whose rate is unknown). */
+function budgetChars(b: SizingBudget, trainChars: number, batch: number, seq: number, charsPerSec: number | null): number | null {
+  const limits: number[] = [];
+  if (b.steps > 0) limits.push(b.steps * batch * seq);
+  if (b.epochs > 0) limits.push(b.epochs * trainChars);
+  if (b.timeMs > 0) {
+    if (charsPerSec === null) return null;
+    limits.push((charsPerSec * b.timeMs * (1 - OVERHEAD_SHARE)) / 1000);
+  }
+  return limits.length > 0 ? Math.min(...limits) : null;
+}
+
+/**
+ * Decides the model and its optimisation for a budget. With a time budget, `measure`
+ * gives each candidate's throughput (narrowest first; a candidate that cannot qualify
+ * even at the rate of the previous one is not measured).
+ */
+export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): Promise<Sizing> {
+  const { cell, vocab, trainChars: N, budget, fixed } = input;
+  const batch = fixed.batch ?? SIZED_BATCH;
+  const seq = fixed.seq ?? SIZED_SEQ;
+  const layers = fixed.layers ?? SIZED_LAYERS;
+  const embed = fixed.embed ?? SIZED_EMBED;
+  const widths = fixed.hidden !== undefined ? [fixed.hidden] : CANDIDATE_WIDTHS;
+  const base = { layers, embed, batch, seq, dropout: fixed.dropout ?? 0, lr: fixed.lr ?? LR_SHORT, warmup: fixed.warmup ?? SIZED_WARMUP };
+
+  const candidates: CandidateReport[] = [];
+  let chosen = -1;
+  let prevRate: number | null = null;
+  let prevParams = 0;
+  for (const hidden of widths) {
+    const P = parameterCount(cell, vocab, layers, hidden, embed);
+    const report: CandidateReport = { layers, hidden, parameters: P, charsPerSec: null, chars: 0, rejected: null };
+    candidates.push(report);
+    const single = widths.length === 1;
+    if (!single && P > PARAMS_PER_CHAR * N) {
+      report.rejected = `${k(P)} parameters for ${k(N)} chars of text`;
+      break;
+    }
+    let rate: number | null = null;
+    if (budget.timeMs > 0 && measure && !single) {
+      // a wider model is slower per character: if it could not qualify even at the
+      // previous candidate's rate, do not spend budget measuring it
+      const optimistic = prevRate === null ? null : budgetChars(budget, N, batch, seq, prevRate * 1.5 * (prevParams / P));
+      if (optimistic !== null && optimistic < CHARS_PER_PARAM * P) {
+        report.chars = optimistic;
+        report.rejected = `at most ~${k(optimistic)} chars in the budget, needs ${k(CHARS_PER_PARAM * P)}`;
+        break;
+      }
+      rate = await measure({ ...base, hidden });
+      report.charsPerSec = rate;
+    }
+    const C = budgetChars(budget, N, batch, seq, rate);
+    report.chars = C ?? 0;
+    if (!single && C !== null && C < CHARS_PER_PARAM * P) {
+      report.rejected = `${k(C)} chars in the budget, needs ${k(CHARS_PER_PARAM * P)} (${CHARS_PER_PARAM} per parameter)`;
+      break;
+    }
+    chosen = candidates.length - 1;
+    prevRate = rate;
+    prevParams = P;
+  }
+  if (chosen < 0) chosen = 0;
+  for (let i = 0; i < candidates.length; i++) {
+    if (i < chosen) candidates[i].rejected = 'a wider model fits the budget';
+    else if (i === chosen) candidates[i].rejected = null;
+  }
+  const pick = candidates[chosen];
+  const C = pick.chars;
+  const passes = N > 0 ? C / N : 0;
+  const perParam = C / pick.parameters;
+
+  const reasons: string[] = [];
+  const budgetWhat = [
+    budget.timeMs > 0 ? `${Math.round(budget.timeMs / 1000)} s` : '',
+    budget.steps > 0 ? `${budget.steps} steps` : '',
+    budget.epochs > 0 ? `${budget.epochs} epochs` : '',
+  ].filter(Boolean).join(' or ');
+  const measured = candidates.filter((c) => c.charsPerSec !== null).map((c) => `${c.layers}×${c.hidden} ${k(c.charsPerSec!)} chars/s`);
+  if (fixed.hidden !== undefined) reasons.push(`hidden ${pick.hidden} as given`);
+  else {
+    const next = candidates[chosen + 1];
+    reasons.push(`${pick.layers}×${pick.hidden}: ~${k(C)} chars in ${budgetWhat} (${perParam.toFixed(1)} per parameter, ${passes.toFixed(1)} passes over ${k(N)})` +
+      (next?.rejected ? `; ${next.layers}×${next.hidden} not: ${next.rejected}` : '') +
+      (measured.length > 0 ? `; measured ${measured.join(', ')}` : ''));
+  }
+  const dropout = fixed.dropout ?? dropoutForPasses(passes);
+  if (fixed.dropout === undefined) {
+    reasons.push(dropout > 0 ? `dropout ${dropout}: ${passes.toFixed(1)} passes over the text` : `no dropout: ${passes.toFixed(1)} passes over the text (dropout pays from ${DROPOUT_FROM_PASSES})`);
+  }
+  const lr = fixed.lr ?? (perParam >= LR_LONG_FROM ? LR_LONG : LR_SHORT);
+  if (fixed.lr === undefined) reasons.push(`lr ${lr}: ${perParam >= LR_LONG_FROM ? 'a long' : 'a short'} run for its size`);
+  return { config: { ...base, hidden: pick.hidden, dropout, lr }, candidates, reasons };
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CANDIDATE_WIDTHS, CHARS_PER_PARAM, DROPOUT_FROM_PASSES, DROPOUT_MAX, PARAMS_PER_CHAR, SIZED_BATCH, SIZED_SEQ,
+  dropoutForPasses, parameterCount, sizeRun, type SizedConfig, type SizingInput,
+} from '../../src/train/sizing.js';
+import { Model } from '../../src/nn/model.js';
+import { createKernels } from '../../src/kernels/index.js';
+
+const V = 65;
+const P = (h: number) => parameterCount('lstm', V, 2, h, 64);
+const input = (over: Partial<SizingInput> & { budget?: Partial<SizingInput['budget']> }): SizingInput => ({
+  cell: 'lstm', vocab: V, trainChars: 1_000_000, fixed: {}, ...over,
+  budget: { timeMs: 0, steps: 0, epochs: 0, ...over.budget },
+});
+/** The steps that give exactly `chars` characters at the default batch and window. */
+const stepsFor = (chars: number) => Math.ceil(chars / (SIZED_BATCH * SIZED_SEQ));
+
+describe('sizing rule', () => {
+  it('counts parameters as the model does', () => {
+    const k = createKernels({ backend: 'reference' });
+    for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+      expect(parameterCount(cell, V, 2, 96, 32)).toBe(new Model(k, { cell, vocab: V, layers: 2, hidden: 96, embed: 32 }).parameterCount);
+    }
+  });
+
+  it('picks the widest model the budget can train on enough characters per parameter', async () => {
+    for (const [i, h] of CANDIDATE_WIDTHS.entries()) {
+      const next = CANDIDATE_WIDTHS[i + 1];
+      // just enough for h, not enough for the next width
+      const chars = CHARS_PER_PARAM * P(h);
+      if (next !== undefined && chars >= CHARS_PER_PARAM * P(next)) continue;
+      const s = await sizeRun(input({ trainChars: 1e9, budget: { steps: stepsFor(chars) } }));
+      expect(s.config.hidden).toBe(h);
+      expect(s.candidates.find((c) => c.hidden === h)!.rejected).toBeNull();
+    }
+  });
+
+  it('falls back to the narrowest model when the budget is too small for any', async () => {
+    const s = await sizeRun(input({ budget: { steps: 1 } }));
+    expect(s.config.hidden).toBe(CANDIDATE_WIDTHS[0]);
+  });
+
+  it('does not give a small text far more parameters than characters, however large the budget', async () => {
+    const N = 2 * P(CANDIDATE_WIDTHS[1]) / PARAMS_PER_CHAR; // room for the second width, not for larger ones
+    const s = await sizeRun(input({ trainChars: N, budget: { steps: 1e7 } }));
+    for (const c of s.candidates) if (c.rejected === null) expect(c.parameters).toBeLessThanOrEqual(PARAMS_PER_CHAR * N);
+    expect(s.config.hidden).toBeLessThan(CANDIDATE_WIDTHS[CANDIDATE_WIDTHS.length - 1]);
+  });
+
+  it('adds dropout only when the run passes over the text many times', async () => {
+    expect(dropoutForPasses(1)).toBe(0);
+    expect(dropoutForPasses(DROPOUT_FROM_PASSES)).toBe(0);
+    expect(dropoutForPasses(DROPOUT_FROM_PASSES * 3)).toBeGreaterThan(0);
+    expect(dropoutForPasses(1e6)).toBe(DROPOUT_MAX);
+    let prev = 0;
+    for (let p = 1; p < 200; p *= 1.3) {
+      expect(dropoutForPasses(p)).toBeGreaterThanOrEqual(prev);
+      prev = dropoutForPasses(p);
+    }
+    const few = await sizeRun(input({ trainChars: 1e6, budget: { epochs: 1 } }));
+    expect(few.config.dropout).toBe(0);
+    const many = await sizeRun(input({ trainChars: 1e6, budget: { epochs: 100 } }));
+    expect(many.config.dropout).toBeGreaterThan(0);
+    expect(many.reasons.join('\n')).toMatch(/dropout/);
+  });
+
+  it('keeps every field the user set', async () => {
+    const fixed: Partial<SizedConfig> = { hidden: 77, dropout: 0.45, lr: 1e-3, batch: 8, seq: 16 };
+    const s = await sizeRun(input({ budget: { epochs: 100 }, fixed }));
+    expect(s.config).toMatchObject(fixed);
+    expect(s.reasons[0]).toMatch(/hidden 77 as given/);
+  });
+
+  it('with a time budget, measures candidates narrowest first and skips those that cannot qualify', async () => {
+    const measured: number[] = [];
+    // a machine where chars/s falls in proportion to the parameters, from 100k chars/s at the narrowest
+    const measure = async (c: SizedConfig) => {
+      measured.push(c.hidden);
+      return (100_000 * P(CANDIDATE_WIDTHS[0])) / P(c.hidden);
+    };
+    const s = await sizeRun(input({ trainChars: 1e9, budget: { timeMs: 60_000 } }), measure);
+    expect(measured).toEqual([...measured].sort((a, b) => a - b));
+    expect(measured[0]).toBe(CANDIDATE_WIDTHS[0]);
+    // the chosen one was measured, and at most one more past it
+    const at = measured.indexOf(s.config.hidden);
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(measured.length - at).toBeLessThanOrEqual(2);
+    const chosen = s.candidates.find((c) => c.rejected === null)!;
+    expect(chosen.chars).toBeGreaterThanOrEqual(CHARS_PER_PARAM * chosen.parameters);
+    expect(s.reasons[0]).toMatch(/measured/);
+    // a faster machine buys a wider model for the same minute
+    const fast = await sizeRun(input({ trainChars: 1e9, budget: { timeMs: 60_000 } }), async (c) => 10 * (await measure(c)));
+    expect(fast.config.hidden).toBeGreaterThan(s.config.hidden);
+  });
+});
