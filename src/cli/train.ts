@@ -184,12 +184,14 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   const corpusName = corpus === '-' ? 'stdin' : corpus;
   say(c.bold(`rnn train: ${corpusName}`) + c.dim(` · ${task.title}`));
   for (const line of session.header()) say(c.dim(line));
+  // what the sizing rule chose for this budget and text, and why (the flags given were kept)
+  for (const reason of prepared.sizing?.reasons ?? []) say(c.dim(`sized: ${reason}`));
   say(c.dim(`optimizer: ${config.optim} lr ${config.lr}` +
     ` ${config.schedule}${config.schedule === 'cosine' ? ` (warm-up ${trainer.warmupSteps})` : config.schedule === 'step' ? ` (×${config.decay} every ${config.decayEvery})` : ''}` +
     ` · clip ${config.clip}${config.dropout > 0 ? ` · dropout ${config.dropout}` : ''} · ${describeKernels(kernels)}`));
   const limits = [
     total > 0 ? `${plural(total, 'step')}${config.epochs > 0 ? ` (${plural(config.epochs, 'epoch')})` : ''}` : '',
-    config.timeMs > 0 ? `${formatDuration(config.timeMs)}${total === 0 && config.schedule === 'cosine' ? ' (cosine over the steps estimated to fit)' : ''}` : '',
+    config.timeMs > 0 ? `${formatDuration(config.timeMs)}${total === 0 && config.schedule === 'cosine' ? ' (cosine over the clock)' : ''}` : '',
     config.patience > 0 ? `${config.patience} evals without improvement` : '',
   ].filter(Boolean).join(' or ');
   say(c.dim(`until: ${limits || 'stopped'}`));
@@ -220,7 +222,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   const onEvent = (e: TrainEvent) => {
     switch (e.type) {
       case 'start':
-        json({ ...e, run, config, checkpoints: paths, resumed: Boolean(flags.resume) });
+        json({ ...e, run, config, checkpoints: paths, resumed: Boolean(flags.resume), sizing: prepared.sizing });
         break;
       case 'step': {
         if (e.step % flags.jsonEvery === 0 || e.step === total) json(e);

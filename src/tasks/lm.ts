@@ -17,7 +17,7 @@ import type { ParamSpec } from '../nn/params.js';
 import { Batcher, splitTrainVal } from '../text/batches.js';
 import { decodeCorpus, readCorpusPath } from '../text/corpus.js';
 import { Vocab } from '../text/vocab.js';
-import type { TrainConfig } from '../train/config.js';
+import { evalWhen, type TrainConfig } from '../train/config.js';
 import { CheckpointError, CorpusError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { plural } from '../util/words.js';
@@ -134,7 +134,7 @@ export class LmSession implements TaskSession {
     const scored = this.size.valScored;
     const valNote = data.val.length === 0 ? 'no validation text (--val-frac 0): the training loss decides "best"'
       : scored === 0 ? `${plural(data.val.length, 'val char')}, too few to score: the training loss decides "best"`
-      : `${config.evalEvery ? `eval every ${plural(config.evalEvery, 'step')}` : 'eval at the end'} on ${scored < data.val.length - config.batch * config.seq ? `the first ${n(scored)} of ${plural(data.val.length, 'val char')}` : `all ${plural(scored, 'val char')}`}`;
+      : `eval ${evalWhen(config)} on ${scored < data.val.length - config.batch * config.seq ? `the first ${n(scored)} of ${plural(data.val.length, 'val char')}` : `all ${plural(scored, 'val char')}`}`;
     return [
       `data: ${n(data.train.length)} train + ${plural(data.val.length, 'val char')} · vocab ${data.vocab.size} · ${valNote}`,
       `model: ${m.layers}×${m.hidden} ${m.cell}, embed ${m.embed}, ${n(this.net.parameterCount)} parameters · batch ${config.batch} × seq ${config.seq}`,

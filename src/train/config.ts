@@ -2,6 +2,7 @@
 // help, a library user and the benchmark all read them from TRAIN_DEFAULTS).
 import type { CellKind } from '../nn/layer.js';
 import type { OptimName } from '../nn/optim.js';
+import { plural } from '../util/words.js';
 import type { ScheduleName } from './schedule.js';
 
 export interface TrainConfig {
@@ -34,6 +35,12 @@ export interface TrainConfig {
   valFrac: number;
   /** Validate every this many steps (0: only at the end). */
   evalEvery: number;
+  /**
+   * A run bounded only by --time: validate about this many times over the budget, by the
+   * clock, and less often when validation would take more than 4% of the time
+   * (schedule.ts: evalDue); evalEvery is then not used. 0 or absent: by evalEvery.
+   */
+  evalTimes?: number;
   /** Validation batches scored per evaluation (0: all of them). */
   evalWindows: number;
   /** Stop after this many evaluations without improvement (0: never). */
@@ -70,3 +77,10 @@ export const TRAIN_DEFAULTS = {
 export const MIN_LR_FRAC = 0.1;
 /** Divergence rollbacks allowed per run before training stops. */
 export const MAX_ROLLBACKS = 3;
+
+/** When a run validates, in words: "every 200 steps", "about 10 times by the clock", "at the end". */
+export function evalWhen(config: Pick<TrainConfig, 'evalEvery' | 'evalTimes' | 'timeMs' | 'steps' | 'epochs'>): string {
+  const timeOnly = config.timeMs > 0 && config.steps === 0 && config.epochs === 0;
+  if (timeOnly && (config.evalTimes ?? 0) > 0) return `about ${config.evalTimes} times over the budget (at most 4% of it)`;
+  return config.evalEvery > 0 ? `every ${plural(config.evalEvery, 'step')}` : 'at the end';
+}

@@ -5,7 +5,11 @@
 //
 //   fresh    config = TRAIN_DEFAULTS ⊕ task.defaults ⊕ given options (10 epochs when no
 //            limit is given) → data → task.autoConfig for what was not given → session
-//            → Trainer (weights initialised from config.seed)
+//            → Trainer (weights initialised from config.seed). A language model
+//            given a limit and no model shape (--layers, --hidden, --embed) is sized
+//            for its budget and its text first (sizing.ts); the options given win.
+//            A run bounded only by --time validates by the clock (evalTimes) unless
+//            --eval-every is given.
 //   resume   config = the checkpoint's; a new limit (--steps, --epochs, --time) replaces
 //            the saved ones (all three: they count the whole run); evalEvery, evalWindows
 //            and patience may change (they decide when to evaluate and stop, not the
@@ -18,6 +22,8 @@ import type { DataInput, Task, TaskSession } from '../tasks/task.js';
 import { CheckpointError, UsageError } from '../util/errors.js';
 import { formatDuration } from '../util/format.js';
 import { TRAIN_DEFAULTS, type TrainConfig } from './config.js';
+import { EVAL_TIMES } from './schedule.js';
+import { SIZING_FIELDS, sizeRun, type SizedConfig, type Sizing } from './sizing.js';
 import { Trainer } from './trainer.js';
 
 /** Options a caller may give; what is left out takes its default. */
@@ -53,6 +59,8 @@ export interface StartRequest {
   options: TrainOptions;
   /** The checkpoint to continue. */
   resume?: Checkpoint;
+  /** Size a fresh language model for its budget when no model shape is given (default true). */
+  autoSize?: boolean;
 }
 
 export interface PreparedRun {
@@ -65,7 +73,14 @@ export interface PreparedRun {
   resumed: boolean;
   /** Options given to a resumed run that it keeps at their saved values (the caller says so). */
   ignored: string[];
+  /** What the sizing rule chose and why (null when it did not run). */
+  sizing: Sizing | null;
 }
+
+/** The options that fix a model's shape: given any of them, the run is not sized. */
+const SHAPE_OPTIONS = ['layers', 'hidden', 'embed'] as const;
+/** How long the sizing rule measures one candidate's training steps. */
+const PROBE_MS = 400;
 
 /** Refuses options that do not apply to the task: one line, exit 2. */
 export function checkTaskOptions(task: Task, options: TrainOptions): void {
@@ -96,6 +111,8 @@ export function freshConfig(task: Task, options: TrainOptions): TrainConfig {
     ...defined,
     epochs: given.epochs ?? (noLimit ? (task.defaults.epochs ?? TRAIN_DEFAULTS.epochs) : 0),
   };
+  // only a clock bounds the run: validate by the clock, not every n steps
+  if (given.timeMs && !given.steps && !given.epochs && given.evalEvery === undefined) config.evalTimes = EVAL_TIMES;
   if (taskOptions && Object.keys(taskOptions).length > 0) {
     config.taskOptions = { ...(task.defaults.taskOptions ?? {}), ...Object.fromEntries(Object.entries(taskOptions).filter(([, v]) => v !== undefined)) };
   } else if (task.defaults.taskOptions) {
@@ -111,6 +128,7 @@ export function resumeConfig(saved: TrainConfig, options: TrainOptions): { confi
     ? { ...saved, steps: options.steps ?? 0, epochs: options.epochs ?? 0, timeMs: options.timeMs ?? 0 }
     : { ...saved };
   for (const f of CHANGEABLE_ON_RESUME) if (options[f] !== undefined) config[f] = options[f]!;
+  if (options.evalEvery !== undefined) config.evalTimes = 0;
   const ignored = [
     ...KEPT_ON_RESUME.filter((f) => (options as Record<string, unknown>)[f] !== undefined),
     ...Object.keys(options.taskOptions ?? {}).filter((k) => options.taskOptions![k] !== undefined),
@@ -139,7 +157,7 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     const trainer = new Trainer(kernels, session, config);
     trainer.setState(resume.state);
     checkBudgetLeft(resume.file, trainer);
-    return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: true, ignored };
+    return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: true, ignored, sizing: null };
   }
   const task = taskByName(req.task ?? 'lm');
   checkTaskOptions(task, options);
@@ -150,9 +168,56 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     const chosen = Object.fromEntries(Object.entries(auto).filter(([k]) => (options as Record<string, unknown>)[k] === undefined));
     config = { ...config, ...chosen };
   }
+  let sizing: Sizing | null = null;
+  let probeMs = 0;
+  const limited = config.steps > 0 || config.epochs > 0 || config.timeMs > 0;
+  const shaped = SHAPE_OPTIONS.some((f) => options[f] !== undefined);
+  const noLimitGiven = options.steps === undefined && options.epochs === undefined && options.timeMs === undefined;
+  if ((req.autoSize ?? true) && task.name === 'lm' && limited && !noLimitGiven && !shaped) {
+    const probeStart = performance.now();
+    ({ sizing, config } = await sizeLanguageModel(kernels, task, data, config, options));
+    if (config.timeMs > 0) probeMs = performance.now() - probeStart;
+  }
   const session = task.open(kernels, data, config);
   const trainer = new Trainer(kernels, session, config);
-  return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: false, ignored: [] };
+  // the time spent measuring candidates is part of the budget
+  trainer.progress.elapsedMs = probeMs;
+  return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: false, ignored: [], sizing };
+}
+
+/**
+ * Runs the sizing rule for a fresh language model: the data's size, the budget, and (with
+ * --time) each candidate's training throughput measured here and now, over a few real
+ * training steps of a throwaway model of that shape.
+ */
+async function sizeLanguageModel(
+  kernels: Kernels, task: Task, data: unknown, config: TrainConfig, options: TrainOptions,
+): Promise<{ sizing: Sizing; config: TrainConfig }> {
+  const fixed: Partial<SizedConfig> = {};
+  for (const f of SIZING_FIELDS) if (options[f] !== undefined) fixed[f] = options[f] as number;
+  const probe = task.open(kernels, data, config);
+  const trainChars = probe.size.trainChars;
+  const vocab = probe.size.vocab;
+  const measure = async (candidate: SizedConfig): Promise<number> => {
+    const cfg: TrainConfig = { ...config, ...candidate, steps: 0, epochs: 0, timeMs: 0 };
+    const trainer = new Trainer(kernels, task.open(kernels, data, cfg), cfg);
+    trainer.tryStep(); // the first step pays for compiling and for starting threads
+    const t0 = performance.now();
+    let chars = 0;
+    let steps = 0;
+    while (steps < 2 || (performance.now() - t0 < PROBE_MS && steps < 50)) {
+      const r = trainer.tryStep();
+      if (r.ok) chars += r.chars;
+      steps++;
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    return (chars * 1000) / (performance.now() - t0);
+  };
+  const sizing = await sizeRun(
+    { cell: config.cell, vocab, trainChars, budget: { timeMs: config.timeMs, steps: config.steps, epochs: config.epochs }, fixed },
+    measure,
+  );
+  return { sizing, config: { ...config, ...sizing.config } };
 }
 
 /** A resumed run must have steps or time left. */

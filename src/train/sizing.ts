@@ -150,7 +150,8 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
     const report: CandidateReport = { layers, hidden, parameters: P, charsPerSec: null, chars: 0, rejected: null };
     candidates.push(report);
     const single = widths.length === 1;
-    if (!single && P > PARAMS_PER_CHAR * N) {
+    const first = candidates.length === 1; // the narrowest is the fallback: always measured
+    if (!single && !first && P > PARAMS_PER_CHAR * N) {
       report.rejected = `${k(P)} parameters for ${k(N)} chars of text`;
       break;
     }
@@ -169,6 +170,11 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
     }
     const C = budgetChars(budget, N, batch, seq, rate);
     report.chars = C ?? 0;
+    if (!single && first && P > PARAMS_PER_CHAR * N) {
+      report.rejected = `${k(P)} parameters for ${k(N)} chars of text, but none is narrower`;
+      chosen = 0;
+      break;
+    }
     if (!single && C !== null && C < CHARS_PER_PARAM * P) {
       report.rejected = `${k(C)} chars in the budget, needs ${k(CHARS_PER_PARAM * P)} (${CHARS_PER_PARAM} per parameter)`;
       break;
@@ -178,6 +184,8 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
     prevParams = P;
   }
   if (chosen < 0) chosen = 0;
+  // the narrowest candidate chosen although it fails a test: say which
+  const fallback = candidates[chosen].rejected;
   for (let i = 0; i < candidates.length; i++) {
     if (i < chosen) candidates[i].rejected = 'a wider model fits the budget';
     else if (i === chosen) candidates[i].rejected = null;
@@ -198,7 +206,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
   else {
     const next = candidates[chosen + 1];
     reasons.push(`${pick.layers}×${pick.hidden}: ~${k(C)} chars in ${budgetWhat} (${perParam.toFixed(1)} per parameter, ${passes.toFixed(1)} passes over ${k(N)})` +
-      (next?.rejected ? `; ${next.layers}×${next.hidden} not: ${next.rejected}` : '') +
+      (fallback ? `; the narrowest candidate, though ${fallback}` : next?.rejected ? `; ${next.layers}×${next.hidden} not: ${next.rejected}` : '') +
       (measured.length > 0 ? `; measured ${measured.join(', ')}` : ''));
   }
   const dropout = fixed.dropout ?? dropoutForPasses(passes);

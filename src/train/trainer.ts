@@ -16,7 +16,7 @@ import { isBetter, type Metrics, type Network, type Task, type TaskSession } fro
 import { TrainingError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { MAX_ROLLBACKS, MIN_LR_FRAC, type TrainConfig } from './config.js';
-import { estimateTotalSteps, learningRate } from './schedule.js';
+import { EVAL_SHARE, evalDue, learningRate } from './schedule.js';
 import { stateIsFinite, type RunState, type TrainProgress } from './state.js';
 
 export type { TrainConfig } from './config.js';
@@ -101,11 +101,17 @@ export class Trainer {
 
   /**
    * Warm-up steps of the cosine schedule: --warmup, or the first tenth of a run planned
-   * (or, with only --time, estimated) to be shorter than ten warm-ups.
+   * to be shorter than ten warm-ups. (A time-bounded run also ends its warm-up by
+   * WARMUP_FRAC of its budget: see schedule.ts.)
    */
   get warmupSteps(): number {
-    const planned = this.totalSteps > 0 ? this.totalSteps : this.progress.scheduleTotal;
+    const planned = this.totalSteps;
     return planned > 0 ? Math.min(this.config.warmup, Math.ceil(planned / 10)) : this.config.warmup;
+  }
+
+  /** The share of the time budget used, elapsed / --time (null without a time budget). */
+  get timeFraction(): number | null {
+    return this.config.timeMs > 0 ? this.progress.elapsedMs / this.config.timeMs : null;
   }
 
   /** The run state: copies of the weights, moments, progress and the task's state tensors. */
@@ -150,11 +156,10 @@ export class Trainer {
   /** The learning rate of the update that ends step `step` (0-based), rollbacks' halvings included. */
   learningRate(step = this.progress.step): number {
     const c = this.config;
-    const known = this.totalSteps;
-    const total = known > 0 ? known : this.progress.scheduleTotal;
     const lr = learningRate(
-      { name: c.schedule, lr: c.lr, warmup: this.warmupSteps, total, minFrac: MIN_LR_FRAC, gamma: c.decay, every: c.decayEvery },
+      { name: c.schedule, lr: c.lr, warmup: this.warmupSteps, total: this.totalSteps, minFrac: MIN_LR_FRAC, gamma: c.decay, every: c.decayEvery },
       step,
+      this.timeFraction,
     );
     return lr * this.progress.lrScale;
   }
@@ -210,9 +215,8 @@ export class Trainer {
     const total = this.totalSteps;
     const timeOnly = total === 0 && config.timeMs > 0;
     const t0 = now() - p0.elapsedMs; // the budget counts the whole run, earlier sessions included
-    // the session's step rate, for chars/s and for the time-only schedule estimate
+    // the session's throughput, for chars/s
     const sessionT0 = now();
-    let sessionSteps = 0;
     let rateT = sessionT0;
     let rateChars = 0;
     let lastYield = sessionT0;
@@ -230,11 +234,10 @@ export class Trainer {
       valCharsScored: size.unit === 'chars' ? size.valScored : 0, windowsPerEpoch: session.stepsPerEpoch,
     });
 
-    const estimate = () => {
-      if (!timeOnly) return;
-      const e = estimateTotalSteps(this.progress.step, elapsed(), config.timeMs, sessionSteps, now() - sessionT0);
-      if (e > 0) this.progress.scheduleTotal = e;
-    };
+    // a time-only run with evalTimes validates by the clock (schedule.ts: evalDue)
+    const byClock = timeOnly && (config.evalTimes ?? 0) > 0;
+    let evalEndedAt = now();
+    let lastEvalMs = 0;
 
     /** Rolls back after step `failedAt` turned out not finite, or throws when that has happened too often. */
     const diverged = (failedAt: number, loss: number, gradNorm: number): void => {
@@ -290,7 +293,6 @@ export class Trainer {
       } else {
         p.evalsSinceBest++;
       }
-      estimate();
       p.elapsedMs = elapsed();
       hooks.onEvent({
         type: 'eval', step: p.step, train: trainLoss, trainBpc: bits(trainLoss), val, valBpc: val === null ? null : bits(val),
@@ -314,7 +316,6 @@ export class Trainer {
         diverged(this.progress.step + 1, r.loss, r.gradNorm);
         continue;
       }
-      sessionSteps++;
       rateChars += r.chars;
       const t = now();
       const p = this.progress;
@@ -324,15 +325,21 @@ export class Trainer {
         rateT = t;
         rateChars = 0;
       }
-      if (timeOnly && p.scheduleTotal === 0 && sessionSteps >= 10) estimate();
       hooks.onEvent({
         type: 'step', step: p.step, loss: r.loss, bpc: bits(r.loss), gradNorm: r.gradNorm, lr: r.lr,
         epoch: this.epochsDone, charsPerSec, elapsedMs: p.elapsedMs,
       });
       if (total > 0 && p.step >= total) reason = config.epochs > 0 && this.epochsDone >= config.epochs ? 'epochs' : 'steps';
       else if (config.timeMs > 0 && p.elapsedMs >= config.timeMs) reason = 'time';
-      if (reason === null && config.evalEvery > 0 && p.step % config.evalEvery === 0) {
-        if ((await doEval()) && config.patience > 0 && p.evalsSinceBest >= config.patience) reason = 'patience';
+      const due = byClock
+        ? evalDue(t - evalEndedAt, config.timeMs, config.evalTimes!, lastEvalMs, EVAL_SHARE)
+        : config.evalEvery > 0 && p.step % config.evalEvery === 0;
+      if (reason === null && due) {
+        const evalStart = now();
+        const ok = await doEval();
+        evalEndedAt = now();
+        lastEvalMs = evalEndedAt - evalStart;
+        if (ok && config.patience > 0 && p.evalsSinceBest >= config.patience) reason = 'patience';
       }
       if (reason !== null && reason !== 'patience' && p.lossCount > 0) {
         // the run ends here: a last evaluation (if it finds divergence, training goes on from the rollback)

@@ -201,11 +201,33 @@ describe('divergence', () => {
 });
 
 describe('time budget', () => {
-  it('with only --time, cosine decays over the steps estimated from the measured rate', async () => {
+  it('with only --time, cosine decays over the clock, whatever the step rate does', async () => {
     let clock = 0;
     let t!: Trainer;
     t = fresh({ ...RUN, dropout: 0, warmup: 5, timeMs: 6000, evalEvery: 10 });
-    // every step takes 100 ms of the fake clock: 60 steps fit
+    // the first 20 steps take 50 ms each of the fake clock, the rest 250 ms (the machine got busy)
+    const rec = recorder({ trainer: () => t, onStep: () => {}, now: () => clock });
+    const step = t.tryStep.bind(t);
+    t.tryStep = () => {
+      clock += t.progress.step < 20 ? 50 : 250;
+      return step();
+    };
+    expect(await go(t, rec)).toBe('time');
+    expect(t.progress.step).toBe(20 + 20);
+    const steps = rec.events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[];
+    expect(steps[4].lr).toBeCloseTo(RUN.lr * (0.55 + 0.45 * Math.cos(Math.PI * 200 / 6000)), 6);
+    // each step's lr is the cosine at the share of the clock used before it
+    for (const e of steps.slice(5)) {
+      const before = e.elapsedMs - (e.step <= 20 ? 50 : 250);
+      expect(e.lr).toBeCloseTo(RUN.lr * (0.55 + 0.45 * Math.cos(Math.PI * Math.min(1, before / 6000))), 6);
+    }
+    expect(steps.at(-1)!.lr).toBeLessThan(0.11 * RUN.lr);
+  });
+
+  it('with only --time and evalTimes, validates by the clock: about evalTimes times, never beyond its share of the time', async () => {
+    let clock = 0;
+    let t!: Trainer;
+    t = fresh({ ...RUN, dropout: 0, timeMs: 10_000, evalEvery: 3, evalTimes: 5 });
     const rec = recorder({ trainer: () => t, onStep: () => {}, now: () => clock });
     const step = t.tryStep.bind(t);
     t.tryStep = () => {
@@ -213,11 +235,25 @@ describe('time budget', () => {
       return step();
     };
     expect(await go(t, rec)).toBe('time');
-    expect(t.progress.step).toBe(60);
-    expect(t.progress.scheduleTotal).toBeGreaterThanOrEqual(58);
-    expect(t.progress.scheduleTotal).toBeLessThanOrEqual(62);
-    const lrs = (rec.events.filter((e) => e.type === 'step') as Extract<TrainEvent, { type: 'step' }>[]).map((e) => e.lr);
-    expect(lrs[4]).toBeCloseTo(RUN.lr);
-    expect(lrs.at(-1)!).toBeLessThan(0.15 * RUN.lr);
+    const evalSteps = rec.events.filter((e) => e.type === 'eval').map((e) => (e as { step: number }).step);
+    // every 2 s of the clock = 20 steps (not every 3 steps), and a last one at the end
+    expect(evalSteps).toEqual([20, 40, 60, 80, 100]);
+
+    // an evaluation that takes 0.5 s may come only every 12.5 s (4%): after the first, only the last
+    clock = 0;
+    t = fresh({ ...RUN, dropout: 0, timeMs: 10_000, evalEvery: 3, evalTimes: 5 });
+    const slow = recorder({ trainer: () => t, onStep: () => {}, now: () => clock });
+    const step2 = t.tryStep.bind(t);
+    t.tryStep = () => {
+      clock += 100;
+      return step2();
+    };
+    const evaluate = t.evaluate.bind(t);
+    t.evaluate = () => {
+      clock += 500;
+      return evaluate();
+    };
+    expect(await go(t, slow)).toBe('time');
+    expect(slow.events.filter((e) => e.type === 'eval').map((e) => (e as { step: number }).step)).toEqual([20, 95]);
   });
 });

@@ -8,7 +8,7 @@ import { createKernels } from '../../src/kernels/index.js';
 
 const V = 65;
 const P = (h: number) => parameterCount('lstm', V, 2, h, 64);
-const input = (over: Partial<SizingInput> & { budget?: Partial<SizingInput['budget']> }): SizingInput => ({
+const input = (over: Partial<Omit<SizingInput, 'budget'>> & { budget?: Partial<SizingInput['budget']> }): SizingInput => ({
   cell: 'lstm', vocab: V, trainChars: 1_000_000, fixed: {}, ...over,
   budget: { timeMs: 0, steps: 0, epochs: 0, ...over.budget },
 });
