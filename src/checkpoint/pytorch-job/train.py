@@ -218,26 +218,31 @@ def make_optimizer(params, name, weight_decay):
 MOMENT_KEYS = {'adam': {'m': 'exp_avg', 'v': 'exp_avg_sq'}, 'rmsprop': {'v': 'square_avg'}, 'sgd': {'m': 'momentum_buffer'}}
 
 
-def learning_rate(cfg, step, total, warmup):
-    """src/train/schedule.ts: the rate of the update that ends step `step` (0-based)."""
+WARMUP_FRAC = 0.05       # a time-bounded run's warm-up ends by this share of its budget
+
+
+def learning_rate(cfg, step, total, warmup, time_fraction=None):
+    """src/train/schedule.ts: the rate of the update that ends step `step` (0-based);
+    time_fraction = elapsed / budget with --time (the cosine then follows the clock)."""
     lr, name = cfg['lr'], cfg['schedule']
     if name == 'constant':
         return lr
     if name == 'step':
         return lr * cfg['decay'] ** (step // max(1, cfg['decayEvery']))
-    if warmup > 0 and step < warmup:
-        return lr * (step + 1) / warmup
-    if total <= warmup:
-        return lr
-    progress = min(1.0, (step - warmup) / (total - warmup))
     low = lr * MIN_LR_FRAC
-    return low + 0.5 * (lr - low) * (1 + math.cos(math.pi * progress))
 
-
-def estimate_total_steps(step, elapsed_ms, budget_ms, rate_steps, rate_ms):
-    if not (rate_steps > 0 and rate_ms > 0 and budget_ms > 0):
-        return 0
-    return step + max(1, round(max(0, budget_ms - elapsed_ms) * rate_steps / rate_ms))
+    def cosine(progress):
+        return low + 0.5 * (lr - low) * (1 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+    by_time = -1.0 if time_fraction is None else time_fraction
+    if total > 0:
+        if warmup > 0 and step < warmup and by_time < WARMUP_FRAC:
+            return lr * (step + 1) / warmup
+        by_steps = 0.0 if total <= warmup else (step - warmup) / (total - warmup)
+        return cosine(max(by_steps, by_time))
+    if by_time >= 0:
+        warm = min(1.0, max((step + 1) / warmup, by_time / WARMUP_FRAC)) if warmup > 0 else 1.0
+        return warm * cosine(by_time)
+    return lr * (step + 1) / warmup if warmup > 0 and step < warmup else lr
 
 
 # ---------------------------------------------------------------- rnn's random streams
@@ -597,13 +602,14 @@ class Run:
         return c['steps'] if c['steps'] > 0 else by_epochs
 
     def warmup_steps(self):
-        planned = self.total_steps() or self.progress['scheduleTotal']
+        planned = self.total_steps()
         return min(self.cfg['warmup'], math.ceil(planned / 10)) if planned > 0 else self.cfg['warmup']
 
     def lr(self):
         p = self.progress
-        total = self.total_steps() or p['scheduleTotal']
-        return learning_rate(self.cfg, p['step'], total, self.warmup_steps()) * p['lrScale']
+        total = self.total_steps()
+        time_fraction = p['elapsedMs'] / self.cfg['timeMs'] if self.cfg['timeMs'] > 0 else None
+        return learning_rate(self.cfg, p['step'], total, self.warmup_steps(), time_fraction) * p['lrScale']
 
     def detach_state(self):
         self.state = tuple(s.detach() for s in self.state) if isinstance(self.state, tuple) else self.state.detach()
@@ -672,8 +678,8 @@ class Run:
         return float(result[0]) if result[1] > 0 else None
 
     def agree(self, values):
-        """The largest of every rank's values: rank 0 alone sends the stop reason and the
-        schedule estimate (the others send 0), any rank an interrupt."""
+        """The largest of every rank's values: rank 0 alone sends the stop reason and its
+        clock (the others send 0), any rank an interrupt."""
         t = torch.tensor(values, dtype=torch.float64)
         if self.world > 1:
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
@@ -706,19 +712,12 @@ class Run:
             raise JobError('the starting weights are not finite; start from an earlier checkpoint')
         self.snapshot()
         chars_per_step = c['batch'] * c['seq']
-        time_only = total == 0 and c['timeMs'] > 0
         t0 = time.monotonic() * 1000 - p['elapsedMs']
         session_t0 = time.monotonic() * 1000
-        session_steps, saved_at, reason = 0, -1, None
+        saved_at, reason = -1, None
 
         def elapsed():
             return time.monotonic() * 1000 - t0
-
-        def estimate():
-            if time_only:
-                e = estimate_total_steps(self.progress['step'], elapsed(), c['timeMs'], session_steps, time.monotonic() * 1000 - session_t0)
-                if e > 0:
-                    self.progress['scheduleTotal'] = e
 
         def diverged(at, loss, norm):
             rollbacks = self.progress['rollbacks'] + 1
@@ -747,9 +746,6 @@ class Run:
                 p['bestVal'], p['bestStep'], p['evalsSinceBest'] = score, p['step'], 0
             else:
                 p['evalsSinceBest'] += 1
-            estimate()
-            [p['scheduleTotal']] = self.agree([p['scheduleTotal'] if self.lead else 0])
-            p['scheduleTotal'] = int(p['scheduleTotal'])
             p['elapsedMs'] = elapsed()
             bits = (lambda x: None if x is None else x / math.log(2))
             self.event({'type': 'eval', 'step': p['step'], 'train': train_loss, 'trainBpc': bits(train_loss), 'val': val,
@@ -768,7 +764,6 @@ class Run:
             if not ok:
                 diverged(self.progress['step'] + 1, loss, norm)
                 continue
-            session_steps += 1
             rate_steps += 1
             p = self.progress
             now = time.monotonic() * 1000
@@ -776,8 +771,6 @@ class Run:
             cps = rate_steps * chars_per_step * 1000 / max(1e-3, now - rate_t)
             if now - rate_t > 5000:
                 rate_t, rate_steps = now, 0
-            if time_only and p['scheduleTotal'] == 0 and session_steps >= 10:
-                estimate()
             if p['step'] % self.args.json_every == 0 or p['step'] == total:
                 self.event({'type': 'step', 'step': p['step'], 'loss': loss, 'bpc': loss / math.log(2), 'gradNorm': norm, 'lr': lr,
                             'epoch': self.batcher.cursor / self.batcher.windows_per_epoch, 'charsPerSec': cps, 'elapsedMs': p['elapsedMs']})
@@ -786,10 +779,11 @@ class Run:
                 why = 2 if c['epochs'] > 0 and self.batcher.cursor / self.batcher.windows_per_epoch >= c['epochs'] else 1
             elif c['timeMs'] > 0 and p['elapsedMs'] >= c['timeMs']:
                 why = 3
-            # every rank stops at the same step, and plans the same schedule
-            why, sched, stop = self.agree([why, p['scheduleTotal'], 1 if self.interrupted else 0] if self.lead
-                                          else [0, 0, 1 if self.interrupted else 0])
-            p['scheduleTotal'] = int(sched)
+            # every rank stops at the same step, and follows the lead's clock (the schedule of a
+            # time-bounded run is a function of it)
+            why, lead_elapsed, stop = self.agree([why, p['elapsedMs'], 1 if self.interrupted else 0] if self.lead
+                                                 else [0, 0, 1 if self.interrupted else 0])
+            p['elapsedMs'] = float(lead_elapsed)
             reason = {0: None, 1: 'steps', 2: 'epochs', 3: 'time'}[int(why)]
             if reason is None and stop:
                 reason = 'interrupted'
