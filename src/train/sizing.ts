@@ -13,10 +13,14 @@
 //               (enough text per parameter to train it within the budget)
 //               and P(m) ≤ PARAMS_PER_CHAR · N (not far more capacity than text);
 //               the narrowest candidate when none qualifies
-//   dropout   = 0 below DROPOUT_FROM_PASSES passes over the text (C / N), then rising
-//               with the passes (a model that sees the text many times memorises it)
-//   lr        = LR_SHORT for runs of fewer than LR_LONG_FROM chars per parameter,
-//               LR_LONG otherwise, cosine to a tenth, warm-up at most 5% of the run
+//   dropout   = 0 for a model with fewer than DROPOUT_FROM_PARAMS_PER_CHAR parameters
+//               per character of text (it is limited by its capacity, and dropout only
+//               slows it down) or below DROPOUT_FROM_PASSES passes over the text (C / N);
+//               then rising with the passes (a large model that sees the text many times
+//               memorises it), up to DROPOUT_MAX
+//   lr        = by width (lrForWidth): far above the old default 2e-3, which left short
+//               runs far from where they could get; cosine to a tenth over the budget,
+//               warm-up SIZED_WARMUP steps or 5% of a time budget
 //
 // The user's flags win: a field the user set is kept, and the rule fills the rest around
 // it (a given --hidden fixes the width; --dropout fixes the dropout).
@@ -89,15 +93,18 @@ export const SIZED_SEQ = 50;
 export const CHARS_PER_PARAM = 8;
 /** A candidate may have at most this many parameters per character of training text. */
 export const PARAMS_PER_CHAR = 1.5;
-/** Passes over the text from which dropout pays, and the dropout at DROPOUT_FULL_PASSES. */
+/** Dropout only for models with at least this many parameters per character of text... */
+export const DROPOUT_FROM_PARAMS_PER_CHAR = 0.5;
+/** ...from this many passes over the text, reaching DROPOUT_MAX at DROPOUT_FULL_PASSES. */
 export const DROPOUT_FROM_PASSES = 4;
 export const DROPOUT_FULL_PASSES = 30;
 export const DROPOUT_MAX = 0.3;
-/** Learning rates: short runs (few chars per parameter) and long ones. */
-export const LR_SHORT = 4e-3;
-export const LR_LONG = 3e-3;
-export const LR_LONG_FROM = 40;
 export const SIZED_WARMUP = 20;
+
+/** The peak learning rate (Adam, cosine) for a model of this width. */
+export function lrForWidth(hidden: number): number {
+  return hidden <= 192 ? 1e-2 : hidden <= 256 ? 6e-3 : 4e-3;
+}
 /** Share of a time budget assumed lost to validation and checkpoints. */
 export const OVERHEAD_SHARE = 0.06;
 
@@ -106,9 +113,9 @@ export function parameterCount(cell: CellKind, vocab: number, layers: number, hi
   return paramSpecs({ cell, vocab, layers, hidden, embed }).reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0);
 }
 
-/** Dropout for a run that makes `passes` passes over its text. */
-export function dropoutForPasses(passes: number): number {
-  if (!(passes > DROPOUT_FROM_PASSES)) return 0;
+/** Dropout for a run that makes `passes` passes over its text with `paramsPerChar` parameters per character of it. */
+export function dropoutFor(passes: number, paramsPerChar: number): number {
+  if (!(passes > DROPOUT_FROM_PASSES) || !(paramsPerChar >= DROPOUT_FROM_PARAMS_PER_CHAR)) return 0;
   const t = Math.min(1, Math.log(passes / DROPOUT_FROM_PASSES) / Math.log(DROPOUT_FULL_PASSES / DROPOUT_FROM_PASSES));
   return Math.round(DROPOUT_MAX * t * 20) / 20; // steps of 0.05
 }
@@ -139,7 +146,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
   const layers = fixed.layers ?? SIZED_LAYERS;
   const embed = fixed.embed ?? SIZED_EMBED;
   const widths = fixed.hidden !== undefined ? [fixed.hidden] : CANDIDATE_WIDTHS;
-  const base = { layers, embed, batch, seq, dropout: fixed.dropout ?? 0, lr: fixed.lr ?? LR_SHORT, warmup: fixed.warmup ?? SIZED_WARMUP };
+  const base = { layers, embed, batch, seq, dropout: fixed.dropout ?? 0, lr: fixed.lr ?? lrForWidth(widths[0]), warmup: fixed.warmup ?? SIZED_WARMUP };
 
   const candidates: CandidateReport[] = [];
   let chosen = -1;
@@ -165,7 +172,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
         report.rejected = `at most ~${k(optimistic)} chars in the budget, needs ${k(CHARS_PER_PARAM * P)}`;
         break;
       }
-      rate = await measure({ ...base, hidden });
+      rate = await measure({ ...base, hidden, lr: fixed.lr ?? lrForWidth(hidden) });
       report.charsPerSec = rate;
     }
     const C = budgetChars(budget, N, batch, seq, rate);
@@ -209,11 +216,14 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
       (fallback ? `; the narrowest candidate, though ${fallback}` : next?.rejected ? `; ${next.layers}×${next.hidden} not: ${next.rejected}` : '') +
       (measured.length > 0 ? `; measured ${measured.join(', ')}` : ''));
   }
-  const dropout = fixed.dropout ?? dropoutForPasses(passes);
+  const paramsPerChar = pick.parameters / Math.max(1, N);
+  const dropout = fixed.dropout ?? dropoutFor(passes, paramsPerChar);
   if (fixed.dropout === undefined) {
-    reasons.push(dropout > 0 ? `dropout ${dropout}: ${passes.toFixed(1)} passes over the text` : `no dropout: ${passes.toFixed(1)} passes over the text (dropout pays from ${DROPOUT_FROM_PASSES})`);
+    reasons.push(dropout > 0 ? `dropout ${dropout}: ${passes.toFixed(1)} passes over the text with ${paramsPerChar.toFixed(2)} parameters per char`
+      : paramsPerChar < DROPOUT_FROM_PARAMS_PER_CHAR ? `no dropout: ${paramsPerChar.toFixed(2)} parameters per char of text (dropout pays from ${DROPOUT_FROM_PARAMS_PER_CHAR})`
+        : `no dropout: ${passes.toFixed(1)} passes over the text (dropout pays from ${DROPOUT_FROM_PASSES})`);
   }
-  const lr = fixed.lr ?? (perParam >= LR_LONG_FROM ? LR_LONG : LR_SHORT);
-  if (fixed.lr === undefined) reasons.push(`lr ${lr}: ${perParam >= LR_LONG_FROM ? 'a long' : 'a short'} run for its size`);
+  const lr = fixed.lr ?? lrForWidth(pick.hidden);
+  if (fixed.lr === undefined) reasons.push(`lr ${lr} for width ${pick.hidden}, cosine to a tenth over the ${budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps'}`);
   return { config: { ...base, hidden: pick.hidden, dropout, lr }, candidates, reasons };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CANDIDATE_WIDTHS, CHARS_PER_PARAM, DROPOUT_FROM_PASSES, DROPOUT_MAX, PARAMS_PER_CHAR, SIZED_BATCH, SIZED_SEQ,
-  dropoutForPasses, parameterCount, sizeRun, type SizedConfig, type SizingInput,
+  CANDIDATE_WIDTHS, CHARS_PER_PARAM, DROPOUT_FROM_PARAMS_PER_CHAR, DROPOUT_FROM_PASSES, DROPOUT_MAX, PARAMS_PER_CHAR, SIZED_BATCH, SIZED_SEQ,
+  dropoutFor, lrForWidth, parameterCount, sizeRun, type SizedConfig, type SizingInput,
 } from '../../src/train/sizing.js';
 import { Model } from '../../src/nn/model.js';
 import { createKernels } from '../../src/kernels/index.js';
@@ -47,21 +47,36 @@ describe('sizing rule', () => {
     expect(s.config.hidden).toBeLessThan(CANDIDATE_WIDTHS[CANDIDATE_WIDTHS.length - 1]);
   });
 
-  it('adds dropout only when the run passes over the text many times', async () => {
-    expect(dropoutForPasses(1)).toBe(0);
-    expect(dropoutForPasses(DROPOUT_FROM_PASSES)).toBe(0);
-    expect(dropoutForPasses(DROPOUT_FROM_PASSES * 3)).toBeGreaterThan(0);
-    expect(dropoutForPasses(1e6)).toBe(DROPOUT_MAX);
+  it('adds dropout only to a model large for its text that passes over the text many times', async () => {
+    const big = DROPOUT_FROM_PARAMS_PER_CHAR * 2;
+    expect(dropoutFor(1, big)).toBe(0);
+    expect(dropoutFor(DROPOUT_FROM_PASSES, big)).toBe(0);
+    expect(dropoutFor(DROPOUT_FROM_PASSES * 3, big)).toBeGreaterThan(0);
+    expect(dropoutFor(1e6, big)).toBe(DROPOUT_MAX);
+    // a model small for its text is limited by capacity: no dropout however long it trains
+    expect(dropoutFor(1e6, DROPOUT_FROM_PARAMS_PER_CHAR / 2)).toBe(0);
     let prev = 0;
     for (let p = 1; p < 200; p *= 1.3) {
-      expect(dropoutForPasses(p)).toBeGreaterThanOrEqual(prev);
-      prev = dropoutForPasses(p);
+      expect(dropoutFor(p, big)).toBeGreaterThanOrEqual(prev);
+      prev = dropoutFor(p, big);
     }
-    const few = await sizeRun(input({ trainChars: 1e6, budget: { epochs: 1 } }));
+    // a small text (the narrowest model is large for it), seen 100 times
+    const N = P(CANDIDATE_WIDTHS[0]) / big;
+    const few = await sizeRun(input({ trainChars: N, budget: { epochs: 1 } }));
     expect(few.config.dropout).toBe(0);
-    const many = await sizeRun(input({ trainChars: 1e6, budget: { epochs: 100 } }));
+    const many = await sizeRun(input({ trainChars: N, budget: { epochs: 100 } }));
     expect(many.config.dropout).toBeGreaterThan(0);
-    expect(many.reasons.join('\n')).toMatch(/dropout/);
+    expect(many.reasons.join('\n')).toMatch(/dropout 0\.\d+: 100\.0 passes/);
+    // a large text, seen 100 times by a model small for it
+    const large = await sizeRun(input({ trainChars: 1e9, budget: { epochs: 100 } }));
+    expect(large.config.dropout).toBe(0);
+  });
+
+  it('the learning rate falls with the width, and a given --lr wins', async () => {
+    for (let i = 1; i < CANDIDATE_WIDTHS.length; i++) expect(lrForWidth(CANDIDATE_WIDTHS[i])).toBeLessThanOrEqual(lrForWidth(CANDIDATE_WIDTHS[i - 1]));
+    const s = await sizeRun(input({ budget: { steps: 100 } }));
+    expect(s.config.lr).toBe(lrForWidth(s.config.hidden));
+    expect((await sizeRun(input({ budget: { steps: 100 }, fixed: { lr: 1e-3 } }))).config.lr).toBe(1e-3);
   });
 
   it('keeps every field the user set', async () => {
