@@ -2,7 +2,7 @@
 // configuration and progress, best validation loss — and a chart of the loss history.
 // Data, so it goes to stdout; --json for scripts.
 import { Command } from 'commander';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { newestFile } from '../checkpoint/atomic.js';
 import { readCheckpoint, FORMAT_VERSION, type Checkpoint } from '../checkpoint/store.js';
 import { TASKS } from '../tasks/registry.js';
@@ -65,7 +65,7 @@ export function checkpointSummary(ckpt: Checkpoint) {
 async function runSystemInfo(flags: InfoFlags): Promise<number> {
   const { backendReport } = await import('../kernels/index.js');
   const r = backendReport();
-  const cpu = cpus()[0]?.model?.trim() ?? 'unknown';
+  const cpu = r.cpu;
   const summary = {
     backend: r.auto, cpu, cores: availableParallelism(), arch: process.arch, node: process.version,
     native: r.native, nativeMissing: r.nativeMissing,

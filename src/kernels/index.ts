@@ -1,6 +1,8 @@
 // Backend selection. `auto` (the default) is the native backend when its addon was built
 // and loads, else the WebAssembly SIMD backend; the reference backend serves float64
 // (gradient checks) and `--backend reference`.
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { ReferenceKernels } from './reference.js';
 import type { Dtype, Kernels } from './types.js';
 import { createNativeKernels, loadNative, type NativeInfo } from './native/index.js';
@@ -54,6 +56,8 @@ export function describeKernels(k: Kernels): string {
 /** What `auto` picks on this machine and why (for `rnn info --system` and the bench). */
 export interface BackendReport {
   auto: 'native' | 'wasm';
+  /** The CPU's model name (with family and model numbers where /proc/cpuinfo gives them). */
+  cpu: string;
   native: NativeInfo | null;
   /** Why the native backend is not used (null when it is available). */
   nativeMissing: string | null;
@@ -61,6 +65,19 @@ export interface BackendReport {
 
 export function backendReport(): BackendReport {
   const load = loadNative();
-  if (!load.addon) return { auto: 'wasm', native: null, nativeMissing: load.reason };
-  return { auto: 'native', native: load.addon.info(), nativeMissing: null };
+  const cpu = cpuModel();
+  if (!load.addon) return { auto: 'wasm', cpu, native: null, nativeMissing: load.reason };
+  return { auto: 'native', cpu, native: load.addon.info(), nativeMissing: null };
+}
+
+function cpuModel(): string {
+  const name = cpus()[0]?.model?.trim() || 'unknown CPU';
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const family = /^cpu family\s*:\s*(\d+)/m.exec(info)?.[1];
+    const model = /^model\s*:\s*(\d+)/m.exec(info)?.[1];
+    return family && model ? `${name} (family ${family}, model ${model})` : name;
+  } catch {
+    return name;
+  }
 }
