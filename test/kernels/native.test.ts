@@ -4,8 +4,8 @@
 // views that start at unaligned offsets of the wasm arena; bit-identical results for 1, 2
 // and 3 threads; the errors a caller can cause. Skipped when the addon is not built (a
 // machine without a C compiler): test/cli/native-fallback.test.ts covers that case.
-import { describe, expect, it } from 'vitest';
-import { createKernels } from '../../src/kernels/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createKernels, type Arena } from '../../src/kernels/index.js';
 import { createNativeKernels, loadNative, type NativeKernels } from '../../src/kernels/native/index.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
 import { Rng } from '../../src/util/rng.js';
@@ -34,8 +34,13 @@ function naiveGemm(
 }
 
 describe.skipIf(!addon)('native gemm', () => {
-  const k1 = createNativeKernels({ threads: 1 })!;
-  const arena = k1.arena();
+  // made in beforeAll: the body of a skipped describe still runs
+  let k1!: NativeKernels;
+  let arena!: Arena;
+  beforeAll(() => {
+    k1 = createNativeKernels({ threads: 1 })!;
+    arena = k1.arena();
+  });
   /** A view of the arena `offset` floats into a fresh allocation (unaligned for offset > 0), filled from src. */
   const place = (src: Float32Array, offset: number) => {
     const v = (arena.floats(src.length + offset) as Float32Array).subarray(offset);
