@@ -35,10 +35,11 @@ import {
   type AttentionKind, type AttentionWeights,
 } from './attention.js';
 import { applyMask, drawDropoutMask } from './dropout.js';
+import { Encoder, encoderParamSpecs, initEncoder, type EncoderConfig, type EncoderWorkspace } from './encoder.js';
 import { embeddingBackward, embeddingForward } from './embedding.js';
 import { allocLayerCache, carryState, gateCount, hasCellState, step, type CellKind, type LayerCache, type LayerWeights } from './layer.js';
 import { linearBackward, linearForward } from './linear.js';
-import { CELLS } from './model.js';
+import { CELLS } from './cells.js';
 import { ParamLayout, type ParamSpec } from './params.js';
 import { SlabArena } from './slab.js';
 
@@ -74,6 +75,11 @@ export function validateSeq2SeqConfig(cfg: Seq2SeqConfig): void {
   if (!ATTENTION_MODES.includes(cfg.attention)) throw new Error(`unknown attention ${cfg.attention}`);
 }
 
+/** The encoder's part of the config (src/nn/encoder.ts). */
+export function encoderConfigOf(cfg: Seq2SeqConfig): EncoderConfig {
+  return { cell: cfg.cell, vocab: cfg.srcVocab, embed: cfg.embed, hidden: cfg.hidden, layers: cfg.layers, bidirectional: cfg.bidirectional };
+}
+
 /** Encoder output width D. */
 export function encoderWidth(cfg: Seq2SeqConfig): number {
   return (cfg.bidirectional ? 2 : 1) * cfg.hidden;
@@ -94,7 +100,7 @@ function layerSpecs(prefix: string, cell: CellKind, In: number, H: number, l: nu
 export function seq2seqParamSpecs(cfg: Seq2SeqConfig): ParamSpec[] {
   const { embed: E, hidden: H, layers: L, cell } = cfg;
   const D = encoderWidth(cfg);
-  const specs: ParamSpec[] = [...localEncoderSpecs(cfg)];
+  const specs: ParamSpec[] = encoderParamSpecs(encoderConfigOf(cfg), 'encoder.');
   if (D !== H) {
     for (let l = 0; l < L; l++) {
       specs.push({ name: `bridge.weight_h_l${l}`, shape: [H, D] }, { name: `bridge.bias_h_l${l}`, shape: [H] });
@@ -113,34 +119,9 @@ export function seq2seqParamSpecs(cfg: Seq2SeqConfig): ParamSpec[] {
   return specs;
 }
 
-// ---------------------------------------------------------------------------------------
-// Local encoder: a unidirectional masked stack over right-padded sources. A cell is causal,
-// so the positions after a row's end change nothing before it: its outputs there are never
-// read (attention masks them) and its final state is read at its own last position.
-
-function localEncoderSpecs(cfg: Seq2SeqConfig): ParamSpec[] {
-  const specs: ParamSpec[] = [{ name: 'encoder.embed.weight', shape: [cfg.srcVocab, cfg.embed] }];
-  for (let l = 0; l < cfg.layers; l++) specs.push(...layerSpecs('encoder.rnn', cfg.cell, l === 0 ? cfg.embed : cfg.hidden, cfg.hidden, l));
-  return specs;
-}
-
 interface State {
   h: Vec;
   c: Vec | null;
-}
-
-/** One encoder pass shaped for (B, S): per-position outputs and final states per layer and direction. */
-interface EncoderRun {
-  /** [S,B,D] */
-  outputs: Vec;
-  /** [S,B,D]; the caller adds ∂L/∂outputs into it before backward() */
-  dOutputs: Vec;
-  /** finals[l][dir] [B,H] */
-  finals: State[][];
-  /** ∂L/∂finals, same layout; the caller adds into them before backward() */
-  dFinals: State[][];
-  forward(): void;
-  backward(): void;
 }
 
 function layerWeights(layout: ParamLayout, flat: Vec, prefix: string, l: number, cell: CellKind, suffix = ''): LayerWeights {
@@ -166,63 +147,6 @@ function allocStack(
   return layers;
 }
 
-function localEncoder(
-  net: Seq2SeqModel, arena: Arena, B: number, S: number, ids: Int32Array, lens: Int32Array, training: boolean,
-): EncoderRun {
-  const { k, layout, params, grads, config } = net;
-  const { embed: E, hidden: H, layers: L, cell } = config;
-  const embOut = arena.floats(S * B * E);
-  const dEmbOut = training ? arena.floats(S * B * E) : null;
-  const layers = allocStack(arena, cell, B, S, E, H, L, embOut, dEmbOut, training);
-  const w = layers.map((_, l) => layerWeights(layout, params, 'encoder.rnn', l, cell));
-  const dw = layers.map((_, l) => layerWeights(layout, grads, 'encoder.rnn', l, cell));
-  const lstm = hasCellState(cell);
-  // (an LSTM's ∂L/∂c_final would have to enter the cell's backward sweep mid-way, at each
-  // row's own last step; the local encoder does not do that, so it takes the other cells only)
-  if (lstm && training) throw new Error('the local encoder trains rnn and gru cells only');
-  const finals = layers.map(() => [{ h: arena.floats(B * H), c: lstm ? arena.floats(B * H) : null }]);
-  const dFinals = layers.map(() => [{ h: arena.floats(B * H), c: lstm ? arena.floats(B * H) : null }]);
-  const top = layers[L - 1];
-  const dOutputs = training ? top.dHs.subarray(B * H, (S + 1) * B * H) : arena.floats(0);
-  /** row b's final state is slot lens[b] (= h at position lens[b] − 1) */
-  const at = (b: number) => (lens[b] * B + b) * H;
-  return {
-    outputs: top.Hs.subarray(B * H, (S + 1) * B * H),
-    dOutputs,
-    finals,
-    dFinals,
-    forward() {
-      embeddingForward(k, S * B, E, ids, layout.view(params, 'encoder.embed.weight'), embOut);
-      for (let l = 0; l < L; l++) {
-        const c = layers[l];
-        c.Hs.subarray(0, B * H).fill(0);
-        c.Cs?.subarray(0, B * H).fill(0);
-        CELLS[cell].forward(k, w[l], c);
-        for (let b = 0; b < B; b++) {
-          finals[l][0].h.set(c.Hs.subarray(at(b), at(b) + H), b * H);
-          if (c.Cs) finals[l][0].c!.set(c.Cs.subarray(at(b), at(b) + H), b * H);
-        }
-      }
-      for (const f of dFinals) {
-        f[0].h.fill(0);
-        f[0].c?.fill(0);
-      }
-    },
-    backward() {
-      for (let l = L - 1; l >= 0; l--) {
-        const c = layers[l];
-        // (slots 1..S of dHs hold ∂L/∂outputs (top) or what the layer above wrote)
-        for (let b = 0; b < B; b++) {
-          for (let j = 0; j < H; j++) c.dHs[at(b) + j] += dFinals[l][0].h[b * H + j];
-        }
-        c.dHs.subarray(0, B * H).fill(0);
-        CELLS[cell].backward(k, w[l], dw[l], c);
-      }
-      embeddingBackward(k, S * B, E, ids, dEmbOut!, layout.view(grads, 'encoder.embed.weight'));
-    },
-  };
-}
-
 // ---------------------------------------------------------------------------------------
 
 export class Seq2SeqModel {
@@ -230,6 +154,7 @@ export class Seq2SeqModel {
   readonly arena: Arena;
   readonly params: Vec;
   readonly grads: Vec;
+  readonly encoder: Encoder;
 
   constructor(readonly k: Kernels, readonly config: Seq2SeqConfig, arena?: Arena) {
     validateSeq2SeqConfig(config);
@@ -237,6 +162,7 @@ export class Seq2SeqModel {
     this.arena = arena ?? k.arena();
     this.params = this.layout.alloc(this.arena);
     this.grads = this.layout.alloc(this.arena);
+    this.encoder = new Encoder(k, encoderConfigOf(config), this.layout, this.params, this.grads, 'encoder.');
   }
 
   get parameterCount(): number {
@@ -246,7 +172,9 @@ export class Seq2SeqModel {
   /** As the language model: N(0,1) embeddings, uniform ±1/√H elsewhere, LSTM forget bias 1. */
   init(rng: Rng): void {
     const { hidden: H, cell } = this.config;
+    initEncoder(this.encoder.config, this.layout, this.params, rng, 'encoder.');
     for (const spec of this.layout.specs) {
+      if (spec.name.startsWith('encoder.')) continue;
       const v = this.layout.view(this.params, spec.name);
       if (spec.name.endsWith('embed.weight')) {
         for (let i = 0; i < v.length; i++) v[i] = rng.normal();
@@ -256,9 +184,9 @@ export class Seq2SeqModel {
       }
     }
     if (hasCellState(cell)) {
-      for (const spec of this.layout.specs) {
-        if (/\.bias_ih_l\d+/.test(spec.name) && spec.name.includes('rnn.')) this.layout.view(this.params, spec.name).subarray(H, 2 * H).fill(1);
-        if (/\.bias_hh_l\d+/.test(spec.name) && spec.name.includes('rnn.')) this.layout.view(this.params, spec.name).subarray(H, 2 * H).fill(0);
+      for (let l = 0; l < this.config.layers; l++) {
+        this.layout.view(this.params, `decoder.rnn.bias_ih_l${l}`).subarray(H, 2 * H).fill(1);
+        this.layout.view(this.params, `decoder.rnn.bias_hh_l${l}`).subarray(H, 2 * H).fill(0);
       }
     }
   }
@@ -288,7 +216,7 @@ export class Seq2SeqWorkspace {
   tgtLens: Int32Array = new Int32Array(0);
   /** [T,B,V]; after loss() in training, ∂L/∂logits */
   logits: Vec = new Float32Array(0);
-  encoder!: EncoderRun;
+  encoder!: EncoderWorkspace;
   private embOut!: Vec;
   private dEmbOut: Vec | null = null;
   layers: LayerCache[] = [];
@@ -321,12 +249,13 @@ export class Seq2SeqWorkspace {
     const D = encoderWidth(config);
     const tr = this.training;
     Object.assign(this, { B, S, T });
-    this.srcIds = a.ints(S * B);
-    this.srcLens = a.ints(B);
+    this.encoder = this.model.encoder.workspace(B, S, { training: tr, dropout: this.dropout, outputs: true }, a);
+    this.encoder.setSteps(S);
+    this.srcIds = this.encoder.ids;
+    this.srcLens = this.encoder.lengths;
     this.tgtIn = a.ints(T * B);
     this.tgtOut = a.ints(T * B);
     this.tgtLens = a.ints(B);
-    this.encoder = localEncoder(this.model, a, B, S, this.srcIds, this.srcLens, tr);
     this.bridgePre = D === H ? [] : Array.from({ length: L }, () => ({
       h: a.floats(B * H), c: hasCellState(cell) ? a.floats(B * H) : null,
     }));
@@ -376,7 +305,9 @@ export class Seq2SeqWorkspace {
     }
   }
 
+  /** Fresh dropout masks: the encoder's between its layers, then the decoder's before the output layer. */
   drawDropout(rng: Rng): void {
+    this.encoder.drawDropout(rng);
     if (this.mask) drawDropoutMask(rng, this.dropout, this.mask);
   }
 
@@ -396,7 +327,7 @@ export class Seq2SeqWorkspace {
       const c = this.layers[l];
       const h0 = c.Hs.subarray(0, B * H);
       const c0 = c.Cs ? c.Cs.subarray(0, B * H) : null;
-      const f = this.encoder.finals[l];
+      const f = [0, 1].slice(0, dirs).map((d) => this.encoder.final(l, d));
       if (D === H) {
         h0.set(f[0].h);
         if (c0) c0.set(f[0].c!);
@@ -440,7 +371,7 @@ export class Seq2SeqWorkspace {
     const top = this.layers[this.layers.length - 1].Hs.subarray(B * H);
     let headIn = top;
     if (this.attn) {
-      attentionForward(k, this.attnWeights(params), this.attn, this.encoder.outputs, top, steps);
+      attentionForward(k, this.attnWeights(params), this.attn, this.encoder.outputs!, top, steps);
       // ã = tanh(W_c[:, :D]·c_t + W_c[:, D:]·a_t + b_c)
       const Wc = layout.view(params, 'combine.weight');
       const ca = this.combined!;
@@ -514,7 +445,7 @@ export class Seq2SeqWorkspace {
     const top = topCache.Hs.subarray(B * H);
     const dTop = topCache.dHs.subarray(B * H);
     const enc = this.encoder;
-    enc.dOutputs.fill(0);
+    enc.clearGradients();
     // ∂L/∂(head input): into dDropped (then unmasked), dCombined, or the top layer's dHs
     const headIn = this.mask ? this.dropped! : this.attn ? this.combined! : top;
     const dHeadOut = this.attn ? this.dCombined! : dTop;
@@ -534,8 +465,8 @@ export class Seq2SeqWorkspace {
       k.gemm(true, false, H, H, rows, dPre, H, top, H, 1, dWc.subarray(D), D + H);
       k.gemm(false, false, rows, D, H, dPre, H, Wc, D + H, 0, this.dContext!, D);
       k.gemm(false, false, rows, H, H, dPre, H, Wc.subarray(D), D + H, 0, dTop, H);
-      attentionBackward(k, this.attnWeights(params), this.attnWeights(grads), this.attn, enc.outputs, top,
-        this.dContext!, enc.dOutputs, dTop);
+      attentionBackward(k, this.attnWeights(params), this.attnWeights(grads), this.attn, enc.outputs!, top,
+        this.dContext!, enc.dOutputs!, dTop);
     }
     for (let l = L - 1; l >= 0; l--) {
       const c = this.layers[l];
@@ -549,8 +480,8 @@ export class Seq2SeqWorkspace {
       const c = this.layers[l];
       const dh0 = c.dHs.subarray(0, B * H);
       const dc0 = c.dC ? c.dC.subarray(0, B * H) : null;
-      const df = enc.dFinals[l];
-      const f = enc.finals[l];
+      const df = [0, 1].slice(0, dirs).map((d) => enc.dFinal(l, d));
+      const f = [0, 1].slice(0, dirs).map((d) => enc.final(l, d));
       if (D === H) {
         addInto(df[0].h, dh0);
         if (dc0) addInto(df[0].c!, dc0);
@@ -621,7 +552,7 @@ export class Seq2SeqWorkspace {
       permute(c.Hs, H, 1);
       if (c.Cs) permute(c.Cs, H, 1);
     }
-    permute(this.encoder.outputs, D, S);
+    permute(this.encoder.outputs!, D, S);
     const lens = Int32Array.from(this.srcLens);
     for (let r = 0; r < B; r++) this.srcLens[r] = lens[parents[r]];
     this.attnSetLens();

@@ -14,10 +14,11 @@ const TOL = 1e-5;
 const SOURCES = [[1, 2, 3, 4], [2, 1], [3, 3, 1]];
 const TARGETS = [[1, 2], [3, 1, 2, 3], [2]];
 
-function build(cfg: Partial<Seq2SeqConfig>, seed = 5) {
+function build(cfg: Partial<Seq2SeqConfig> & { dropout?: number }, seed = 5) {
   const config: Seq2SeqConfig = {
-    cell: 'gru', srcVocab: 5, tgtVocab: 4, embed: 3, hidden: 3, layers: 1, bidirectional: false, attention: 'none', ...cfg,
+    cell: 'gru', srcVocab: 5, tgtVocab: 4, embed: 3, hidden: 3, layers: 1, bidirectional: false, attention: 'none',
   };
+  for (const key of ['cell', 'layers', 'bidirectional', 'attention'] as const) if (cfg[key] !== undefined) (config as any)[key] = cfg[key];
   const model = new Seq2SeqModel(k, config);
   const rng = new Rng(seed);
   model.init(rng);
@@ -25,48 +26,60 @@ function build(cfg: Partial<Seq2SeqConfig>, seed = 5) {
   return model;
 }
 
-function lossOf(model: Seq2SeqModel, sources: number[][], targets: number[][]) {
-  const ws = model.workspace(true);
+function lossOf(model: Seq2SeqModel, sources: number[][], targets: number[][], dropout = 0) {
+  const ws = model.workspace(true, dropout);
   const f = () => {
-    ws.load(sources, targets);
     ws.forward();
     return ws.loss(); // (writes ∂L/∂logits into the workspace, never into model.grads)
   };
   model.grads.fill(0);
   ws.load(sources, targets);
+  if (dropout > 0) ws.drawDropout(new Rng(11));
   ws.forward();
   const l = ws.loss();
   ws.backward();
   return { ws, f, l };
 }
 
-const CELLS: CellKind[] = ['gru', 'rnn'];
 const ATTN: AttentionMode[] = ['none', 'dot', 'additive'];
 
-describe('seq2seq gradients (float64 central differences)', () => {
-  for (const cell of CELLS) {
-    for (const attention of ATTN) {
-      for (const layers of [1, 2]) {
-        it(`${cell}, ${layers} layer(s), attention ${attention}: every parameter`, () => {
-          const model = build({ cell, attention, layers });
-          const { f } = lossOf(model, SOURCES, TARGETS);
-          const grads = Float64Array.from(model.grads);
-          for (const spec of model.layout.specs) {
-            const p = model.layout.view(model.params, spec.name) as Float64Array;
-            const g = model.layout.view(grads, spec.name);
-            const r = gradcheck(f, p, g);
-            expect(r.maxRelError, `${spec.name} ${JSON.stringify(r.worst)}`).toBeLessThanOrEqual(TOL);
-          }
-        });
+interface GradCase { cell: CellKind; layers: number; bidirectional: boolean; attention: AttentionMode; dropout?: number }
+const GRAD_CASES: GradCase[] = [];
+for (const cell of ['gru', 'lstm'] as CellKind[]) {
+  for (const attention of ATTN) {
+    GRAD_CASES.push({ cell, layers: 2, bidirectional: true, attention });
+    GRAD_CASES.push({ cell, layers: 1, bidirectional: false, attention });
+  }
+}
+GRAD_CASES.push(
+  { cell: 'rnn', layers: 2, bidirectional: false, attention: 'dot' },
+  { cell: 'gru-torch', layers: 1, bidirectional: true, attention: 'additive' },
+  { cell: 'lstm-peep', layers: 1, bidirectional: true, attention: 'dot' },
+  { cell: 'lstm', layers: 2, bidirectional: true, attention: 'additive', dropout: 0.3 },
+);
+
+describe('seq2seq gradients (float64 central differences through encoder, bridge, attention, decoder)', () => {
+  for (const c of GRAD_CASES) {
+    const name = `${c.cell}, ${c.layers} layer(s), ${c.bidirectional ? 'bidirectional (bridge 2H → H)' : 'unidirectional'}, attention ${c.attention}${c.dropout ? `, dropout ${c.dropout}` : ''}`;
+    it(`${name}: every parameter`, () => {
+      const model = build(c);
+      const { f } = lossOf(model, SOURCES, TARGETS, c.dropout ?? 0);
+      const grads = Float64Array.from(model.grads);
+      if (c.bidirectional) expect(model.layout.has('bridge.weight_h_l0')).toBe(true);
+      for (const spec of model.layout.specs) {
+        const p = model.layout.view(model.params, spec.name) as Float64Array;
+        const g = model.layout.view(grads, spec.name);
+        const r = gradcheck(f, p, g);
+        expect(r.maxRelError, `${spec.name} ${JSON.stringify(r.worst)}`).toBeLessThanOrEqual(TOL);
       }
-    }
+    });
   }
 });
 
 describe('seq2seq masking', () => {
   for (const attention of ATTN) {
     it(`attention ${attention}: a batch's loss and gradient are the sums of each row's alone`, () => {
-      const model = build({ attention, layers: 2 });
+      const model = build({ attention, layers: 2, cell: 'lstm', bidirectional: true });
       const together = lossOf(model, SOURCES, TARGETS);
       const gTogether = Float64Array.from(model.grads);
       const sum = together.ws.lossSum;
@@ -101,7 +114,7 @@ describe('seq2seq masking', () => {
 describe('seq2seq decoding', () => {
   for (const attention of ATTN) {
     it(`attention ${attention}: step-by-step logits equal the teacher-forced ones`, () => {
-      const model = build({ attention, layers: 2 });
+      const model = build({ attention, layers: 2, cell: 'lstm', bidirectional: true });
       const tf = model.workspace(false);
       tf.load(SOURCES, TARGETS);
       tf.forward();
@@ -123,7 +136,7 @@ describe('seq2seq decoding', () => {
   }
 
   it('reorder moves state and source with the row', () => {
-    const model = build({ attention: 'additive', layers: 2 });
+    const model = build({ attention: 'additive', layers: 2, cell: 'lstm', bidirectional: true });
     const V = model.config.tgtVocab;
     const a = model.workspace(false);
     a.encode(SOURCES);
