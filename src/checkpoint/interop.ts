@@ -5,13 +5,13 @@
 // A weights-only file is exactly what a PyTorch script writes when it sends a model back
 // (test/fixtures/torch_interop.py): readCheckpoint loads it like any checkpoint, with no
 // optimizer moments, carried state or progress, so it samples but cannot be resumed.
-import { paramSpecs } from '../nn/model.js';
-import type { Checkpoint } from './store.js';
+import { paramSpecs, type ModelConfig } from '../nn/model.js';
+import type { Vocab } from '../text/vocab.js';
 import { FORMAT_NAME, FORMAT_VERSION } from './store.js';
 import { encodeSafetensors } from './safetensors.js';
 
 /** The model tensors and sampling metadata of a checkpoint, without the training state. */
-export function encodeWeightsOnly(ckpt: Pick<Checkpoint, 'model' | 'vocab' | 'params'>): Uint8Array {
+export function encodeWeightsOnly(ckpt: { model: ModelConfig; vocab: Vocab; params: ReadonlyMap<string, Float32Array> }): Uint8Array {
   const tensors = paramSpecs(ckpt.model).map((s) => ({ name: s.name, shape: s.shape, data: ckpt.params.get(s.name)! }));
   return encodeSafetensors(tensors, {
     format: FORMAT_NAME,

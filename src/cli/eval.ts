@@ -1,14 +1,21 @@
 // `rnn eval [file|-]`: the loss of a model on a text, in nats/char, bits/char and
 // perplexity, as key<TAB>value lines (or one JSON object with --json).
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { readCheckpoint } from '../checkpoint/store.js';
 import { evaluateText } from '../sample/score.js';
+import { TASKS } from '../tasks/registry.js';
 import { decodeCorpus, readCorpusPath } from '../text/corpus.js';
-import { CheckpointError, RnnError } from '../util/errors.js';
-import { backendOption, checkpointOption, DataOut, jsonOption, loadModel, nameChars, plural, readStdin, threadsOption, usingModel, type BackendFlags } from './common.js';
+import { CheckpointError, RnnError, UsageError } from '../util/errors.js';
+import { backendOption, checkpointOption, DataOut, findCheckpoint, jsonOption, loadModel, nameChars, plural, readStdin, threadsOption, usingModel, type BackendFlags } from './common.js';
+import { runPairEval } from './eval-pairs.js';
+import { floatOption, intOption } from './options.js';
 
 interface EvalFlags extends BackendFlags {
   checkpoint?: string;
   json: boolean;
+  beam?: number;
+  lengthPenalty?: number;
+  maxLen?: number;
 }
 
 export function registerEval(program: Command): void {
@@ -18,6 +25,9 @@ export function registerEval(program: Command): void {
     .argument('[file]', 'text file, folder of text files, or - for stdin', '-')
     .addOption(checkpointOption('evaluate'))
     .addOption(jsonOption('one JSON object instead of key<TAB>value lines'))
+    .addOption(new Option('--beam <n>', 'seq2seq: decode with beam search of n hypotheses (default greedy)').argParser(intOption('--beam', 1, 256)))
+    .addOption(new Option('--length-penalty <alpha>', 'seq2seq with --beam: GNMT length normalisation (default 0.6)').argParser(floatOption('--length-penalty', 0, 10)))
+    .addOption(new Option('--max-len <n>', 'seq2seq: longest output (default: twice the longest training target, plus 10)').argParser(intOption('--max-len', 1, 100000)))
     .addOption(backendOption())
     .addOption(threadsOption())
     .addHelpText('after', `
@@ -29,6 +39,11 @@ character is context only. Characters the model does not know are left out and c
 
 Output (key<TAB>value): nats (per char), bpc, perplexity, chars (predicted), unknown.
 
+With a seq2seq checkpoint (rnn train --task seq2seq) the file holds source<TAB>target
+lines; the output is exact (share of outputs equal to their target), cer (character
+error rate: edit distance over reference length, over all pairs), loss (teacher-forced
+nats per target symbol), pairs, decoding and truncated.
+
 Examples:
   rnn eval held-out.txt
   rnn eval held-out.txt --json | jq .bpc
@@ -39,8 +54,16 @@ Examples:
 }
 
 async function runEval(file: string, flags: EvalFlags): Promise<number> {
+  const path = await findCheckpoint(flags.checkpoint);
+  const any = await readCheckpoint(path, { weightsOnly: true });
   const text = file === '-' ? decodeCorpus(await readStdin('the text'), 'stdin') : (await readCorpusPath(file)).text;
-  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
+  if (any.task === 'seq2seq') {
+    return usingModel(path, () => runPairEval(text, file === '-' ? 'stdin' : file, any, { ...flags, lengthPenalty: flags.lengthPenalty ?? 0.6 }));
+  }
+  for (const [flag, v] of [['--beam', flags.beam], ['--length-penalty', flags.lengthPenalty], ['--max-len', flags.maxLen]] as const) {
+    if (v !== undefined) throw new UsageError(`${flag} applies to seq2seq checkpoints; ${path} holds a ${TASKS[any.task].title}`);
+  }
+  const { ckpt, model } = await loadModel(path, flags);
   const result = await usingModel(ckpt.file, async () => evaluateText(model, ckpt.vocab, text));
   const unknownCount = [...result.unknown.values()].reduce((a, b) => a + b, 0);
   const name = file === '-' ? 'stdin' : file;

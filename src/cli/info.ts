@@ -103,15 +103,23 @@ async function runInfo(given: string | undefined, flags: InfoFlags): Promise<num
   const loss = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(4)} nats/char (${bpc(x).toFixed(3)} bpc)`);
   lines.push(`checkpoint  ${file}`);
   lines.push(`task        ${TASKS[ckpt.task].title} (use it with ${TASKS[ckpt.task].command})`);
-  lines.push(`model       ${m.layers}×${m.hidden} ${m.cell}, embed ${m.embed}, vocab ${ckpt.vocab.size}, ${n(s.parameters)} parameters`);
+  if (ckpt.task === 'seq2seq') {
+    const sm = ckpt.meta.model;
+    lines.push(`model       encoder ${sm.layers}×${sm.hidden} ${sm.cell}${sm.bidirectional ? ' bidirectional' : ''} → decoder ${sm.layers}×${sm.hidden}, attention ${sm.attention}, embed ${sm.embed}, ${n(s.parameters)} parameters`);
+    lines.push(`vocab       source ${ckpt.vocab.size} characters, target ${ckpt.meta.tgtVocab.size}; outputs up to ${ckpt.meta.longestTarget} characters in training`);
+  } else {
+    lines.push(`model       ${m.layers}×${m.hidden} ${m.cell}, embed ${m.embed}, vocab ${ckpt.vocab.size}, ${n(s.parameters)} parameters`);
+  }
   if (t && p) {
     const sched = t.schedule === 'cosine' ? `cosine (warm-up ${t.warmup})` : t.schedule === 'step' ? `step (×${t.decay} every ${t.decayEvery})` : t.schedule;
-    lines.push(`training    batch ${t.batch} × seq ${t.seq} · ${t.optim} lr ${t.lr} ${sched} · clip ${t.clip} · dropout ${t.dropout ?? 0} · seed ${t.seed}`);
+    lines.push(`training    batch ${t.batch}${ckpt.task === 'lm' ? ` × seq ${t.seq}` : ''} · ${t.optim} lr ${t.lr} ${sched} · clip ${t.clip} · dropout ${t.dropout ?? 0} · seed ${t.seed}`);
     const limits = [t.steps ? `${n(t.steps)} steps` : '', t.epochs ? `${t.epochs} epochs` : '', t.timeMs ? formatDuration(t.timeMs) : '', t.patience ? `patience ${t.patience}` : '']
       .filter(Boolean).join(', ');
     lines.push(`progress    step ${n(p.step)}${limits ? ` (limits: ${limits})` : ''} · ${formatDuration(p.elapsedMs)} of training` +
       `${p.rollbacks > 0 ? ` · ${p.rollbacks} divergence rollback(s), lr ×${p.lrScale}` : ''}`);
-    lines.push(`best val    ${loss(p.bestVal)}${p.bestVal === null ? '' : ` at step ${n(p.bestStep)}`}`);
+    const bestMetrics = ckpt.progress?.bestMetrics;
+    const best = bestMetrics && ckpt.task !== 'lm' ? TASKS[ckpt.task].formatMetrics(bestMetrics) : loss(p.bestVal);
+    lines.push(`best val    ${best}${p.bestVal === null ? '' : ` at step ${n(p.bestStep)}`}`);
     if (p.lastVal !== null || p.lastTrain !== null) lines.push(`last eval   train ${loss(p.lastTrain)} · val ${loss(p.lastVal)}`);
   } else {
     lines.push('training    none recorded (weights only: can be sampled, not resumed)');

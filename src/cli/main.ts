@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   eval: async () => (await import('./eval.js')).registerEval,
   score: async () => (await import('./score.js')).registerScore,
   export: async () => (await import('./export.js')).registerExport,
+  translate: async () => (await import('./translate.js')).registerTranslate,
 };
 
 /**
@@ -49,6 +50,8 @@ Examples:
   cat app.log | rnn score | sort -rn | head         the most surprising lines
   cat *.md | rnn train - --cell gru --time 10m      train on stdin for ten minutes
   rnn export --onnx model.onnx                      the newest best checkpoint as an ONNX model
+  rnn train pairs.tsv --task seq2seq --bidirectional   an encoder-decoder on source<TAB>target lines
+  echo 2024-03-05 | rnn translate                   one output line per input line
 
 Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.`);
   return program;

@@ -9,6 +9,7 @@ import { readCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
 import { createKernels, describeKernels } from '../kernels/index.js';
 import { CELL_KINDS, type CellKind } from '../nn/layer.js';
 import { OPTIMIZERS, type OptimName } from '../nn/optim.js';
+import { ATTENTION_MODES } from '../nn/seq2seq.js';
 import { AUTO_EVAL_WINDOWS } from '../tasks/lm.js';
 import { TASK_NAMES } from '../tasks/registry.js';
 import { TRAIN_DEFAULTS as D } from '../train/config.js';
@@ -48,6 +49,8 @@ interface TrainFlags extends BackendFlags {
   evalWindows?: number;
   patience: number;
   resume?: string;
+  bidirectional?: boolean;
+  attention?: string;
   json: boolean;
   jsonEvery: number;
   quiet: boolean;
@@ -59,6 +62,9 @@ const RUN_OPTIONS = [
   'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay', 'decayEvery',
   'dropout', 'steps', 'epochs', 'time', 'seed', 'valFrac', 'evalEvery', 'evalWindows', 'patience',
 ] as const;
+
+/** Flags that are options of one task (config.taskOptions), by their commander names. */
+const TASK_OPTIONS = ['bidirectional', 'attention'] as const;
 
 export function registerTrain(program: Command): void {
   program
@@ -89,6 +95,8 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--eval-every <n>', 'validate and save every n steps (0: only at the end)').default(D.evalEvery).argParser(intOption('--eval-every', 0)))
     .addOption(new Option('--eval-windows <n>', `validation windows (batch × seq chars each) scored per evaluation (0: the whole split; default: the whole split up to ${AUTO_EVAL_WINDOWS})`).argParser(intOption('--eval-windows', 0)))
     .addOption(new Option('--patience <n>', 'stop after n evaluations without improvement (0: never)').default(D.patience).argParser(intOption('--patience', 0)))
+    .addOption(new Option('--bidirectional', 'seq2seq: the encoder reads each source both ways (a 2H → H bridge starts the decoder)'))
+    .addOption(new Option('--attention <kind>', 'seq2seq: attention over the encoder\'s outputs: none, dot (Luong), additive (Bahdanau) (default dot)').argParser(choiceOption('--attention', ATTENTION_MODES)))
     .addOption(new Option('--resume <checkpoint>', 'continue the run saved in this checkpoint exactly where it stopped'))
     .addOption(backendOption())
     .addOption(threadsOption())
@@ -108,6 +116,9 @@ function givenOptions(f: TrainFlags, explicit: (name: string) => boolean): Train
   for (const name of RUN_OPTIONS) {
     if (explicit(name) && f[name] !== undefined) given[name === 'time' ? 'timeMs' : name] = f[name];
   }
+  const taskOptions: Record<string, unknown> = {};
+  for (const name of TASK_OPTIONS) if (explicit(name) && f[name] !== undefined) taskOptions[name] = f[name];
+  if (Object.keys(taskOptions).length > 0) given.taskOptions = taskOptions;
   return given as TrainOptions;
 }
 

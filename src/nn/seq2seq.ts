@@ -51,8 +51,8 @@ export const BOUNDARY = 0;
 
 export interface Seq2SeqConfig {
   cell: CellKind;
-  /** source vocabulary size (ids 0..srcVocab-1) */
-  srcVocab: number;
+  /** the source vocabulary size (ids 0..vocab-1), named as every task's input vocabulary */
+  vocab: number;
   /** target vocabulary size, the boundary symbol (id 0) included */
   tgtVocab: number;
   /** E, the width of both embeddings */
@@ -66,7 +66,7 @@ export interface Seq2SeqConfig {
 }
 
 export function validateSeq2SeqConfig(cfg: Seq2SeqConfig): void {
-  for (const key of ['srcVocab', 'tgtVocab', 'embed', 'hidden', 'layers'] as const) {
+  for (const key of ['vocab', 'tgtVocab', 'embed', 'hidden', 'layers'] as const) {
     const v = cfg[key];
     if (!Number.isInteger(v) || v < 1) throw new Error(`seq2seq ${key} must be a positive integer, got ${v}`);
   }
@@ -77,7 +77,7 @@ export function validateSeq2SeqConfig(cfg: Seq2SeqConfig): void {
 
 /** The encoder's part of the config (src/nn/encoder.ts). */
 export function encoderConfigOf(cfg: Seq2SeqConfig): EncoderConfig {
-  return { cell: cfg.cell, vocab: cfg.srcVocab, embed: cfg.embed, hidden: cfg.hidden, layers: cfg.layers, bidirectional: cfg.bidirectional };
+  return { cell: cfg.cell, vocab: cfg.vocab, embed: cfg.embed, hidden: cfg.hidden, layers: cfg.layers, bidirectional: cfg.bidirectional };
 }
 
 /** Encoder output width D. */

@@ -5,17 +5,20 @@
 // type to TaskMetas and the task to TASKS.
 import { UsageError } from '../util/errors.js';
 import { lmTask, type LmMeta } from './lm.js';
+import { seq2seqTask, type Seq2SeqMeta } from './seq2seq.js';
 import type { Task } from './task.js';
 
 /** What each task's checkpoint metadata decodes to (Task.decodeMeta). Every one has the input vocabulary and a model config. */
 export interface TaskMetas {
   lm: LmMeta;
+  seq2seq: Seq2SeqMeta;
 }
 
 export type TaskName = keyof TaskMetas;
 
 export const TASKS: { [K in TaskName]: Task<any, TaskMetas[K]> } = {
   lm: lmTask,
+  seq2seq: seq2seqTask,
 };
 
 export const TASK_NAMES = Object.keys(TASKS) as TaskName[];

@@ -143,7 +143,7 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     if (!resume.train || !resume.state) {
       throw new UsageError(`${resume.file} holds weights only and cannot be resumed; start a new run instead`);
     }
-    const task = TASKS[resume.task];
+    const task: Task = TASKS[resume.task];
     if (req.task !== undefined && req.task !== resume.task) {
       throw new UsageError(`${resume.file} holds a ${task.title} (--task ${task.name}), not --task ${req.task}; drop --task to resume it`);
     }

@@ -156,10 +156,10 @@ function checkLoaded(ckpt: Checkpoint, fileLength: number): void {
   let bytes = 0;
   for (const p of ckpt.params.values()) bytes += p.byteLength;
   expect(bytes).toBeLessThanOrEqual(fileLength);
-  expect(ckpt.vocab.size).toBe(ckpt.model.vocab);
   const model = modelFromCheckpoint(kernels, ckpt);
+  expect(ckpt.vocab.size).toBe(model.config.vocab);
   const ws = model.workspace(1, 2, false);
-  ws.ids.set([0, ckpt.model.vocab - 1]);
+  ws.ids.set([0, model.config.vocab - 1]);
   ws.forward();
   expect(ws.logits.every(Number.isFinite)).toBe(true);
 }

@@ -16,7 +16,7 @@ const TARGETS = [[1, 2], [3, 1, 2, 3], [2]];
 
 function build(cfg: Partial<Seq2SeqConfig> & { dropout?: number }, seed = 5) {
   const config: Seq2SeqConfig = {
-    cell: 'gru', srcVocab: 5, tgtVocab: 4, embed: 3, hidden: 3, layers: 1, bidirectional: false, attention: 'none',
+    cell: 'gru', vocab: 5, tgtVocab: 4, embed: 3, hidden: 3, layers: 1, bidirectional: false, attention: 'none',
   };
   for (const key of ['cell', 'layers', 'bidirectional', 'attention'] as const) if (cfg[key] !== undefined) (config as any)[key] = cfg[key];
   const model = new Seq2SeqModel(k, config);
