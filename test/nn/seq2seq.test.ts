@@ -44,19 +44,16 @@ function lossOf(model: Seq2SeqModel, sources: number[][], targets: number[][], d
 const ATTN: AttentionMode[] = ['none', 'dot', 'additive'];
 
 interface GradCase { cell: CellKind; layers: number; bidirectional: boolean; attention: AttentionMode; dropout?: number }
-const GRAD_CASES: GradCase[] = [];
-for (const cell of ['gru', 'lstm'] as CellKind[]) {
-  for (const attention of ATTN) {
-    GRAD_CASES.push({ cell, layers: 2, bidirectional: true, attention });
-    GRAD_CASES.push({ cell, layers: 1, bidirectional: false, attention });
-  }
-}
-GRAD_CASES.push(
+// every attention mode and both bridges (identity for D = H, learned 2H → H), every cell family
+const GRAD_CASES: GradCase[] = [
+  ...ATTN.map((attention): GradCase => ({ cell: 'gru', layers: 2, bidirectional: true, attention })),
+  { cell: 'lstm', layers: 2, bidirectional: true, attention: 'dot' },
+  { cell: 'lstm', layers: 2, bidirectional: true, attention: 'additive', dropout: 0.3 },
+  { cell: 'lstm', layers: 1, bidirectional: false, attention: 'none' },
   { cell: 'rnn', layers: 2, bidirectional: false, attention: 'dot' },
   { cell: 'gru-torch', layers: 1, bidirectional: true, attention: 'additive' },
   { cell: 'lstm-peep', layers: 1, bidirectional: true, attention: 'dot' },
-  { cell: 'lstm', layers: 2, bidirectional: true, attention: 'additive', dropout: 0.3 },
-);
+];
 
 describe('seq2seq gradients (float64 central differences through encoder, bridge, attention, decoder)', () => {
   for (const c of GRAD_CASES) {
