@@ -103,7 +103,7 @@ export const SIZED_WARMUP = 20;
 
 /** The peak learning rate (Adam, cosine) for a model of this width. */
 export function lrForWidth(hidden: number): number {
-  return hidden <= 192 ? 1e-2 : hidden <= 256 ? 8e-3 : 5e-3;
+  return hidden <= 192 ? 6e-3 : hidden <= 256 ? 5e-3 : 4e-3;
 }
 /** Share of a time budget assumed lost to validation and checkpoints. */
 export const OVERHEAD_SHARE = 0.06;
