@@ -189,6 +189,19 @@ for (const [B, H] of [[1, 256], [8, 128], [32, 64], [32, 128], [32, 256], [64, 5
   record({ kernel: 'lstm-time-loop', B, H, micros1: +r[0][0].toFixed(1), micros2: +r[1][0].toFixed(1),
     micros1Best: +r[0][1].toFixed(1), micros2Best: +r[1][1].toFixed(1) });
 }
+// The hand-off alone: a product too small to matter (8x16x8), split across both threads
+// (publish the job, wake the worker, claim, wait for the last chunk) against the same call
+// on one thread.
+{
+  const make = (k) => {
+    const a = k.arena();
+    const A = fill(a.floats(8 * 8), 1), B = fill(a.floats(8 * 16), 2), C = a.floats(8 * 16);
+    return () => k.gemm(false, false, 8, 16, 8, A, 8, B, 16, 1, C, 16);
+  };
+  const [[one], [split]] = race([make(k1), make(kSplit)]);
+  console.log(`hand-off: an 8x16x8 product on 1 thread ${(one * 1e6).toFixed(2)} µs, split over 2 threads ${(split * 1e6).toFixed(2)} µs`);
+  record({ kernel: 'hand-off', micros1: +(one * 1e6).toFixed(2), micros2: +(split * 1e6).toFixed(2) });
+}
 kSplit.dispose();
 
 console.log('\npointwise kernels (B=32, H=256 per step; softmax 2048x65; optimizers over 1M floats)');

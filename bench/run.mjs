@@ -1,12 +1,17 @@
-// End-to-end benchmark (`npm run bench`): trains configs S, M, L, G of issue 3 with the
+// End-to-end benchmark (`npm run bench`): trains configs S, M, L, G of issue 3 and V (a
+// large vocabulary: a generated corpus of 5,000 symbols, bench/large-vocab.mjs) with the
 // library (bench/core.ts, bundled on the fly), interleaved round by round with
 // ../shared/bench/torch_bench.py on the same configs when PyTorch is importable, and
 // reports medians: train chars/s, batch-1 sampling chars/s (temperature 0.8), peak RSS,
 // and the cold start of `node bin/rnn.js sample -n 100` on a saved M checkpoint.
 //
-//   npm run bench -- [--configs S,M,L,G] [--seconds 10] [--rounds 3] [--corpus FILE]
+//   npm run bench -- [--configs S,M,L,G,V] [--seconds 10] [--rounds 3] [--corpus FILE]
 //                    [--no-torch] [--torch-threads1] [--threads N] [--cold-runs 15]
 //                    [--backend auto|native|wasm|reference, or a list: native,wasm]
+//                    [--min-steps N] [--warmup N]   (timed steps at least, default 20, and
+//                                     warm-up steps, default 5: fewer on a slow or busy machine)
+//                    [--baseline DIR]  (also run DIR's bench/core.ts, a checkout of another
+//                                       commit, in the same rounds, and give the ratios)
 //                    [--profile]   (per-kernel time table of each config, no timing run)
 //
 // With a list of backends each round runs every one of them, interleaved with PyTorch; the
@@ -16,7 +21,7 @@
 // machine: timings of concurrent jobs are meaningless.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,9 +39,10 @@ const CONFIGS = {
   M: { cell: 'lstm', layers: 2, hidden: 256, emb: 64, batch: 32, seq: 64 },
   L: { cell: 'lstm', layers: 1, hidden: 512, emb: 64, batch: 64, seq: 100 },
   G: { cell: 'gru', layers: 2, hidden: 256, emb: 64, batch: 32, seq: 64 },
+  V: { cell: 'lstm', layers: 1, hidden: 256, emb: 64, batch: 32, seq: 64, largeVocab: true },
 };
-const names = opt('configs', 'S,M,L,G').split(',').map((s) => s.trim().toUpperCase());
-for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown config ${n} (S, M, L, G)`);
+const names = opt('configs', 'S,M,L,G,V').split(',').map((s) => s.trim().toUpperCase());
+for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown config ${n} (S, M, L, G, V)`);
 const seconds = Number(opt('seconds', '10'));
 const rounds = Number(opt('rounds', '3'));
 const threads = Number(opt('threads', '0'));
@@ -44,6 +50,9 @@ const coldRuns = Number(opt('cold-runs', '15'));
 const corpus = resolve(opt('corpus', join(root, '..', 'shared', 'corpora', 'tinyshakespeare.txt')));
 const torchBench = resolve(root, '..', 'shared', 'bench', 'torch_bench.py');
 const profile = flag('profile');
+const minSteps = opt('min-steps', '');
+const warmup = opt('warmup', '');
+const baselineDir = opt('baseline', '');
 const backends = opt('backend', 'auto').split(',').map((s) => s.trim());
 for (const b of backends) if (!['auto', 'native', 'wasm', 'reference'].includes(b)) throw new Error(`unknown backend ${b}`);
 if (!existsSync(corpus)) throw new Error(`corpus ${corpus} not found (give one with --corpus)`);
@@ -52,12 +61,24 @@ if (!existsSync(corpus)) throw new Error(`corpus ${corpus} not found (give one w
 mkdirSync(join(root, 'build'), { recursive: true });
 const dir = mkdtempSync(join(root, 'build', 'bench-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const core = join(dir, 'core.mjs');
-await build({
-  entryPoints: [join(root, 'bench', 'core.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-  outfile: core, logLevel: 'warning',
-  banner: { js: "import { createRequire as __rnnCreateRequire } from 'node:module'; const require = __rnnCreateRequire(import.meta.url);" },
-});
+const bundleCore = async (tree, outfile) => {
+  await build({
+    entryPoints: [join(tree, 'bench', 'core.ts')], bundle: true, platform: 'node', format: 'esm', target: 'node20',
+    outfile, logLevel: 'warning',
+    banner: { js: "import { createRequire as __rnnCreateRequire } from 'node:module'; const require = __rnnCreateRequire(import.meta.url);" },
+  });
+  return outfile;
+};
+const core = await bundleCore(root, join(dir, 'core.mjs'));
+const baseCore = baselineDir ? await bundleCore(resolve(baselineDir), join(dir, 'baseline-core.mjs')) : null;
+// config V's corpus: about 5,000 symbols, generated (not committed)
+let vocabCorpus = null;
+if (names.some((n) => CONFIGS[n].largeVocab)) {
+  const { largeVocabText } = await import('./large-vocab.mjs');
+  vocabCorpus = join(dir, 'large-vocab.txt');
+  writeFileSync(vocabCorpus, largeVocabText());
+}
+const corpusOf = (c) => (c.largeVocab ? vocabCorpus : corpus);
 
 const log = (s) => process.stderr.write(`${s}\n`);
 // our configs map onto our cell names (torch_bench's 'gru' is PyTorch's nn.GRU = 'gru-torch')
@@ -73,16 +94,17 @@ function runJson(cmd, args) {
   return JSON.parse(line);
 }
 
-const ours = (c, extra = [], backend = backends[0]) => runJson(process.execPath, [core, ...cfgArgs(c, ourCell(c.cell)),
-  '--seconds', String(seconds), '--corpus', corpus, '--backend', backend, ...(threads > 0 ? ['--threads', String(threads)] : []), ...extra]);
+const ours = (c, extra = [], backend = backends[0], bundle = core) => runJson(process.execPath, [bundle, ...cfgArgs(c, ourCell(c.cell)),
+  '--seconds', String(seconds), '--corpus', corpusOf(c), '--backend', backend, ...(threads > 0 ? ['--threads', String(threads)] : []),
+  ...(minSteps ? ['--min-steps', minSteps] : []), ...(warmup ? ['--warmup', warmup] : []), ...extra]);
 const torch = (c, t) => runJson('python3', [torchBench, ...cfgArgs(c, c.cell), '--seconds', String(seconds),
-  '--corpus', corpus, ...(t ? ['--threads', String(t)] : [])]);
+  '--corpus', corpusOf(c), ...(t ? ['--threads', String(t)] : [])]);
 
 if (profile) {
   for (const n of names) {
     log(`== ${n}`);
     runJson(process.execPath, [core, ...cfgArgs(CONFIGS[n], ourCell(CONFIGS[n].cell)), '--seconds', String(seconds),
-      '--corpus', corpus, '--sample-chars', '200', '--profile', '--backend', backends[0], ...(threads > 0 ? ['--threads', String(threads)] : [])]);
+      '--corpus', corpusOf(CONFIGS[n]), '--sample-chars', '200', '--profile', '--backend', backends[0], ...(threads > 0 ? ['--threads', String(threads)] : [])]);
   }
   process.exit(0);
 }
@@ -94,10 +116,18 @@ const results = {}; // name -> { ours: [], torch: [], torch1: [] }
 for (let r = 0; r < rounds; r++) {
   for (const n of names) {
     const c = CONFIGS[n];
-    const slot = (results[n] ??= { ours: [], others: backends.slice(1).map(() => []), torch: [], torch1: [] });
+    const slot = (results[n] ??= { ours: [], base: [], others: backends.slice(1).map(() => []), torch: [], torch1: [] });
+    // with a baseline, alternate which of the two runs first from round to round
+    const runBase = () => {
+      const b = ours(c, [], backends[0], baseCore);
+      slot.base.push(b);
+      log(`round ${r + 1}/${rounds} ${n}: baseline ${b.backend} ${b.train_chars_per_s} chars/s, sample ${b.sample_chars_per_s}`);
+    };
+    if (baseCore && r % 2 === 0) runBase();
     const o = ours(c);
     slot.ours.push(o);
     log(`round ${r + 1}/${rounds} ${n}: rnn ${o.backend} ${o.train_chars_per_s} chars/s, sample ${o.sample_chars_per_s}`);
+    if (baseCore && r % 2 === 1) runBase();
     backends.slice(1).forEach((b, i) => {
       const x = ours(c, [], b);
       slot.others[i].push(x);
@@ -152,6 +182,8 @@ const machine = { nproc: cpus().length, cpu: cpus()[0]?.model, node: process.ver
 mkdirSync(join(root, 'bench', 'results'), { recursive: true });
 const out = join(root, 'bench', 'results', 'bench.jsonl');
 const lines = [];
+const baseLines = baseCore ? [`against the baseline ${resolve(baselineDir)} (same rounds, alternating order)`,
+  '| config | backend | rnn train chars/s | baseline | ratio | rnn sample chars/s | baseline | ratio |', '|---|---|---|---|---|---|---|---|'] : [];
 const hdr = '| config | rnn train chars/s | PyTorch chars/s | ratio | rnn sample chars/s | PyTorch sample | ratio | rnn RSS MiB | PyTorch RSS MiB |';
 lines.push(hdr, '|---|---|---|---|---|---|---|---|---|');
 for (const n of names) {
@@ -163,6 +195,7 @@ for (const n of names) {
     torch_train: med(s.torch, 'train_chars_per_s'), torch_sample: med(s.torch, 'sample_chars_per_s'), torch_rss: med(s.torch, 'peak_rss_mib'),
     torch_threads: s.torch[0]?.threads ?? null, torch_version: s.torch[0]?.system ?? null,
     torch1_train: med(s.torch1, 'train_chars_per_s'), torch1_sample: med(s.torch1, 'sample_chars_per_s'),
+    base_train: med(s.base, 'train_chars_per_s'), base_sample: med(s.base, 'sample_chars_per_s'),
   };
   appendFileSync(out, `${JSON.stringify({ time: stamp, machine, ...row })}\n`);
   lines.push(`| ${n} | ${fmt(row.rnn_train)} | ${fmt(row.torch_train)} | ${ratio(row.rnn_train, row.torch_train)} | ${fmt(row.rnn_sample)} | ${fmt(row.torch_sample)} | ${ratio(row.rnn_sample, row.torch_sample)} | ${fmt(row.rnn_rss)} | ${fmt(row.torch_rss)} |`);
@@ -172,8 +205,12 @@ for (const n of names) {
     appendFileSync(out, `${JSON.stringify({ time: stamp, machine, extra_backend: extra })}\n`);
     lines.push(`|   (rnn ${extra.backend}) | ${fmt(extra.train)} | | ${ratio(extra.train, row.torch_train)} | ${fmt(extra.sample)} | | ${ratio(extra.sample, row.torch_sample)} | ${fmt(extra.rss)} | |`);
   });
+  if (baseCore) {
+    baseLines.push(`| ${n} | ${row.rnn_backend} | ${fmt(row.rnn_train)} | ${fmt(row.base_train)} | ${ratio(row.rnn_train, row.base_train)} | ${fmt(row.rnn_sample)} | ${fmt(row.base_sample)} | ${ratio(row.rnn_sample, row.base_sample)} |`);
+  }
   if (torch1) lines.push(`|   (PyTorch 1 thread) | | ${fmt(row.torch1_train)} | ${ratio(row.rnn_train, row.torch1_train)} | | ${fmt(row.torch1_sample)} | ${ratio(row.rnn_sample, row.torch1_sample)} | | |`);
 }
+if (baseCore) lines.push('', ...baseLines);
 if (cold) {
   appendFileSync(out, `${JSON.stringify({ time: stamp, machine, cold_start: cold })}\n`);
   lines.push('', `cold start \`rnn sample -n 100\` (M checkpoint): median ${cold.rnn_ms.toFixed(0)} ms over ${cold.runs} runs (node -e 0: ${cold.node_empty_ms.toFixed(0)} ms)`);
