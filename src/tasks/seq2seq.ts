@@ -335,7 +335,7 @@ export class Seq2SeqSession implements TaskSession {
     const longestSrc = Math.max(...data.train.map((p) => p.src.length));
     const dup = data.duplicates > 0 ? ` · ${n(data.duplicates)} duplicate line(s) dropped` : '';
     const valNote = data.val.length === 0 ? 'no validation pairs (--val-frac 0): the training loss decides "best"'
-      : `eval every ${config.evalEvery || 'end'}${config.evalEvery ? ' steps' : ''} on ${this.size.valScored < data.val.length ? `${n(this.size.valScored)} of ${n(data.val.length)}` : `all ${n(data.val.length)}`} val pairs (greedy)`;
+      : `${config.evalEvery ? `eval every ${n(config.evalEvery)} step${config.evalEvery === 1 ? '' : 's'}` : 'eval at the end'} on ${this.size.valScored < data.val.length ? `${n(this.size.valScored)} of ${n(data.val.length)}` : `all ${n(data.val.length)}`} val pairs (greedy)`;
     return [
       `data: source<TAB>target pairs · ${n(data.train.length)} train + ${n(data.val.length)} val${dup} · source vocab ${data.srcVocab.size}, target vocab ${data.tgtVocab.size} · longest source ${longestSrc}, target ${data.longestTarget} · ${valNote}`,
       `model: encoder ${m.layers}×${m.hidden} ${m.cell}${m.bidirectional ? ' bidirectional' : ''} → decoder ${m.layers}×${m.hidden}, attention ${m.attention}, embed ${m.embed}, ${n(this.net.parameterCount)} parameters · batch ${config.batch}`,
