@@ -66,7 +66,7 @@ function tryLoad(): NativeLoad {
   for (let up = 0; up < 5 && !file; up++, dir = dirname(dir)) {
     if (existsSync(join(dir, ADDON))) file = join(dir, ADDON);
   }
-  if (!file) return { addon: null, reason: 'not built (no C compiler at install?); `npm rebuild` builds it' };
+  if (!file) return { addon: null, reason: 'not built (no C compiler at install?); `npm run build:native` builds it' };
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;
     addon.info();
