@@ -13,10 +13,12 @@
 //   arith.txt   lines like 37+58=95 and 7*8=56; each answer is determined by its prompt
 //   log.txt     a ship's log from a small probabilistic grammar of English-like sentences
 //   pairs/      source<TAB>target tasks with known answers for the encoder-decoder (pairs.mjs)
+//   classes/    label<TAB>text lines with a known best accuracy for the classifier (classes.mjs)
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { classFiles, classesReadme } from './classes.mjs';
 import { pairFiles, pairsReadme } from './pairs.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -465,7 +467,9 @@ function generateAll() {
   const pairs = pairFiles(makeRandom, a.text);
   const pairBytes = Object.values(pairs.files).reduce((n, t) => n + Buffer.byteLength(t, 'utf8'), 0);
   Object.assign(files, pairs.files);
-  files['README.md'] = readme(all).replace('## Regenerate or check', `${pairsReadme(pairs.summary, thousands(pairBytes))}\n## Regenerate or check`);
+  const classes = classFiles(makeRandom);
+  Object.assign(files, classes.files);
+  files['README.md'] = readme(all).replace('## Regenerate or check', `${pairsReadme(pairs.summary, thousands(pairBytes))}\n${classesReadme(classes.summary)}\n## Regenerate or check`);
   const summary = {
     markov: {
       ...all.markov.stats,
@@ -478,6 +482,7 @@ function generateAll() {
     arith: { ...all.arith.stats },
     log: { ...all.log.stats },
   };
+  summary.classes = classes.summary;
   for (const [name, text] of Object.entries(pairs.files)) {
     summary[name.replace(/^pairs\/|\.tsv$/g, '')] = stats(name, text);
   }
@@ -527,6 +532,7 @@ function main(argv) {
         `arith.txt   ${summary.arith.bytes} bytes, vocabulary ${summary.arith.vocab}, ${summary.arith.lines} lines`,
         `log.txt     ${summary.log.bytes} bytes, vocabulary ${summary.log.vocab}, ${summary.log.lines} lines`,
         `pairs/      ${Object.keys(summary).filter((k) => k.includes('-')).length} files of source<TAB>target pairs`,
+        `classes/    labelled lines; markov: Bayes-optimal accuracy ${(100 * summary.classes.markov.bayes).toFixed(2)}%, the Bayes classifier on the test file ${(100 * summary.classes.markov.bayesOnTest).toFixed(2)}%`,
         check ? (differ === 0 ? 'check: all files match' : `check: ${differ} file(s) differ`) : 'wrote corpora/*.txt and corpora/README.md',
       ].join('\n') + '\n',
     );
