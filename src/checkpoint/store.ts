@@ -9,7 +9,7 @@
 //   state.*                                                          the task's run state (the LM's
 //                                                                    carried state.h_l{k}, state.c_l{k} [B,H])
 // Metadata (all values are strings; JSON where structured)
-//   format = "rnn-charlm", format_version = "1", task (absent: "lm"), the task's entries
+//   format = "rnn-charlm", format_version = "1" (lm) or "2" (other tasks), task (absent: "lm"), the task's entries
 //   (at least model and vocab; the LM also writes cell), train (TrainConfig), progress
 //   (TrainProgress), optimizer ({ name, t }), step, val_loss, best_val_loss, best_step
 //   (plain numbers, "" when unknown: what the file holds at a glance for any safetensors
@@ -30,8 +30,14 @@ import { writeFileAtomic } from './atomic.js';
 import { decodeSafetensors, encodeSafetensors, type TensorIn, type TensorOut } from './safetensors.js';
 
 export const FORMAT_NAME = 'rnn-charlm';
-export const FORMAT_VERSION = 1;
-export const SUPPORTED_VERSIONS: readonly number[] = [1];
+/**
+ * Version 1: language models (the files written before tasks existed, and every LM file
+ * since, so older builds keep reading them). Version 2: the same layout with a `task`
+ * other than lm, so that an older build refuses a classifier ("upgrade rnn") instead of
+ * misreading it as a language model.
+ */
+export const FORMAT_VERSION = 2;
+export const SUPPORTED_VERSIONS: readonly number[] = [1, 2];
 /** Refuse to read files larger than this (a checkpoint of a 100M-parameter model with Adam is ~1.2 GB). */
 export const MAX_CHECKPOINT_BYTES = 4 * 1024 ** 3;
 
@@ -92,7 +98,7 @@ export function encodeCheckpoint(header: CheckpointHeader, state: RunState): Uin
   }
   return encodeSafetensors(tensors, {
     format: FORMAT_NAME,
-    format_version: String(FORMAT_VERSION),
+    format_version: header.task === 'lm' ? '1' : String(FORMAT_VERSION),
     task: header.task,
     ...header.meta,
     train: JSON.stringify(header.train),

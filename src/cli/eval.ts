@@ -21,8 +21,8 @@ interface EvalFlags extends BackendFlags {
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('loss of a model on a text: nats/char, bits/char (bpc) and perplexity')
-    .argument('[file]', 'text file, folder of text files, or - for stdin', '-')
+    .description('loss of a model on a text (nats/char, bpc, perplexity); a classifier on labelled data (accuracy, macro-F1, confusion matrix); a seq2seq model on pairs (exact match, CER)')
+    .argument('[file]', 'text file, folder of text files, or - for stdin (a classifier: labelled data in any layout rnn train takes)', '-')
     .addOption(checkpointOption('evaluate'))
     .addOption(jsonOption('one JSON object instead of key<TAB>value lines'))
     .addOption(new Option('--beam <n>', 'seq2seq: decode with beam search of n hypotheses (default greedy)').argParser(intOption('--beam', 1, 256)))
@@ -44,6 +44,12 @@ lines; the output is exact (share of outputs equal to their target), cer (charac
 error rate: edit distance over reference length, over all pairs), loss (teacher-forced
 nats per target symbol), pairs, decoding and truncated.
 
+With a classifier checkpoint, the file holds labelled examples (label<TAB>text lines, a
+folder of files or a folder of folders, as for rnn train --task classify); the output is
+accuracy, macro-F1, loss, the majority-class baseline, per-class precision/recall/F1 and
+the confusion matrix: a table on a terminal, TSV rows (accuracy, macro_f1, loss, examples,
+majority, then "class" and "confusion" rows) in a pipe, or one JSON object with --json.
+
 Examples:
   rnn eval held-out.txt
   rnn eval held-out.txt --json | jq .bpc
@@ -56,12 +62,16 @@ Examples:
 async function runEval(file: string, flags: EvalFlags): Promise<number> {
   const path = await findCheckpoint(flags.checkpoint);
   const any = await readCheckpoint(path, { weightsOnly: true });
+  if (any.task !== 'seq2seq') {
+    for (const [flag, v] of [['--beam', flags.beam], ['--length-penalty', flags.lengthPenalty], ['--max-len', flags.maxLen]] as const) {
+      if (v !== undefined) throw new UsageError(`${flag} applies to seq2seq checkpoints; ${path} holds a ${TASKS[any.task].title}`);
+    }
+  }
+  // a classifier reads labelled data in its own layouts (before anything reads stdin)
+  if (any.task === 'classify') return usingModel(path, async () => (await import('./classify.js')).evalClassifier(file, any, flags));
   const text = file === '-' ? decodeCorpus(await readStdin('the text'), 'stdin') : (await readCorpusPath(file)).text;
   if (any.task === 'seq2seq') {
     return usingModel(path, () => runPairEval(text, file === '-' ? 'stdin' : file, any, { ...flags, lengthPenalty: flags.lengthPenalty ?? 0.6 }));
-  }
-  for (const [flag, v] of [['--beam', flags.beam], ['--length-penalty', flags.lengthPenalty], ['--max-len', flags.maxLen]] as const) {
-    if (v !== undefined) throw new UsageError(`${flag} applies to seq2seq checkpoints; ${path} holds a ${TASKS[any.task].title}`);
   }
   const { ckpt, model } = await loadModel(path, flags);
   const result = await usingModel(ckpt.file, async () => evaluateText(model, ckpt.vocab, text));

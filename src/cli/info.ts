@@ -45,13 +45,16 @@ export function checkpointSummary(ckpt: Checkpoint) {
     model: ckpt.model,
     vocabSize: ckpt.vocab.size,
     parameters,
+    ...(ckpt.task === 'classify' ? { classes: ckpt.meta.classes.map((label, k) => ({ label, count: ckpt.meta.counts[k]! })), maxLen: ckpt.meta.maxLen } : {}),
     train: ckpt.train,
     progress: p && {
       step: p.step,
       elapsedMs: p.elapsedMs,
       bestVal: p.bestVal,
-      bestBpc: p.bestVal === null ? null : bpc(p.bestVal),
+      bestBpc: p.bestVal === null || ckpt.task !== 'lm' ? null : bpc(p.bestVal),
+      bestMetrics: p.bestMetrics ?? null,
       bestStep: p.bestStep,
+      lastMetrics: last?.metrics ?? null,
       lastVal: last?.val ?? null,
       lastTrain: last?.train ?? null,
       rollbacks: p.rollbacks ?? 0,
@@ -103,35 +106,55 @@ async function runInfo(given: string | undefined, flags: InfoFlags): Promise<num
   const loss = (x: number | null) => (x === null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(4)} nats/char (${bpc(x).toFixed(3)} bpc)`);
   lines.push(`checkpoint  ${file}`);
   lines.push(`task        ${TASKS[ckpt.task].title} (use it with ${TASKS[ckpt.task].command})`);
+  const task = TASKS[ckpt.task];
   if (ckpt.task === 'seq2seq') {
     const sm = ckpt.meta.model;
     lines.push(`model       encoder ${sm.layers}×${sm.hidden} ${sm.cell}${sm.bidirectional ? ' bidirectional' : ''} → decoder ${sm.layers}×${sm.hidden}, attention ${sm.attention}, embed ${sm.embed}, ${n(s.parameters)} parameters`);
     lines.push(`vocab       source ${ckpt.vocab.size} characters, target ${ckpt.meta.tgtVocab.size}; outputs up to ${ckpt.meta.longestTarget} characters in training`);
   } else {
-    lines.push(`model       ${m.layers}×${m.hidden} ${m.cell}, embed ${m.embed}, vocab ${ckpt.vocab.size}, ${n(s.parameters)} parameters`);
+    const shape = ckpt.task === 'classify' ? `${ckpt.model.bidirectional ? ' bidirectional' : ''}, pool ${ckpt.model.pool}, ${ckpt.model.classes} classes` : '';
+    lines.push(`model       ${m.layers}×${m.hidden} ${m.cell}${shape}, embed ${m.embed}, vocab ${ckpt.vocab.size}, ${n(s.parameters)} parameters`);
+  }
+  if (ckpt.task === 'classify') {
+    const { classes, counts } = ckpt.meta;
+    const listed = classes.slice(0, 30).map((c, k) => `${c} ${n(counts[k]!)}`).join(', ');
+    lines.push(`classes     ${listed}${classes.length > 30 ? `, … ${classes.length - 30} more` : ''} (training examples)`);
   }
   if (t && p) {
     const sched = t.schedule === 'cosine' ? `cosine (warm-up ${t.warmup})` : t.schedule === 'step' ? `step (×${t.decay} every ${t.decayEvery})` : t.schedule;
-    lines.push(`training    batch ${t.batch}${ckpt.task === 'lm' ? ` × seq ${t.seq}` : ''} · ${t.optim} lr ${t.lr} ${sched} · clip ${t.clip} · dropout ${t.dropout ?? 0} · seed ${t.seed}`);
+    const batch = ckpt.task === 'classify' ? `batch ${t.batch} · max-len ${ckpt.meta.maxLen}` : `batch ${t.batch}${ckpt.task === 'lm' ? ` × seq ${t.seq}` : ''}`;
+    lines.push(`training    ${batch} · ${t.optim} lr ${t.lr} ${sched} · clip ${t.clip} · dropout ${t.dropout ?? 0} · seed ${t.seed}`);
     const limits = [t.steps ? `${n(t.steps)} steps` : '', t.epochs ? `${t.epochs} epochs` : '', t.timeMs ? formatDuration(t.timeMs) : '', t.patience ? `patience ${t.patience}` : '']
       .filter(Boolean).join(', ');
     lines.push(`progress    step ${n(p.step)}${limits ? ` (limits: ${limits})` : ''} · ${formatDuration(p.elapsedMs)} of training` +
       `${p.rollbacks > 0 ? ` · ${p.rollbacks} divergence rollback(s), lr ×${p.lrScale}` : ''}`);
-    const bestMetrics = ckpt.progress?.bestMetrics;
-    const best = bestMetrics && ckpt.task !== 'lm' ? TASKS[ckpt.task].formatMetrics(bestMetrics) : loss(p.bestVal);
-    lines.push(`best val    ${best}${p.bestVal === null ? '' : ` at step ${n(p.bestStep)}`}`);
-    if (p.lastVal !== null || p.lastTrain !== null) lines.push(`last eval   train ${loss(p.lastTrain)} · val ${loss(p.lastVal)}`);
+    if (ckpt.task === 'lm') {
+      lines.push(`best val    ${loss(p.bestVal)}${p.bestVal === null ? '' : ` at step ${n(p.bestStep)}`}`);
+      if (p.lastVal !== null || p.lastTrain !== null) lines.push(`last eval   train ${loss(p.lastTrain)} · val ${loss(p.lastVal)}`);
+    } else {
+      const shown = (m: Record<string, number> | null) => (m ? task.formatMetrics(m) : 'n/a');
+      lines.push(`best val    ${p.bestVal === null ? 'n/a' : `${shown(p.bestMetrics)} at step ${n(p.bestStep)}`}`);
+      if (p.lastTrain !== null) lines.push(`last eval   train loss ${p.lastTrain.toFixed(4)} · val ${shown(p.lastMetrics)}`);
+    }
   } else {
     lines.push('training    none recorded (weights only: can be sampled, not resumed)');
   }
   const history = s.history.filter((h) => Number.isFinite(h.train) || (h.val !== null && Number.isFinite(h.val)));
   if (flags.chart && history.length >= 2) {
     const width = Math.max(20, Math.min(72, (process.stdout.columns ?? 80) - 12));
-    lines.push('', `loss (nats/char) by step    · train   ● val`);
+    lines.push('', `loss (${ckpt.task === 'lm' ? 'nats/char' : 'nats'}) by step    · train   ● val`);
     lines.push(...lineChart([
       { mark: '·', points: history.filter((h) => Number.isFinite(h.train)).map((h) => ({ x: h.step, y: h.train })) },
       { mark: '●', points: history.filter((h) => h.val !== null && Number.isFinite(h.val)).map((h) => ({ x: h.step, y: h.val! })) },
     ], { width, height: 10 }));
+    const accuracy = history.filter((h) => h.metrics && Number.isFinite(h.metrics.accuracy));
+    if (accuracy.length >= 2) {
+      lines.push('', 'validation accuracy (%) by step    ● accuracy   · majority-class baseline');
+      lines.push(...lineChart([
+        { mark: '·', points: accuracy.map((h) => ({ x: h.step, y: 100 * (h.metrics!.majority ?? 0) })) },
+        { mark: '●', points: accuracy.map((h) => ({ x: h.step, y: 100 * h.metrics!.accuracy! })) },
+      ], { width, height: 8 }));
+    }
   }
   out.write(`${lines.join('\n')}\n`);
   await out.end();

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   score: async () => (await import('./score.js')).registerScore,
   export: async () => (await import('./export.js')).registerExport,
   translate: async () => (await import('./translate.js')).registerTranslate,
+  classify: async () => (await import('./classify.js')).registerClassify,
 };
 
 /**

@@ -10,6 +10,8 @@ import { createKernels, describeKernels } from '../kernels/index.js';
 import { CELL_KINDS, type CellKind } from '../nn/layer.js';
 import { OPTIMIZERS, type OptimName } from '../nn/optim.js';
 import { ATTENTION_MODES } from '../nn/seq2seq.js';
+import { POOL_KINDS } from '../nn/classifier.js';
+import { CLASSIFY_DEFAULTS } from '../tasks/classify.js';
 import { AUTO_EVAL_WINDOWS } from '../tasks/lm.js';
 import { TASK_NAMES } from '../tasks/registry.js';
 import { TRAIN_DEFAULTS as D } from '../train/config.js';
@@ -25,6 +27,9 @@ import { termInfo } from './ui/term.js';
 
 interface TrainFlags extends BackendFlags {
   task?: string;
+  bidirectional?: boolean;
+  pool?: string;
+  maxLen?: number;
   cell: CellKind;
   layers: number;
   hidden: number;
@@ -49,7 +54,6 @@ interface TrainFlags extends BackendFlags {
   evalWindows?: number;
   patience: number;
   resume?: string;
-  bidirectional?: boolean;
   attention?: string;
   json: boolean;
   jsonEvery: number;
@@ -62,9 +66,8 @@ const RUN_OPTIONS = [
   'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay', 'decayEvery',
   'dropout', 'steps', 'epochs', 'time', 'seed', 'valFrac', 'evalEvery', 'evalWindows', 'patience',
 ] as const;
-
-/** Flags that are options of one task (config.taskOptions), by their commander names. */
-const TASK_OPTIONS = ['bidirectional', 'attention'] as const;
+/** Flags that are options of one task (config.taskOptions), by their commander names; each task says which it takes. */
+const TASK_OPTIONS = ['bidirectional', 'pool', 'maxLen', 'attention'] as const;
 
 export function registerTrain(program: Command): void {
   program
@@ -72,6 +75,9 @@ export function registerTrain(program: Command): void {
     .description('train a model on a text file, a folder of text files, or - (stdin)')
     .argument('<corpus>', 'text file, folder (its text files in sorted order), or - for stdin')
     .addOption(new Option('--task <name>', `what to train: ${TASK_NAMES.join(', ')} (default lm, or the resumed checkpoint's)`).argParser(choiceOption('--task', TASK_NAMES)))
+    .addOption(new Option('--bidirectional', 'classifier, seq2seq: read each example (the source) both ways, a forward and a backward RNN per layer (seq2seq: a 2H → H bridge starts the decoder)'))
+    .addOption(new Option('--pool <kind>', `classifier: the sequence representation: last (states after reading it all), mean or max over time (default ${CLASSIFY_DEFAULTS.pool})`).argParser(choiceOption('--pool', POOL_KINDS)))
+    .addOption(new Option('--max-len <n>', `classifier: cut examples to their first n characters (default ${CLASSIFY_DEFAULTS.maxLen})`).argParser(intOption('--max-len', 1, 100_000)))
     .addOption(new Option('--cell <kind>', 'cell: rnn, rnn-relu, gru (classic), gru-min, gru-torch (PyTorch variant), lstm, lstm-peep').default(D.cell).argParser(choiceOption('--cell', CELL_KINDS)))
     .addOption(new Option('--layers <n>', 'stacked recurrent layers').default(D.layers).argParser(intOption('--layers', 1, 64)))
     .addOption(new Option('--hidden <n>', 'hidden units per layer (H)').default(D.hidden).argParser(intOption('--hidden', 1, 8192)))
@@ -95,7 +101,6 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--eval-every <n>', 'validate and save every n steps (0: only at the end)').default(D.evalEvery).argParser(intOption('--eval-every', 0)))
     .addOption(new Option('--eval-windows <n>', `validation windows (batch × seq chars each) scored per evaluation (0: the whole split; default: the whole split up to ${AUTO_EVAL_WINDOWS})`).argParser(intOption('--eval-windows', 0)))
     .addOption(new Option('--patience <n>', 'stop after n evaluations without improvement (0: never)').default(D.patience).argParser(intOption('--patience', 0)))
-    .addOption(new Option('--bidirectional', 'seq2seq: the encoder reads each source both ways (a 2H → H bridge starts the decoder)'))
     .addOption(new Option('--attention <kind>', 'seq2seq: attention over the encoder\'s outputs: none, dot (Luong), additive (Bahdanau) (default dot)').argParser(choiceOption('--attention', ATTENTION_MODES)))
     .addOption(new Option('--resume <checkpoint>', 'continue the run saved in this checkpoint exactly where it stopped'))
     .addOption(backendOption())
@@ -215,7 +220,8 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   if (flags.resume) say(c.dim(`resuming at step ${progress.step}${progress.bestVal !== null ? `, best val ${bestText(progress.bestMetrics, progress.bestVal)} at step ${progress.bestStep}` : ''}`));
   if (!flags.resume) for (const note of session.notes()) say(c.yellow(`note: ${note}`));
 
-  // 5. the events
+  // 5. the events (a training loss per character in bpc too; per example in nats only)
+  const trainLoss = (x: number | null) => (session.size.unit === 'chars' ? loss(x) : x === null || !Number.isFinite(x) ? 'n/a' : x.toFixed(3));
   let smooth: number | null = null;
   let lastVal: string = 'n/a';
   let lastStep: Extract<TrainEvent, { type: 'step' }> | null = null;
@@ -243,7 +249,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
         view.update({
           value: timeBar ? e.elapsedMs / 1000 : e.step,
           total: timeBar ? Math.round(config.timeMs / 1000) : total,
-          info: `step ${n(e.step)} · loss ${loss(smooth)} · val ${lastVal} · ${n(Math.round(e.charsPerSec))} chars/s · ETA ${eta({ ...e, elapsedMs: e.elapsedMs - sessionStart })}`,
+          info: `step ${n(e.step)} · loss ${trainLoss(smooth)} · val ${lastVal} · ${n(Math.round(e.charsPerSec))} chars/s · ETA ${eta({ ...e, elapsedMs: e.elapsedMs - sessionStart })}`,
         });
         break;
       }
@@ -252,7 +258,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
         lastVal = e.metrics ? task.formatMetrics(e.metrics) : 'n/a';
         const of = total > 0 ? `/${n(total)}` : '';
         const speed = lastStep ? ` · ${n(Math.round(lastStep.charsPerSec))} chars/s` : '';
-        view.log(`step ${n(e.step)}${of}: train ${loss(e.train)} · val ${lastVal}${e.best ? c.green(' best') : ''}${speed} · ${formatDuration(e.elapsedMs)}`);
+        view.log(`step ${n(e.step)}${of}: train ${session.size.unit === 'chars' ? '' : 'loss '}${trainLoss(e.train)} · val ${lastVal}${e.best ? c.green(' best') : ''}${speed} · ${formatDuration(e.elapsedMs)}`);
         break;
       }
       case 'checkpoint':

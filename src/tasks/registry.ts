@@ -4,6 +4,7 @@
 // To add a task: implement Task (task.ts) in its own module, add its checkpoint metadata
 // type to TaskMetas and the task to TASKS.
 import { UsageError } from '../util/errors.js';
+import { classifyTask, type ClassifyMeta } from './classify.js';
 import { lmTask, type LmMeta } from './lm.js';
 import { seq2seqTask, type Seq2SeqMeta } from './seq2seq.js';
 import type { Task } from './task.js';
@@ -12,6 +13,7 @@ import type { Task } from './task.js';
 export interface TaskMetas {
   lm: LmMeta;
   seq2seq: Seq2SeqMeta;
+  classify: ClassifyMeta;
 }
 
 export type TaskName = keyof TaskMetas;
@@ -19,6 +21,7 @@ export type TaskName = keyof TaskMetas;
 export const TASKS: { [K in TaskName]: Task<any, TaskMetas[K]> } = {
   lm: lmTask,
   seq2seq: seq2seqTask,
+  classify: classifyTask,
 };
 
 export const TASK_NAMES = Object.keys(TASKS) as TaskName[];

@@ -31,9 +31,9 @@ export type TrainEvent =
     unit: string; train: number; val: number; valScored: number;
     trainChars: number; valChars: number; valCharsScored: number; windowsPerEpoch: number;
   }
-  | { type: 'step'; step: number; loss: number; bpc: number; gradNorm: number; lr: number; epoch: number; charsPerSec: number; elapsedMs: number }
+  | { type: 'step'; step: number; loss: number; bpc: number | null; gradNorm: number; lr: number; epoch: number; charsPerSec: number; elapsedMs: number }
   | {
-    type: 'eval'; step: number; train: number; trainBpc: number; val: number | null; valBpc: number | null;
+    type: 'eval'; step: number; train: number; trainBpc: number | null; val: number | null; valBpc: number | null;
     /** All validation metrics of the task (null without validation data). */
     metrics: Metrics | null; best: boolean; bestVal: number | null; elapsedMs: number;
   }
@@ -52,6 +52,8 @@ export interface TrainHooks {
 }
 
 const bits = (nats: number) => nats / Math.LN2;
+/** Bits per character, for tasks whose loss is per character (null for the others). */
+const perChar = (session: TaskSession, nats: number | null) => (session.size.unit === 'chars' && nats !== null ? bits(nats) : null);
 
 /** Without validation data, the training loss decides "best". */
 const TRAIN_LOSS_RULE = { primary: { name: 'loss', direction: 'min' }, tieBreak: null } as const;
@@ -295,7 +297,7 @@ export class Trainer {
       }
       p.elapsedMs = elapsed();
       hooks.onEvent({
-        type: 'eval', step: p.step, train: trainLoss, trainBpc: bits(trainLoss), val, valBpc: val === null ? null : bits(val),
+        type: 'eval', step: p.step, train: trainLoss, trainBpc: perChar(session, trainLoss), val, valBpc: perChar(session, val),
         metrics, best, bestVal: p.bestVal, elapsedMs: p.elapsedMs,
       });
       const state = this.state();
@@ -326,7 +328,7 @@ export class Trainer {
         rateChars = 0;
       }
       hooks.onEvent({
-        type: 'step', step: p.step, loss: r.loss, bpc: bits(r.loss), gradNorm: r.gradNorm, lr: r.lr,
+        type: 'step', step: p.step, loss: r.loss, bpc: perChar(session, r.loss), gradNorm: r.gradNorm, lr: r.lr,
         epoch: this.epochsDone, charsPerSec, elapsedMs: p.elapsedMs,
       });
       if (total > 0 && p.step >= total) reason = config.epochs > 0 && this.epochsDone >= config.epochs ? 'epochs' : 'steps';
@@ -360,7 +362,7 @@ export class Trainer {
     }
     const bestLoss = p.bestMetrics?.loss ?? (task.primary.name === 'loss' ? p.bestVal : null);
     hooks.onEvent({
-      type: 'end', step: p.step, reason, bestVal: p.bestVal, bestBpc: bestLoss === null ? null : bits(bestLoss),
+      type: 'end', step: p.step, reason, bestVal: p.bestVal, bestBpc: perChar(session, bestLoss),
       bestStep: p.bestStep, bestMetrics: p.bestMetrics ?? null, elapsedMs: elapsed(),
     });
     return reason;

@@ -10,15 +10,19 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { decodeCheckpoint, FORMAT_VERSION, modelFromCheckpoint, readCheckpoint, SUPPORTED_VERSIONS } from '../../src/checkpoint/store.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
+import { ClassifierModel } from '../../src/nn/classifier.js';
+import { requireTask } from '../../src/tasks/registry.js';
 import { CheckpointError } from '../../src/util/errors.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/checkpoints/', import.meta.url));
 const FIXTURES = readdirSync(DIR).filter((f) => f.endsWith('.safetensors')).sort();
-const CORPUS = join(DIR, 'corpus.txt');
+/** The data a training fixture resumes on: the text of a language model, the labelled lines of a classifier. */
+const DATA = (name: string) => join(DIR, name.includes('-classify-') ? 'classes.tsv' : 'corpus.txt');
 
 /** Logits of a fixed id pattern, rounded so the snapshot does not depend on the last bits of Math.tanh. */
 function logitsOf(file: string, ckpt: Awaited<ReturnType<typeof readCheckpoint>>): string[] {
+  if (ckpt.task === 'classify') return classifierLogitsOf(file, requireTask(ckpt, 'classify'));
   const model = modelFromCheckpoint(new ReferenceKernels('f64'), ckpt);
   const T = 5;
   const B = 2;
@@ -27,6 +31,19 @@ function logitsOf(file: string, ckpt: Awaited<ReturnType<typeof readCheckpoint>>
   ws.forward();
   expect(ws.logits.every(Number.isFinite), file).toBe(true);
   return Array.from(ws.logits.subarray(0, 3 * ckpt.model.vocab), (x) => x.toPrecision(6));
+}
+
+/** A classifier's logits for two rows of different lengths, rounded as above. */
+function classifierLogitsOf(file: string, ckpt: ReturnType<typeof requireTask<'classify', Awaited<ReturnType<typeof readCheckpoint>>>>): string[] {
+  const model = new ClassifierModel(new ReferenceKernels('f64'), ckpt.model);
+  for (const [name, data] of ckpt.params) model.layout.view(model.params, name).set(data);
+  const ws = model.workspace(2, 5, false);
+  for (let i = 0; i < 10; i++) ws.ids[i] = (i * 7 + 3) % ckpt.model.vocab;
+  ws.lengths.set([5, 3]);
+  ws.setSteps(5);
+  ws.forward();
+  expect(Array.from(ws.logits).every(Number.isFinite), file).toBe(true);
+  return Array.from(ws.logits, (x) => x.toPrecision(6));
 }
 
 describe('checkpoint format versions', () => {
@@ -47,19 +64,28 @@ describe('checkpoint format versions', () => {
         .toMatchFileSnapshot(`../fixtures/checkpoints/__snapshots__/${name.replace('.safetensors', '.json')}`);
     });
 
-    it(`${name} samples through the CLI`, async () => {
-      const r = await runCli(['sample', '--checkpoint', join(DIR, name), '-n', '40', '--seed', '1']);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      expect([...r.stdout].length).toBe(40);
-    });
+    if (name.includes('-classify-')) {
+      it(`${name} classifies through the CLI`, async () => {
+        const r = await runCli(['classify', '--checkpoint', join(DIR, name)], { input: 'salt wave\ngreen hill\n' });
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/^(sea|land|sky café)\t[01]\.\d{4}\tsalt wave\n(sea|land|sky café)\t[01]\.\d{4}\tgreen hill\n$/);
+      });
+    } else {
+      it(`${name} samples through the CLI`, async () => {
+        const r = await runCli(['sample', '--checkpoint', join(DIR, name), '-n', '40', '--seed', '1']);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect([...r.stdout].length).toBe(40);
+      });
+    }
   }
 
   for (const name of FIXTURES.filter((f) => f.includes('-train'))) {
     it(`${name} resumes training`, async () => {
       const ckpt = await readCheckpoint(join(DIR, name));
       const step = ckpt.progress!.step;
-      const r = await runCli(['train', CORPUS, '--resume', join(DIR, name), '--steps', String(step + 2), '--out', join(tmp.dir, name),
+      const r = await runCli(['train', DATA(name), '--resume', join(DIR, name), '--steps', String(step + 2), '--out', join(tmp.dir, name),
         '--backend', 'reference', '-q']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -91,8 +117,10 @@ describe('checkpoint format versions', () => {
   });
 });
 
-function pickModel({ cell, vocab, embed, hidden, layers }: { cell: string; vocab: number; embed: number; hidden: number; layers: number }) {
-  return { cell, vocab, embed, hidden, layers };
+function pickModel(m: { cell: string; vocab: number; embed: number; hidden: number; layers: number; bidirectional?: boolean; pool?: string; classes?: number }) {
+  const { cell, vocab, embed, hidden, layers } = m;
+  // a classifier's fields too (a language model's snapshot stays as it was)
+  return 'classes' in m ? { cell, vocab, embed, hidden, layers, bidirectional: m.bidirectional, pool: m.pool, classes: m.classes } : { cell, vocab, embed, hidden, layers };
 }
 
 function readMetadata(file: string): Record<string, string> {
