@@ -28,3 +28,6 @@ export { readCheckpoint, decodeCheckpoint, modelFromCheckpoint, encodeCheckpoint
 export { encodeSafetensors, decodeSafetensors } from './checkpoint/safetensors.js';
 export { Rng } from './util/rng.js';
 export * from './util/errors.js';
+export { classifyTask, ClassifySession, Predictor, BucketBatcher, encodeExamples, type ClassifyMeta, type ClassifyOptions } from './tasks/classify.js';
+export { classificationReport, type ClassificationReport } from './tasks/classify-metrics.js';
+export { readLabelled, parseTable, stratifiedSplit, type LabelledSet, type LabelledLayout, type Example } from './text/labelled.js';
