@@ -296,7 +296,7 @@ export class ClassifySession implements TaskSession {
       `classes: ${data.classes.length} (${shown.join(', ')})${data.val.length > 0 ? ` · majority-class baseline ${pct(this.majority)}` : ''}`,
       `model: ${m.layers}×${m.hidden} ${m.cell}${m.bidirectional ? ' bidirectional' : ''}, pool ${m.pool}, embed ${m.embed}, ${n(this.net.parameterCount)} parameters · batch ${config.batch} · max-len ${data.options.maxLen}`,
       data.val.length === 0 ? 'no validation examples (--val-frac 0): the training loss decides "best"'
-        : `eval every ${config.evalEvery || 'end'}${config.evalEvery ? ' steps' : ''} on all ${n(data.val.length)} val examples`,
+        : `${config.evalEvery ? `eval every ${n(config.evalEvery)} steps` : 'eval at the end'} on all ${n(data.val.length)} val example${data.val.length === 1 ? '' : 's'}`,
     ];
   }
 
