@@ -94,6 +94,34 @@ export interface LayerCache extends LayerDims {
   parts: InputPart[] | null;
   /** LSTM: ∂L/∂c entering at each row's last step [B,H] (an encoder's final cell state); null: zero. */
   dCLast: Vec | null;
+  /** Layer 0 of a conditioned model only: the tag's share of the pre-activation (see TagInput); null elsewhere. */
+  tag: TagInput | null;
+}
+
+/**
+ * A conditioned model's tag input to layer 0 (src/nn/model.ts). Every position carries a
+ * weighting w [K] of the K tag rows (one-hot for a hard tag, a blend's weights otherwise);
+ * its input is the mixed tag embedding x_tag = wᵀ·tagTable [D], next to the character
+ * embedding. The pre-activation gains W_tag·x_tag, a sum of projected rows:
+ *   Q [K,G] = tagTable·W_tagᵀ,   gates[r] += Σ_k w[r,k] Q[k]   (one product [T·B,K]·[K,G])
+ * so no [T·B,D] input is ever formed and the character side keeps its lookup. Backward:
+ *   dQ = wᵀ·dGates [K,G],   dW_tag += dQᵀ·tagTable,   d(tagTable) += dQ·W_tag.
+ */
+export interface TagInput {
+  /** K: rows of the tag table. */
+  K: number;
+  /** D: tag embedding width. */
+  D: number;
+  /** w [T·B, K], written by the workspace per window. */
+  mix: Vec;
+  /** tag_embed.weight [K, D] and its gradient (null: no gradients). */
+  table: Vec;
+  dTable: Vec | null;
+  /** rnn.weight_ih_tag_l0 [G, D] and its gradient. */
+  W: Vec;
+  dW: Vec | null;
+  /** Q [K,G], then dQ in backward. */
+  Q: Vec;
 }
 
 /**
@@ -168,6 +196,7 @@ export function allocLayerCache(
     active: null,
     parts,
     dCLast: null,
+    tag: null,
   };
 }
 
@@ -197,18 +226,24 @@ export function inputProjection(k: Kernels, w: LayerWeights, c: LayerCache, addH
     k.addBias(lk.V, c.G, lk.P, c.G, w.bih);
     if (addHiddenBias) k.addBias(lk.V, c.G, lk.P, c.G, w.bhh);
     k.gatherRows(rows, c.G, lk.ids, lk.P, c.gates);
-    return;
-  }
-  if (c.parts) {
-    // gates = Σ_blocks X_block·W_ih[:, block]ᵀ
-    c.parts.forEach((p, j) => {
-      k.gemm(false, true, rows, c.G, p.width, p.X, p.width, cols(w.Wih, p.col), c.In, j === 0 ? 0 : 1, c.gates, c.G);
-    });
   } else {
-    k.gemm(false, true, rows, c.G, c.In, c.X, c.In, w.Wih, c.In, 0, c.gates, c.G);
+    if (c.parts) {
+      // gates = Σ_blocks X_block·W_ih[:, block]ᵀ
+      c.parts.forEach((p, j) => {
+        k.gemm(false, true, rows, c.G, p.width, p.X, p.width, cols(w.Wih, p.col), c.In, j === 0 ? 0 : 1, c.gates, c.G);
+      });
+    } else {
+      k.gemm(false, true, rows, c.G, c.In, c.X, c.In, w.Wih, c.In, 0, c.gates, c.G);
+    }
+    k.addBias(rows, c.G, c.gates, c.G, w.bih);
+    if (addHiddenBias) k.addBias(rows, c.G, c.gates, c.G, w.bhh);
   }
-  k.addBias(rows, c.G, c.gates, c.G, w.bih);
-  if (addHiddenBias) k.addBias(rows, c.G, c.gates, c.G, w.bhh);
+  const tg = c.tag;
+  if (tg) {
+    // Q[K,G] = tagTable·W_tagᵀ; gates += w·Q
+    k.gemm(false, true, tg.K, c.G, tg.D, tg.table, tg.D, tg.W, tg.D, 0, tg.Q, c.G);
+    k.gemm(false, false, rows, c.G, tg.K, tg.mix, tg.K, tg.Q, c.G, 1, c.gates, c.G);
+  }
 }
 
 /**
@@ -219,6 +254,13 @@ export function inputProjectionBackward(
   k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCache, hiddenBiasToo: boolean,
 ): void {
   const rows = c.T * c.B;
+  const tg = c.tag;
+  if (tg?.dW) {
+    // dQ[K,G] = wᵀ·dGates; dW_tag += dQᵀ·tagTable; d(tagTable) += dQ·W_tag
+    k.gemm(true, false, tg.K, c.G, rows, tg.mix, tg.K, c.dGates, c.G, 0, tg.Q, c.G);
+    k.gemm(true, false, c.G, tg.D, tg.K, tg.Q, c.G, tg.table, tg.D, 1, tg.dW, tg.D);
+    if (tg.dTable) k.gemm(false, false, tg.K, tg.D, c.G, tg.Q, c.G, tg.W, tg.D, 1, tg.dTable, tg.D);
+  }
   const lk = c.lookup;
   if (lk?.on) {
     // dP[V,G] = Σ_{r: ids[r] = v} dGates[r]; dW_ih += dPᵀ·embed, db += Σ dP, d(embed) += dP·W_ih

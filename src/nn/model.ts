@@ -6,6 +6,17 @@
 // Parameter names follow PyTorch (embed.weight, rnn.weight_ih_l{k}, rnn.weight_hh_l{k},
 // rnn.bias_ih_l{k}, rnn.bias_hh_l{k}, head.weight, head.bias) so checkpoints map onto
 // torch.nn.Embedding + torch.nn.LSTM/GRU + torch.nn.Linear by name.
+//
+// Conditioned (config.tags = K > 0, the one-to-many model of src/tasks/cond.ts): every
+// position also carries a tag, as a weighting w [K] of K learned tag embeddings (one-hot,
+// or a blend), and layer 0 reads the character embedding and the mixed tag embedding side
+// by side:
+//   x_t = [embed[id_t] ; wᵀ·tag_embed]    (E + D wide)
+//   layer 0's pre-activation = W_ih·embed[id_t] + W_tag·(wᵀ·tag_embed) + b
+// with two more tensors, tag_embed.weight [K, D] and rnn.weight_ih_tag_l0 [G, D]: W_tag is
+// the last D columns of the [G, E + D] input weight that torch.nn.LSTM(E + D, H) would hold
+// for the concatenated input (torch.cat([weight_ih_l0, weight_ih_tag_l0], 1)). Every other
+// tensor keeps its language-model name and shape. Row 0 of tag_embed is the untagged mode.
 import type { Arena, Kernels, Vec } from '../kernels/types.js';
 import type { Rng } from '../util/rng.js';
 import { applyMask, drawDropoutMask } from './dropout.js';
@@ -28,6 +39,15 @@ export interface ModelConfig {
   hidden: number;
   /** L */
   layers: number;
+  /** K: tag rows of a conditioned model (absent or 0: a plain language model). */
+  tags?: number;
+  /** D: tag embedding width (conditioned models). */
+  tagEmbed?: number;
+}
+
+/** True for a conditioned model's config. */
+export function isConditioned(cfg: ModelConfig): boolean {
+  return (cfg.tags ?? 0) > 0;
 }
 
 /** Forward and backward of each cell kind (src/nn/cells.ts), re-exported for the networks that import it from here. */
@@ -37,6 +57,7 @@ export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
   const { vocab: V, embed: E, hidden: H, layers: L, cell } = cfg;
   const G = gateCount(cell) * H;
   const specs: ParamSpec[] = [{ name: 'embed.weight', shape: [V, E] }];
+  if (isConditioned(cfg)) specs.push({ name: 'tag_embed.weight', shape: [cfg.tags!, cfg.tagEmbed!] });
   for (let l = 0; l < L; l++) {
     const In = l === 0 ? E : H;
     specs.push(
@@ -46,6 +67,7 @@ export function paramSpecs(cfg: ModelConfig): ParamSpec[] {
       { name: `rnn.bias_hh_l${l}`, shape: [G] },
     );
     if (cell === 'lstm-peep') specs.push({ name: `rnn.weight_ch_l${l}`, shape: [3 * H, H] });
+    if (l === 0 && isConditioned(cfg)) specs.push({ name: 'rnn.weight_ih_tag_l0', shape: [G, cfg.tagEmbed!] });
   }
   specs.push({ name: 'head.weight', shape: [V, H] }, { name: 'head.bias', shape: [V] });
   return specs;
@@ -57,6 +79,10 @@ export function validateConfig(cfg: ModelConfig): void {
     if (!Number.isInteger(v) || v < 1) throw new Error(`model ${key} must be a positive integer, got ${v}`);
   }
   if (!(cfg.cell in CELLS)) throw new Error(`unknown cell ${cfg.cell}`);
+  if (cfg.tags !== undefined && cfg.tags !== 0) {
+    if (!Number.isInteger(cfg.tags) || cfg.tags < 1) throw new Error(`model tags must be a whole number, got ${cfg.tags}`);
+    if (!Number.isInteger(cfg.tagEmbed) || cfg.tagEmbed! < 1) throw new Error(`model tagEmbed must be a positive integer, got ${cfg.tagEmbed}`);
+  }
 }
 
 export class Model {
@@ -89,7 +115,7 @@ export class Model {
     const { hidden: H, cell } = this.config;
     for (const spec of this.layout.specs) {
       const v = this.layout.view(this.params, spec.name);
-      if (spec.name === 'embed.weight') {
+      if (spec.name === 'embed.weight' || spec.name === 'tag_embed.weight') {
         for (let i = 0; i < v.length; i++) v[i] = rng.normal();
       } else {
         const bound = 1 / Math.sqrt(H);
@@ -138,6 +164,11 @@ export class Workspace {
   readonly layers: LayerCache[];
   /** [T,B,V]; after loss() with gradients, ∂L/∂logits. */
   readonly logits: Vec;
+  /**
+   * Conditioned models: the tag weighting of every position, time-major [T,B,K] (one-hot
+   * rows for hard tags; see setTags / setTagMix); null for a plain language model.
+   */
+  readonly tagMix: Vec | null;
   private readonly weights: LayerWeights[];
   private readonly dWeights: LayerWeights[];
   /**
@@ -193,8 +224,49 @@ export class Workspace {
       };
     }
     this.logits = arena.floats(T * B * V);
+    this.tagMix = null;
+    if (isConditioned(config)) {
+      const K = config.tags!;
+      const D = config.tagEmbed!;
+      this.tagMix = arena.floats(T * B * K);
+      this.layers[0].tag = {
+        K, D, mix: this.tagMix,
+        table: model.layout.view(model.params, 'tag_embed.weight'),
+        dTable: training ? model.layout.view(model.grads, 'tag_embed.weight') : null,
+        W: model.layout.view(model.params, 'rnn.weight_ih_tag_l0'),
+        dW: training ? model.layout.view(model.grads, 'rnn.weight_ih_tag_l0') : null,
+        Q: arena.floats(K * this.layers[0].G),
+      };
+    }
     this.weights = Array.from({ length: L }, (_, l) => model.layerWeights(model.params, l));
     this.dWeights = Array.from({ length: L }, (_, l) => model.layerWeights(model.grads, l));
+  }
+
+  /** Conditioned models: every position gets the hard tag tags[t·B + b] (a row of tag_embed). */
+  setTags(tags: ArrayLike<number>): void {
+    const mix = this.requireTags();
+    const K = this.model.config.tags!;
+    const n = this.T * this.B;
+    if (tags.length < n) throw new Error(`setTags needs ${n} tags, got ${tags.length}`);
+    mix.fill(0);
+    for (let r = 0; r < n; r++) {
+      const tag = tags[r];
+      if (!(tag >= 0 && tag < K)) throw new Error(`tag ${tag} out of range [0, ${K})`);
+      mix[r * K + tag] = 1;
+    }
+  }
+
+  /** Conditioned models: every position gets the same weighting w [K] of the tag rows (a hard tag or a blend). */
+  setTagMix(weights: ArrayLike<number>): void {
+    const mix = this.requireTags();
+    const K = this.model.config.tags!;
+    if (weights.length !== K) throw new Error(`setTagMix needs ${K} weights, got ${weights.length}`);
+    for (let r = 0; r < this.T * this.B; r++) for (let k = 0; k < K; k++) mix[r * K + k] = weights[k];
+  }
+
+  private requireTags(): Vec {
+    if (!this.tagMix) throw new Error('this model has no tag input');
+    return this.tagMix;
   }
 
   /** Top layer's outputs a_0..a_{T-1}, [T,B,H]. */
