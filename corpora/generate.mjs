@@ -14,12 +14,14 @@
 //   log.txt     a ship's log from a small probabilistic grammar of English-like sentences
 //   pairs/      source<TAB>target tasks with known answers for the encoder-decoder (pairs.mjs)
 //   classes/    label<TAB>text lines with a known best accuracy for the classifier (classes.mjs)
+//   tagged/     tag<TAB>text lines from one Markov source per tag, for the conditioned LM (tagged.mjs)
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { classFiles, classesReadme } from './classes.mjs';
 import { pairFiles, pairsReadme } from './pairs.mjs';
+import { taggedFiles, taggedReadme } from './tagged.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 
@@ -469,7 +471,10 @@ function generateAll() {
   Object.assign(files, pairs.files);
   const classes = classFiles(makeRandom);
   Object.assign(files, classes.files);
-  files['README.md'] = readme(all).replace('## Regenerate or check', `${pairsReadme(pairs.summary, thousands(pairBytes))}\n${classesReadme(classes.summary)}\n## Regenerate or check`);
+  const tagged = taggedFiles(makeRandom);
+  Object.assign(files, tagged.files);
+  files['README.md'] = readme(all).replace('## Regenerate or check',
+    `${pairsReadme(pairs.summary, thousands(pairBytes))}\n${classesReadme(classes.summary)}\n${taggedReadme(tagged.summary, thousands)}\n## Regenerate or check`);
   const summary = {
     markov: {
       ...all.markov.stats,
@@ -481,6 +486,8 @@ function generateAll() {
     },
     arith: { ...all.arith.stats },
     log: { ...all.log.stats },
+    tagged: { ...stats('tagged/train.tsv', tagged.files['tagged/train.tsv']), ...tagged.summary },
+    'tagged-test': stats('tagged/test.tsv', tagged.files['tagged/test.tsv']),
   };
   for (const [name, text] of Object.entries(pairs.files)) {
     summary[name.replace(/^pairs\/|\.tsv$/g, '')] = stats(name, text);
@@ -533,8 +540,9 @@ function main(argv) {
         `markov.txt  ${m.bytes} bytes, vocabulary ${m.vocab}, entropy rate ${m.entropyNats.toFixed(6)} nats/char (${m.entropyBits.toFixed(6)} bits/char), true-model loss on the file ${m.sampleLossNats.toFixed(6)}; order 0 ${m.unigramNats.toFixed(6)}, order 1 ${m.bigramNats.toFixed(6)}`,
         `arith.txt   ${summary.arith.bytes} bytes, vocabulary ${summary.arith.vocab}, ${summary.arith.lines} lines`,
         `log.txt     ${summary.log.bytes} bytes, vocabulary ${summary.log.vocab}, ${summary.log.lines} lines`,
-        `pairs/      ${Object.keys(summary).filter((k) => k.includes('-') && !k.startsWith('classes/')).length} files of source<TAB>target pairs`,
+        `pairs/      ${Object.keys(summary).filter((k) => k.includes('-') && !k.startsWith('classes/') && !k.startsWith('tagged')).length} files of source<TAB>target pairs`,
         `classes/    labelled lines; markov: Bayes-optimal accuracy ${(100 * summary['classes/markov-test'].bayes).toFixed(2)}%, the Bayes classifier on the test file ${(100 * summary['classes/markov-test'].bayesOnTest).toFixed(2)}%`,
+        `tagged/     ${summary.tagged.tags.length} tags; conditional entropy ${summary.tagged.conditionalTrain.toFixed(6)} nats/char (test ${summary.tagged.conditionalTest.toFixed(6)}), untagged Bayes loss on test ${summary.tagged.untaggedBayesTest.toFixed(6)}`,
         check ? (differ === 0 ? 'check: all files match' : `check: ${differ} file(s) differ`) : 'wrote corpora/*.txt and corpora/README.md',
       ].join('\n') + '\n',
     );

@@ -233,9 +233,9 @@ function checkTensor(file: string, name: string, t: TensorOut, shape: number[]):
   if (t.data.length !== numel(shape)) throw new CheckpointError(file, `tensor ${name} has the wrong number of values`);
 }
 
-/** Builds a language model on the given kernels with the checkpoint's weights (refuses other tasks). */
+/** Builds a (plain or conditioned) language model on the given kernels with the checkpoint's weights (refuses other tasks). */
 export function modelFromCheckpoint(k: Kernels, checkpoint: Checkpoint): Model {
-  const ckpt = requireTask(checkpoint, 'lm');
+  const ckpt = requireTask(checkpoint, 'lm', 'cond');
   const model = new Model(k, ckpt.model as ModelConfig);
   for (const [name, data] of ckpt.params) model.layout.view(model.params, name).set(data);
   return model;

@@ -65,8 +65,11 @@ export async function findCheckpoint(given: string | undefined, dir = 'checkpoin
  * batch-1 products on this thread until enough of them have run to pay for starting a
  * worker, so short samples start fast and long ones use both cores.
  */
-export async function loadModel(given: string | undefined, flags: BackendFlags): Promise<{ ckpt: TaskCheckpoint<'lm'>; model: Model }> {
-  const ckpt = requireTask(await readCheckpoint(await findCheckpoint(given), { weightsOnly: true }), 'lm');
+export async function loadModel(given: string | undefined, flags: BackendFlags): Promise<{ ckpt: TaskCheckpoint<'lm'>; model: Model }>;
+export async function loadModel(given: string | undefined, flags: BackendFlags, ...tasks: ('lm' | 'cond')[]): Promise<{ ckpt: TaskCheckpoint<'lm'> | TaskCheckpoint<'cond'>; model: Model }>;
+/** (`tasks`: the tasks the command serves, default the language model; plain and conditioned LMs build the same Model.) */
+export async function loadModel(given: string | undefined, flags: BackendFlags, ...tasks: ('lm' | 'cond')[]): Promise<{ ckpt: TaskCheckpoint<'lm'> | TaskCheckpoint<'cond'>; model: Model }> {
+  const ckpt = requireTask(await readCheckpoint(await findCheckpoint(given), { weightsOnly: true }), ...(tasks.length > 0 ? tasks : ['lm' as const]));
   const model = modelFromCheckpoint(createKernels({ backend: flags.backend, threads: flags.threads }), ckpt);
   return { ckpt, model };
 }

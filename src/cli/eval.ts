@@ -1,11 +1,12 @@
 // `rnn eval [file|-]`: the loss of a model on a text, in nats/char, bits/char and
 // perplexity, as key<TAB>value lines (or one JSON object with --json).
 import { Command, Option } from 'commander';
-import { readCheckpoint } from '../checkpoint/store.js';
+import { readCheckpoint, type TaskCheckpoint } from '../checkpoint/store.js';
 import { evaluateText } from '../sample/score.js';
 import { TASKS } from '../tasks/registry.js';
 import { decodeCorpus, readCorpusPath } from '../text/corpus.js';
 import { CheckpointError, RnnError, UsageError } from '../util/errors.js';
+import { runCondEval } from './eval-cond.js';
 import { backendOption, checkpointOption, DataOut, findCheckpoint, jsonOption, loadModel, nameChars, plural, readStdin, threadsOption, usingModel, type BackendFlags } from './common.js';
 import { runPairEval } from './eval-pairs.js';
 import { floatOption, intOption } from './options.js';
@@ -16,6 +17,7 @@ interface EvalFlags extends BackendFlags {
   beam?: number;
   lengthPenalty?: number;
   maxLen?: number;
+  condition?: boolean;
 }
 
 export function registerEval(program: Command): void {
@@ -28,6 +30,7 @@ export function registerEval(program: Command): void {
     .addOption(new Option('--beam <n>', 'seq2seq: decode with beam search of n hypotheses (default greedy)').argParser(intOption('--beam', 1, 256)))
     .addOption(new Option('--length-penalty <alpha>', 'seq2seq with --beam: GNMT length normalisation (default 0.6)').argParser(floatOption('--length-penalty', 0, 10)))
     .addOption(new Option('--max-len <n>', 'seq2seq: longest output (default: twice the longest training target, plus 10)').argParser(intOption('--max-len', 1, 100000)))
+    .addOption(new Option('--condition', 'the data is labelled (tag<TAB>text lines, a folder per tag …) and the model conditioned: loss per tag, with the true tag and untagged (a conditioned checkpoint implies it)'))
     .addOption(backendOption())
     .addOption(threadsOption())
     .addHelpText('after', `
@@ -50,9 +53,16 @@ accuracy, macro-F1, loss, the majority-class baseline, per-class precision/recal
 the confusion matrix: a table on a terminal, TSV rows (accuracy, macro_f1, loss, examples,
 majority, then "class" and "confusion" rows) in a pipe, or one JSON object with --json.
 
+A conditioned model (rnn train DATA --condition) reads labelled data the way training
+does and prints, per tag, the characters scored, the loss with the true tag, untagged
+(--tag none), and the gain (untagged − tagged; TSV with a header line, then "all"). Its
+documents are scored as one stream in a fixed shuffled order, each position told the tag
+of the character it predicts.
+
 Examples:
   rnn eval held-out.txt
   rnn eval held-out.txt --json | jq .bpc
+  rnn eval held-out/ --condition              a conditioned model: loss per tag, with and without it
   cat notes/*.md | rnn eval - -c checkpoints/notes-best.safetensors`)
     .action(async (file: string, flags: EvalFlags) => {
       process.exitCode = await runEval(file, flags);
@@ -62,6 +72,11 @@ Examples:
 async function runEval(file: string, flags: EvalFlags): Promise<number> {
   const path = await findCheckpoint(flags.checkpoint);
   const any = await readCheckpoint(path, { weightsOnly: true });
+  if (any.task === 'cond') {
+    const { ckpt, model } = await loadModel(path, flags, 'cond');
+    return runCondEval(file, ckpt as TaskCheckpoint<'cond'>, model, flags.json);
+  }
+  if (flags.condition) throw new UsageError(`${path} holds a ${TASKS[any.task].title}, not a conditioned language model; --condition needs one (rnn train DATA --condition)`);
   if (any.task !== 'seq2seq') {
     for (const [flag, v] of [['--beam', flags.beam], ['--length-penalty', flags.lengthPenalty], ['--max-len', flags.maxLen]] as const) {
       if (v !== undefined) throw new UsageError(`${flag} applies to seq2seq checkpoints; ${path} holds a ${TASKS[any.task].title}`);

@@ -2,13 +2,15 @@
 import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import type { Checkpoint } from '../checkpoint/store.js';
+import { readCheckpoint, type Checkpoint, type TaskCheckpoint } from '../checkpoint/store.js';
+import { requireTask } from '../tasks/registry.js';
 import { Generation, type StopRules } from '../sample/generate.js';
 import { lmBeamSearch } from '../sample/lm-beam.js';
+import { NO_TAG, parseTagSpec } from '../tasks/cond.js';
 import { Sampler } from '../sample/sampler.js';
 import { decodeCorpus } from '../text/corpus.js';
 import { CorpusError, RnnError, UsageError } from '../util/errors.js';
-import { backendOption, checkpointOption, DataOut, loadModel, nameChars, readStdin, threadsOption, usingModel, type BackendFlags } from './common.js';
+import { backendOption, checkpointOption, DataOut, findCheckpoint, loadModel, nameChars, readStdin, threadsOption, usingModel, type BackendFlags } from './common.js';
 import { floatOption, intOption } from './options.js';
 
 interface SampleFlags extends BackendFlags {
@@ -32,6 +34,8 @@ interface SampleFlags extends BackendFlags {
   nbest?: number;
   lengthPenalty: number;
   json?: boolean;
+  tag?: string;
+  listTags?: boolean;
 }
 
 /** Characters generated per synchronous chunk (a chunk also ends after a newline). */
@@ -63,6 +67,8 @@ export function registerSample(program: Command): void {
     .addOption(new Option('--nbest <k>', 'with --beam: print the k best continuations (k ≤ n), best first').argParser(intOption('--nbest', 1, 256)))
     .addOption(new Option('--length-penalty <alpha>', 'with --beam: rank by log p / ((5 + length) / 6)^alpha (0: by log p alone)').default(0.6).argParser(floatOption('--length-penalty', 0, 10)))
     .addOption(new Option('--json', 'one JSON object per sample on stdout ({"sample","seed","text"}; with --beam {"rank","text","logprob","score","chars","end"})'))
+    .addOption(new Option('--tag <spec>', `conditioned models: generate in the style of a tag, a blend (a=0.7,b=0.3), or ${NO_TAG} (default)`))
+    .addOption(new Option('--list-tags', 'conditioned models: print the tags the checkpoint knows with their share of the training text (tag<TAB>share<TAB>chars), and exit'))
     .addOption(backendOption())
     .addOption(threadsOption())
     .addHelpText('after', `
@@ -81,6 +87,8 @@ Examples:
   rnn sample --count 5 --lines 1 --separator ''   five one-line samples
   rnn sample --prime 'the ' --beam 8 -n 40        the most likely 40 characters after "the "
   rnn sample --beam 8 --nbest 3 --stop '.' --json the 3 most likely sentences, with log p
+  rnn sample --tag haiku -n 300                   a conditioned model, in the style of one tag
+  rnn sample --tag haiku=0.7,limerick=0.3         a blend of two tags
 
 Beam search (--beam N) replaces sampling: it keeps the N most likely partial continuations
 at every step and prints the best finished one (--nbest K: the K best, best first, each
@@ -90,6 +98,10 @@ lengths (stop strings, --lines) are ranked by log p / ((5 + length) / 6)^α, α 
 --length-penalty (GNMT's length normalisation; 0 favours short ones). --beam 1 is the
 same as --temp 0.`)
     .action(async (flags: SampleFlags, cmd: Command) => {
+      if (flags.listTags) {
+        process.exitCode = await listTags(flags);
+        return;
+      }
       process.exitCode = flags.beam !== undefined || flags.nbest !== undefined ? await runBeam(flags, cmd) : await runSample(flags);
     });
 }
@@ -127,8 +139,31 @@ async function readPrime(flags: SampleFlags): Promise<string> {
   return bytes.length === 0 ? '' : decodeCorpus(bytes, name);
 }
 
+/** The tag weighting of --tag for a conditioned checkpoint (default: untagged); null for a plain language model. */
+function tagWeights(ckpt: TaskCheckpoint<'lm'> | TaskCheckpoint<'cond'>, spec: string | undefined): Float64Array | null {
+  if (ckpt.task !== 'cond') {
+    if (spec !== undefined) throw new UsageError(`${ckpt.file} is a language model without tags; --tag needs a conditioned model (rnn train DATA --condition)`);
+    return null;
+  }
+  return parseTagSpec(spec ?? NO_TAG, ckpt.meta.tags).weights;
+}
+
+/** --list-tags: tag<TAB>share<TAB>chars lines (TSV), or one JSON object per tag with --json. */
+async function listTags(flags: SampleFlags): Promise<number> {
+  const ckpt = requireTask(await readCheckpoint(await findCheckpoint(flags.checkpoint), { weightsOnly: true }), 'cond');
+  const { tags, tagChars } = ckpt.meta;
+  const total = tagChars.reduce((s, x) => s + x, 0) || 1;
+  const out = new DataOut();
+  for (let i = 0; i < tags.length && !out.isClosed; i++) {
+    const share = tagChars[i] / total;
+    await out.write(flags.json ? `${JSON.stringify({ tag: tags[i], share, chars: tagChars[i] })}\n` : `${tags[i]}\t${share.toFixed(4)}\t${tagChars[i]}\n`);
+  }
+  await out.end();
+  return 0;
+}
+
 /** The prime as ids, with the warning (or, with --strict, the error) for unknown characters. */
-function encodePrime(ckpt: Checkpoint, prime: string, strict: boolean): Int32Array {
+function encodePrime(ckpt: { vocab: Checkpoint['vocab'] }, prime: string, strict: boolean): Int32Array {
   const { ids, unknown } = ckpt.vocab.encodeLenient(prime);
   if (unknown.size > 0) {
     if (strict) {
@@ -152,11 +187,13 @@ async function runSample(flags: SampleFlags): Promise<number> {
     throw new UsageError('--json writes each sample when it ends: give --length n ≥ 1 or --lines n (a stop string alone may never come)');
   }
   const prime = await readPrime(flags);
-  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags, 'lm', 'cond');
+  const tagMix = tagWeights(ckpt, flags.tag);
   const primeIds = encodePrime(ckpt, prime, flags.strict ?? false);
 
   const seed = flags.seed ?? randomInt(2 ** 32 - 1);
   const sampler = new Sampler(model, ckpt.vocab, { temp: flags.temp, topK: flags.topK, topP: flags.topP, seed });
+  if (tagMix) sampler.setTagMix(tagMix);
   const rules: StopRules = { length: flags.forever ? 0 : flags.length, lines: flags.lines, stops, keepStop: flags.keepStop ?? false };
   const out = new DataOut();
   await usingModel(ckpt.file, () => generate(flags, sampler, seed, primeIds, prime, rules, separator, out));
@@ -209,14 +246,15 @@ async function runBeam(flags: SampleFlags, cmd: Command): Promise<number> {
   const stops = readStops(flags);
   const separator = unescapeFlag(flags.separator);
   const prime = await readPrime(flags);
-  const { ckpt, model } = await loadModel(flags.checkpoint, flags);
+  const { ckpt, model } = await loadModel(flags.checkpoint, flags, 'lm', 'cond');
+  const tagMix = tagWeights(ckpt, flags.tag);
   const primeIds = encodePrime(ckpt, prime, flags.strict ?? false);
   if (primeIds.length === 0 && ckpt.vocab.id('\n') < 0) {
     throw new UsageError('this model has never seen a newline to start from; give a prime (--prime TEXT)');
   }
-  const results = lmBeamSearch(model, ckpt.vocab, primeIds, {
+  const results = await usingModel(ckpt.file, async () => lmBeamSearch(model, ckpt.vocab, primeIds, {
     width, nbest, alpha: flags.lengthPenalty, length: flags.length, lines: flags.lines, stops, keepStop: flags.keepStop ?? false,
-  });
+  }, tagMix));
   const echo = flags.echo && prime.length > 0 ? prime : '';
   const out = new DataOut();
   for (let i = 0; i < results.length && !out.isClosed; i++) {

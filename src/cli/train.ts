@@ -12,6 +12,7 @@ import { OPTIMIZERS, type OptimName } from '../nn/optim.js';
 import { ATTENTION_MODES } from '../nn/seq2seq.js';
 import { POOL_KINDS } from '../nn/classifier.js';
 import { CLASSIFY_DEFAULTS } from '../tasks/classify.js';
+import { COND_DEFAULTS } from '../tasks/cond.js';
 import { AUTO_EVAL_WINDOWS } from '../tasks/lm.js';
 import { TASK_NAMES } from '../tasks/registry.js';
 import { TRAIN_DEFAULTS as D } from '../train/config.js';
@@ -30,6 +31,9 @@ interface TrainFlags extends BackendFlags {
   bidirectional?: boolean;
   pool?: string;
   maxLen?: number;
+  condition?: boolean;
+  tagEmbed?: number;
+  tagDropout?: number;
   cell: CellKind;
   layers: number;
   hidden: number;
@@ -67,7 +71,7 @@ const RUN_OPTIONS = [
   'dropout', 'steps', 'epochs', 'time', 'seed', 'valFrac', 'evalEvery', 'evalWindows', 'patience',
 ] as const;
 /** Flags that are options of one task (config.taskOptions), by their commander names; each task says which it takes. */
-const TASK_OPTIONS = ['bidirectional', 'pool', 'maxLen', 'attention'] as const;
+const TASK_OPTIONS = ['bidirectional', 'pool', 'maxLen', 'attention', 'tagEmbed', 'tagDropout'] as const;
 
 export function registerTrain(program: Command): void {
   program
@@ -78,6 +82,9 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--bidirectional', 'classifier, seq2seq: read each example (the source) both ways, a forward and a backward RNN per layer (seq2seq: a 2H → H bridge starts the decoder)'))
     .addOption(new Option('--pool <kind>', `classifier: the sequence representation: last (states after reading it all), mean or max over time (default ${CLASSIFY_DEFAULTS.pool})`).argParser(choiceOption('--pool', POOL_KINDS)))
     .addOption(new Option('--max-len <n>', `classifier: cut examples to their first n characters (default ${CLASSIFY_DEFAULTS.maxLen})`).argParser(intOption('--max-len', 1, 100_000)))
+    .addOption(new Option('--condition', 'train a conditioned language model on labelled text (tag<TAB>text lines, a folder with a file or a folder per tag): the same as --task cond'))
+    .addOption(new Option('--tag-embed <n>', `conditioned model: width of the tag embedding (default ${COND_DEFAULTS.tagEmbed})`).argParser(intOption('--tag-embed', 1, 4096)))
+    .addOption(new Option('--tag-dropout <p>', `conditioned model: share of training windows read untagged, so --tag none works (default ${COND_DEFAULTS.tagDropout})`).argParser(floatOption('--tag-dropout', 0, 0.99)))
     .addOption(new Option('--cell <kind>', 'cell: rnn, rnn-relu, gru (classic), gru-min, gru-torch (PyTorch variant), lstm, lstm-peep').default(D.cell).argParser(choiceOption('--cell', CELL_KINDS)))
     .addOption(new Option('--layers <n>', 'stacked recurrent layers').default(D.layers).argParser(intOption('--layers', 1, 64)))
     .addOption(new Option('--hidden <n>', 'hidden units per layer (H)').default(D.hidden).argParser(intOption('--hidden', 1, 8192)))
@@ -127,6 +134,13 @@ function givenOptions(f: TrainFlags, explicit: (name: string) => boolean): Train
   return given as TrainOptions;
 }
 
+/** --task, with --condition as the conditioned model's short form. */
+function taskOf(flags: TrainFlags): string | undefined {
+  if (!flags.condition) return flags.task;
+  if (flags.task !== undefined && flags.task !== 'cond') throw new UsageError(`--condition trains a conditioned model (--task cond), not --task ${flags.task}; give one of them`);
+  return 'cond';
+}
+
 function runName(corpus: string): string {
   const stem = corpus === '-' ? 'stdin' : basename(resolve(corpus)).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'corpus';
   const d = new Date();
@@ -162,7 +176,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   const prepared = await withSpinner(term, !flags.quiet, 'reading the corpus…', async () => {
     const input = corpus === '-' ? { path: '-', stdin: await readStdin('the corpus', 'pipe text in, e.g. cat book.txt | rnn train -') } : { path: corpus };
     const resume = flags.resume ? await readCheckpoint(flags.resume) : undefined;
-    return prepareRun({ kernels, input, task: flags.task, options: givenOptions(flags, explicit), resume });
+    return prepareRun({ kernels, input, task: taskOf(flags), options: givenOptions(flags, explicit), resume });
   });
   const { trainer, task, session, config, header } = prepared;
   const progress = trainer.progress;

@@ -52,6 +52,11 @@ export class LmBeamModel implements BeamModel {
     this.scratch = new Float64Array(width * model.config.hidden);
   }
 
+  /** Conditioned models: the tag weighting every row reads. */
+  setTagMix(weights: ArrayLike<number>): void {
+    this.ws.setTagMix(weights);
+  }
+
   /** Row 0 takes the stream's carried state (zero when it has none). */
   load(stream: StateStream): void {
     this.ws.resetState();
@@ -95,11 +100,13 @@ export class LmBeamModel implements BeamModel {
 
 /**
  * The `nbest` most likely continuations of the prime (ids; empty: start as after a line
- * break, which needs a newline in the vocabulary), best score first.
+ * break, which needs a newline in the vocabulary), best score first. A conditioned model
+ * reads `tagMix` (its tag weighting) at every step.
  */
-export function lmBeamSearch(model: Model, vocab: Vocab, primeIds: ArrayLike<number>, opts: LmBeamOptions): LmBeamResult[] {
+export function lmBeamSearch(model: Model, vocab: Vocab, primeIds: ArrayLike<number>, opts: LmBeamOptions, tagMix: ArrayLike<number> | null = null): LmBeamResult[] {
   let start: number;
   const stream = new StateStream(model);
+  if (tagMix) stream.setTagMix(tagMix);
   if (primeIds.length > 0) {
     const run = Int32Array.from(primeIds);
     stream.run(run, 0, run.length - 1);
@@ -109,6 +116,7 @@ export function lmBeamSearch(model: Model, vocab: Vocab, primeIds: ArrayLike<num
     if (start < 0) throw new Error('the model has no newline to start from; give a prime');
   }
   const beam = new LmBeamModel(model, opts.width);
+  if (tagMix) beam.setTagMix(tagMix);
   beam.load(stream);
 
   const newline = vocab.id('\n');

@@ -25,6 +25,11 @@ export class Sampler {
     this.scratch = new PickScratch(model.config.vocab);
   }
 
+  /** Conditioned models: the tag weighting to generate with (see StateStream.setTagMix). */
+  setTagMix(weights: ArrayLike<number>): void {
+    this.stream.setTagMix(weights);
+  }
+
   /**
    * Forgets the text so far (zero state, not primed) for an independent sample. The random
    * generator is not reset: the next sample continues its sequence, so it differs.

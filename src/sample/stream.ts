@@ -21,6 +21,8 @@ export class StateStream {
   private readonly byLog: (Workspace | null)[];
   /** The workspace whose slot 0 holds the carried state; null: the state is zero. */
   private current: Workspace | null = null;
+  /** A conditioned model's tag weighting [K], given to every workspace (null: plain LM). */
+  private tagMix: Float64Array | null = null;
 
   constructor(readonly model: Model, maxT = DEFAULT_MAX_T) {
     if (!Number.isInteger(maxT) || maxT < 1 || (maxT & (maxT - 1)) !== 0) {
@@ -28,6 +30,15 @@ export class StateStream {
     }
     this.maxT = maxT;
     this.byLog = new Array<Workspace | null>(Math.log2(maxT) + 1).fill(null);
+  }
+
+  /**
+   * Conditioned models: the tag weighting every following step reads (a one-hot row for a
+   * tag, or a blend); it stays until changed.
+   */
+  setTagMix(weights: ArrayLike<number>): void {
+    this.tagMix = Float64Array.from(weights);
+    for (const ws of this.byLog) if (ws) ws.setTagMix(this.tagMix);
   }
 
   /** Zeroes the carried state (the start of a text). */
@@ -110,6 +121,7 @@ export class StateStream {
     let ws = this.byLog[log];
     if (!ws) {
       ws = this.model.workspace(1, 2 ** log, false);
+      if (this.tagMix) ws.setTagMix(this.tagMix);
       this.byLog[log] = ws;
     }
     if (this.current === ws) return ws;

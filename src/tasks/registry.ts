@@ -5,6 +5,7 @@
 // type to TaskMetas and the task to TASKS.
 import { UsageError } from '../util/errors.js';
 import { classifyTask, type ClassifyMeta } from './classify.js';
+import { condTask, type CondMeta } from './cond.js';
 import { lmTask, type LmMeta } from './lm.js';
 import { seq2seqTask, type Seq2SeqMeta } from './seq2seq.js';
 import type { Task } from './task.js';
@@ -14,6 +15,7 @@ export interface TaskMetas {
   lm: LmMeta;
   seq2seq: Seq2SeqMeta;
   classify: ClassifyMeta;
+  cond: CondMeta;
 }
 
 export type TaskName = keyof TaskMetas;
@@ -22,6 +24,7 @@ export const TASKS: { [K in TaskName]: Task<any, TaskMetas[K]> } = {
   lm: lmTask,
   seq2seq: seq2seqTask,
   classify: classifyTask,
+  cond: condTask,
 };
 
 export const TASK_NAMES = Object.keys(TASKS) as TaskName[];

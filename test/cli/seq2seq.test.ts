@@ -121,7 +121,7 @@ describe('rnn train --task seq2seq, translate, eval, info', () => {
     expect(sample.code).toBe(2);
     expect(sample.stdout).toBe('');
     expect(sample.stderr.trim().split('\n')).toHaveLength(1);
-    expect(sample.stderr).toMatch(/holds a sequence-to-sequence model, not a language model; use it with rnn translate/);
+    expect(sample.stderr).toMatch(/holds a sequence-to-sequence model, not a language model( or a conditioned language model)?; use it with rnn translate/);
     const tr = await runCli(['translate', '-c', LM_FIXTURE], { input: 'abc\n' });
     expect(tr.code).toBe(2);
     expect(tr.stderr.trim().split('\n')).toHaveLength(1);
