@@ -11,6 +11,13 @@
 //   logits [T,B,V] = MatMul(x_L, head.weightᵀ [H,V]) + head.bias
 //   h_n [L,B,H] = Concat(Y_h of every layer); c_n likewise (LSTM)
 //
+// A conditioned model (model.tags = K) takes one more input, tag [T,B,K] float: the tag
+// weighting of every position (one-hot rows for a tag, row 0 for untagged, a blend's
+// weights), and its layer 0 reads the concatenation of src/nn/model.ts:
+//   x_0 = Concat(Gather(embed.weight, ids), MatMul(tag, tag_embed.weight [K,D]))  [T,B,E+D]
+//   W_l0 = [rnn.weight_ih_l0 | rnn.weight_ih_tag_l0]                               [G,E+D]
+// The tag names (rows 1..K) are in metadata "tags".
+//
 // Weight mapping from our (PyTorch) layout to ONNX's, per layer (W [1,G,In], R [1,G,H],
 // B [1,2G] = bias_ih ‖ bias_hh):
 //   'lstm'      ours i,f,g,o → ONNX i,o,f,c (rows reordered)
@@ -23,7 +30,7 @@
 // Not exportable (refused with ExportError): 'lstm-peep' (its peephole is a full [3H,H]
 // matrix on c_{t-1}; ONNX's LSTM peepholes are diagonal) and 'gru-min' (no ONNX operator).
 import type { ModelConfig } from '../nn/model.js';
-import { paramSpecs } from '../nn/model.js';
+import { isConditioned, paramSpecs } from '../nn/model.js';
 import { RnnError } from '../util/errors.js';
 import { ProtoWriter } from './protobuf.js';
 
@@ -31,6 +38,8 @@ import { ProtoWriter } from './protobuf.js';
 export class ExportError extends RnnError {}
 
 export const ONNX_OPSET = 17;
+/** Name of the tag row 0 (untagged) in the metadata's tag list. */
+const NO_TAG_NAME = 'none';
 export const ONNX_IR_VERSION = 8;
 
 /** TensorProto.DataType values used here. */
@@ -165,6 +174,8 @@ export interface ExportableModel {
   params: Map<string, Float32Array>;
   /** The vocabulary in id order (stored in the ONNX metadata so ids can be decoded). */
   chars: readonly string[];
+  /** A conditioned model's tag names (rows 1..K of its tag table), for the metadata. */
+  tags?: readonly string[];
 }
 
 export interface OnnxExportOptions {
@@ -219,6 +230,17 @@ export function operatorFor(cell: ModelConfig['cell']): { op: 'LSTM' | 'GRU' | '
   }
 }
 
+/** [rows, a + b]: the columns of A [rows, a], then those of B [rows, b]. */
+function concatColumns(A: Float32Array, a: number, B: Float32Array, b: number): Float32Array {
+  const rows = A.length / a;
+  const out = new Float32Array(rows * (a + b));
+  for (let r = 0; r < rows; r++) {
+    out.set(A.subarray(r * a, (r + 1) * a), r * (a + b));
+    out.set(B.subarray(r * b, (r + 1) * b), r * (a + b) + a);
+  }
+  return out;
+}
+
 export function i64(...values: number[]): BigInt64Array {
   return BigInt64Array.from(values.map((v) => BigInt(v)));
 }
@@ -247,8 +269,17 @@ export function onnxGraph(src: ExportableModel, { stateInputs = true }: OnnxExpo
     return name;
   };
 
+  const cond = isConditioned(src.model);
+  const D = cond ? src.model.tagEmbed! : 0;
+  const K = cond ? src.model.tags! : 0;
   init('embed.weight', [V, E], param('embed.weight'));
-  nodes.push({ op: 'Gather', inputs: ['embed.weight', 'ids'], outputs: ['x_0'], attrs: { axis: { int: 0 } } });
+  nodes.push({ op: 'Gather', inputs: ['embed.weight', 'ids'], outputs: [cond ? 'x_char' : 'x_0'], attrs: { axis: { int: 0 } } });
+  if (cond) {
+    // x_0 = [embed[ids] ; tag · tag_embed]
+    init('tag_embed.weight', [K, D], param('tag_embed.weight'));
+    nodes.push({ op: 'MatMul', inputs: ['tag', 'tag_embed.weight'], outputs: ['x_tag'] });
+    nodes.push({ op: 'Concat', inputs: ['x_char', 'x_tag'], outputs: ['x_0'], attrs: { axis: { int: 2 } } });
+  }
 
   // initial states: graph inputs h0 (c0) [L,B,H], or, without state inputs, zeros of
   // batch 1 expanded to the batch of ids
@@ -270,8 +301,8 @@ export function onnxGraph(src: ExportableModel, { stateInputs = true }: OnnxExpo
   const finalH: string[] = [];
   const finalC: string[] = [];
   for (let l = 0; l < L; l++) {
-    const In = l === 0 ? E : H;
-    const W = reorderGates(param(`rnn.weight_ih_l${l}`), H, In, order, negate);
+    const In = l === 0 ? E + D : H;
+    const W = reorderGates(l === 0 && cond ? concatColumns(param('rnn.weight_ih_l0'), E, param('rnn.weight_ih_tag_l0'), D) : param(`rnn.weight_ih_l${l}`), H, In, order, negate);
     const R = reorderGates(param(`rnn.weight_hh_l${l}`), H, H, order, negate);
     const B = new Float32Array(2 * G);
     B.set(reorderGates(param(`rnn.bias_ih_l${l}`), H, 1, order, negate), 0);
@@ -314,6 +345,7 @@ export function onnxGraph(src: ExportableModel, { stateInputs = true }: OnnxExpo
     initializers,
     inputs: [
       { name: 'ids', elemType: 'int64', dims: ['T', 'B'] },
+      ...(cond ? [{ name: 'tag', elemType: 'float' as const, dims: ['T', 'B', K] }] : []),
       ...(stateInputs ? [state('h0'), ...(lstm ? [state('c0')] : [])] : []),
     ],
     outputs: [
@@ -339,6 +371,7 @@ export function exportOnnx(src: ExportableModel, opts: OnnxExportOptions = {}): 
     docString:
       `Character-level ${cell} language model (${layers}×${hidden}, embed ${embed}, vocab ${vocab}). ` +
       'Input ids [T,B] int64 (time-major)' +
+      (isConditioned(src.model) ? `, tag [T,B,${src.model.tags}] float (per position a weighting of the tag rows: one-hot, row 0 untagged, or a blend; names in metadata "tags")` : '') +
       (stateInputs ? `, initial states h0${cell === 'lstm' ? ', c0' : ''} [L,B,H] (zeros to start); ` : ' (zero initial state); ') +
       'outputs logits [T,B,V] and the final states. The vocabulary (id → character) is in metadata "vocab".',
     metadata: {
@@ -346,6 +379,7 @@ export function exportOnnx(src: ExportableModel, opts: OnnxExportOptions = {}): 
       cell,
       model: JSON.stringify(src.model),
       vocab: JSON.stringify(src.chars),
+      ...(src.tags ? { tags: JSON.stringify([NO_TAG_NAME, ...src.tags]) } : {}),
     },
   });
 }

@@ -94,7 +94,8 @@ async function runExport(flags: ExportFlags): Promise<number> {
   }
   if (flags.pytorch && shape.length > 0) return exportFreshJob(flags);
   const file = await findCheckpoint(flags.checkpoint);
-  const ckpt = requireTask(await readCheckpoint(file), 'lm');
+  const ckpt = requireTask(await readCheckpoint(file), 'lm', 'cond');
+  if (ckpt.task === 'cond' && flags.pytorch) throw new UsageError(`${file} is a conditioned language model; the PyTorch job trains plain language models only (export --onnx or --safetensors-weights instead)`);
   // nothing to report when a reader of stdout went away before taking it all
   const say = (line: string) => {
     if (!flags.quiet && !stdoutClosed()) process.stderr.write(`${line}\n`);
@@ -103,13 +104,13 @@ async function runExport(flags: ExportFlags): Promise<number> {
   const what = `${layers}×${hidden} ${cell}, embed ${embed}, vocab ${vocab}`;
   if (flags.onnx) {
     const bytes = exportOnnx(
-      { model: ckpt.model, params: ckpt.params, chars: ckpt.vocab.toJSON() },
+      { model: ckpt.model, params: ckpt.params, chars: ckpt.vocab.toJSON(), tags: ckpt.task === 'cond' ? ckpt.meta.tags : undefined },
       { stateInputs: flags.stateInputs, producerVersion: VERSION },
     );
     await writeOut(flags.onnx, bytes);
     const states = cell === 'lstm' ? 'h0, c0' : 'h0';
     say(`wrote ${flags.onnx === '-' ? 'stdout' : flags.onnx}: ONNX (opset 17) of ${file} (${what}), ${bytes.length.toLocaleString('en-US')} bytes`);
-    say(`  inputs: ids [T,B] int64${flags.stateInputs ? `, ${states} [${layers},B,${hidden}] float32` : ''} · outputs: logits [T,B,${vocab}], ${cell === 'lstm' ? 'h_n, c_n' : 'h_n'}`);
+    say(`  inputs: ids [T,B] int64${ckpt.task === 'cond' ? `, tag [T,B,${ckpt.model.tags}] float32 (row 0 untagged, then ${ckpt.meta.tags.length} tags)` : ''}${flags.stateInputs ? `, ${states} [${layers},B,${hidden}] float32` : ''} · outputs: logits [T,B,${vocab}], ${cell === 'lstm' ? 'h_n, c_n' : 'h_n'}`);
   }
   if (flags.safetensorsWeights) {
     const bytes = encodeWeightsOnly(ckpt);

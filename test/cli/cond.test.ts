@@ -117,6 +117,12 @@ describe('rnn train --condition / sample --tag / eval --condition', () => {
   it('resume continues the run; a wrong tag is one line listing the known tags (exit 2); wrong checkpoints are refused', async () => {
     const resumed = await cli(['train', TRAIN, '--resume', last, '--steps', '850', '--quiet']);
     expect(resumed.code, resumed.stderr).toBe(0);
+    const onnx = await cli(['export', '-c', best, '--onnx', 'cond.onnx']);
+    expect(onnx.code, onnx.stderr).toBe(0);
+    expect(onnx.stderr).toMatch(/inputs: ids \[T,B\] int64, tag \[T,B,4\] float32 \(row 0 untagged, then 3 tags\)/);
+    const job = await cli(['export', '-c', best, '--pytorch', 'job']);
+    expect(job.code).toBe(2);
+    expect(job.stderr.trim().split('\n')).toHaveLength(1);
     const wrong = await cli(['sample', '-c', best, '--tag', 'ochre']);
     expect(wrong.code).toBe(2);
     expect(wrong.stdout).toBe('');
