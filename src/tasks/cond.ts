@@ -173,6 +173,7 @@ export class CondSession implements TaskSession {
   /** [T,B] tag rows of the current window. */
   private readonly tagRows: Int32Array;
   private readonly scratch: Int32Array;
+  private evalWs: Workspace | null = null;
   readonly size;
   readonly stepsPerEpoch: number;
   readonly options: CondOptions;
@@ -223,7 +224,9 @@ export class CondSession implements TaskSession {
   }
 
   evaluate(): Metrics | null {
-    const r = evaluateTagged(this.net, this.data.val, this.config.batch, this.config.seq, this.config.evalWindows);
+    const plan = evalPlan(this.data.val.ids.length, this.config.batch, this.config.seq, this.config.evalWindows);
+    if (plan && (!this.evalWs || this.evalWs.B !== plan.B || this.evalWs.T !== plan.T)) this.evalWs = this.net.workspace(plan.B, plan.T, false);
+    const r = evaluateTagged(this.net, this.data.val, this.config.batch, this.config.seq, this.config.evalWindows, this.evalWs);
     return r ? { loss: r.tagged.nats, bpc: r.tagged.nats / Math.LN2, untagged: r.untagged.nats } : null;
   }
 
@@ -292,11 +295,12 @@ export interface TaggedEval {
  * carried as in training (the first `maxWindows` windows, 0: all), once with the true tags
  * and once with every position untagged; also per tag (positions bucketed by their tag).
  */
-export function evaluateTagged(model: Model, stream: TaggedStream, B: number, T: number, maxWindows = 0): TaggedEval | null {
+export function evaluateTagged(model: Model, stream: TaggedStream, B: number, T: number, maxWindows = 0, reuse: Workspace | null = null): TaggedEval | null {
   const plan = evalPlan(stream.ids.length, B, T, maxWindows);
   if (!plan) return null;
   const K = model.config.tags! - 1;
-  const ws = model.workspace(plan.B, plan.T, false);
+  // (a workspace is arena memory that is never freed: evaluations of a run pass theirs back)
+  const ws = reuse && reuse.B === plan.B && reuse.T === plan.T && !reuse.training ? reuse : model.workspace(plan.B, plan.T, false);
   const rows = plan.B * plan.T;
   const tagRows = new Int32Array(rows);
   const scratch = new Int32Array(rows);
