@@ -22,8 +22,8 @@
 export const TAGGED_SYMBOLS = [...'aeioulnrst', ' ', '\n'];
 export const TAGGED_TAGS = ['amber', 'cobalt', 'jade'];
 const TOTAL = 1000;
-const TRAIN_CHARS = 30_000;
-const TEST_CHARS = 6_000;
+const TRAIN_CHARS = 12_000;
+const TEST_CHARS = 3_000;
 
 /**
  * The K sources: weights[a][c] of symbol c after symbol a, integers summing to 1000 per
