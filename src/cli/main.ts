@@ -54,7 +54,8 @@ Examples:
   rnn train pairs.tsv --task seq2seq --bidirectional   an encoder-decoder on source<TAB>target lines
   echo 2024-03-05 | rnn translate                   one output line per input line
 
-Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted.`);
+Exit status: 0 ok, 1 failure, 2 usage error; training stopped by a signal saves first:
+130 Ctrl-C (SIGINT), 143 SIGTERM, 129 SIGHUP.`);
   return program;
 }
 

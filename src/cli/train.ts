@@ -2,9 +2,9 @@
 // trainer, render its events (a bar on a terminal, one plain line per evaluation
 // otherwise, JSON lines on stdout with --json).
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import { FolderError, prepareFolder, removeStaleTemporaries } from '../checkpoint/folder.js';
 import { readCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
 import { createKernels, describeKernels } from '../kernels/index.js';
 import { CELL_KINDS, type CellKind } from '../nn/layer.js';
@@ -141,6 +141,11 @@ function taskOf(flags: TrainFlags): string | undefined {
   return 'cond';
 }
 
+/** 128 + the signal number, as a shell reports a process stopped by it: 130, 143, 129. */
+function signalExit(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? EXIT.terminated : signal === 'SIGHUP' ? EXIT.hangup : EXIT.interrupted;
+}
+
 function runName(corpus: string): string {
   const stem = corpus === '-' ? 'stdin' : basename(resolve(corpus)).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'corpus';
   const d = new Date();
@@ -188,27 +193,37 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   // 2. where checkpoints go: one file pair per run, so concurrent runs never collide; a
   // resumed run keeps writing its own pair
   const out = resolve(flags.resume && !explicit('out') ? dirname(flags.resume) : flags.out);
+  // checked now, not at the first save after minutes of training
   try {
-    await mkdir(out, { recursive: true });
+    await prepareFolder(out);
   } catch (e) {
-    throw new UsageError(`cannot create the checkpoint folder ${out} (${(e as NodeJS.ErrnoException).code}); pass --out DIR`);
+    if (e instanceof FolderError) throw new UsageError(`cannot write checkpoints to ${e.message}; pass --out DIR with a folder you can write`);
+    throw e;
   }
   const run = flags.resume ? runOfCheckpoint(flags.resume) : runName(corpus);
   const paths = { best: join(out, `${run}-best.safetensors`), last: join(out, `${run}-last.safetensors`) };
   const written = new Set<'best' | 'last'>();
+  const cleaned = await removeStaleTemporaries(out, run);
+  if (cleaned > 0) say(c.dim(`removed ${plural(cleaned, 'temporary file')} left in ${out} by an interrupted save`));
 
-  // 3. Ctrl-C: the first one finishes the step and saves; a second one exits at once
+  // 3. Ctrl-C, and SIGTERM/SIGHUP (kill, a closed terminal, a job scheduler) the same way:
+  // the first one finishes the step and saves -last; a second one exits at once
   let interrupts = 0;
+  let stopSignal: NodeJS.Signals | null = null;
   let view = await createProgress(term, { quiet: flags.quiet, label: 'training' });
-  const onSigint = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
-    if (interrupts === 1) view.log(c.yellow('interrupted: finishing this step and saving (Ctrl-C again to quit at once)'));
-    else {
+    stopSignal ??= signal;
+    if (interrupts === 1) {
+      const what = signal === 'SIGINT' ? 'interrupted' : `${signal === 'SIGTERM' ? 'terminated' : 'hung up'} (${signal})`;
+      view.log(c.yellow(`${what}: finishing this step and saving (${signal === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again to quit at once)`));
+    } else {
       view.stop();
-      process.exit(EXIT.interrupted);
+      process.exit(signalExit(signal));
     }
   };
-  process.on('SIGINT', onSigint);
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
 
   // 4. the header: the task's lines (data, model), then the optimisation and the limits
   const corpusName = corpus === '-' ? 'stdin' : corpus;
@@ -288,7 +303,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
         view.stop();
         const best = e.bestVal === null ? 'n/a' : `${bestText(e.bestMetrics, e.bestVal)} at step ${n(e.bestStep)}`;
         const why = stdoutFailed() ? 'stdout cannot be written' : stdoutClosed() && interrupts === 0 ? 'stdout closed'
-          : { steps: 'step limit', epochs: 'epoch limit', time: 'time budget', patience: 'no improvement', interrupted: 'interrupted' }[e.reason];
+          : { steps: 'step limit', epochs: 'epoch limit', time: 'time budget', patience: 'no improvement', interrupted: stopSignal && stopSignal !== 'SIGINT' ? stopSignal : 'interrupted' }[e.reason];
         say(`${e.reason === 'interrupted' ? c.yellow('stopped') : c.green('done')} (${why}) at step ${n(e.step)} after ${formatDuration(e.elapsedMs)}` +
           ` · best val ${best}`);
         if (written.has('best') || flags.resume) say(`best: ${paths.best}`);
@@ -310,10 +325,10 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
       },
       stopRequested: () => interrupts > 0 || stdoutClosed(),
     });
-    return reason === 'interrupted' && interrupts > 0 ? EXIT.interrupted : EXIT.ok;
+    return reason === 'interrupted' && stopSignal ? signalExit(stopSignal) : EXIT.ok;
   } finally {
     view.stop();
     view = await createProgress(term, { quiet: true, label: '' });
-    process.off('SIGINT', onSigint);
+    for (const s of signals) process.off(s, onSignal);
   }
 }

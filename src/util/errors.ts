@@ -3,7 +3,7 @@
 // stderr and an exit code; nothing below the CLI prints or exits.
 
 /** Exit statuses, documented in the README. */
-export const EXIT = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, hangup: 129, interrupted: 130, terminated: 143 } as const;
 
 export class RnnError extends Error {
   /** Process exit status the CLI uses for this error. */

@@ -1,7 +1,7 @@
 // ONNX export of classifiers: onnxruntime runs the exported graph (LSTM/GRU/RNN operators
 // with direction = bidirectional and sequence_lens) to the logits of rnn's own forward
 // pass, for every exportable cell, uni- and bidirectional, 1 and 2 layers, every pooling,
-// on a batch of mixed lengths. Skipped (with the reason printed) where onnxruntime-node is
+// on a batch of mixed lengths. Skipped (with the reason printed) where onnxruntime-web is
 // not installed.
 import { describe, expect, it } from 'vitest';
 import { classifierToOnnx } from '../../src/checkpoint/onnx-classifier.js';
@@ -11,12 +11,12 @@ import { ClassifierModel, type ClassifierConfig, type PoolKind } from '../../src
 import type { CellKind } from '../../src/nn/layer.js';
 import { Rng } from '../../src/util/rng.js';
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof import('onnxruntime-web');
 let ort: Ort | null = null;
 try {
-  ort = await import('onnxruntime-node');
+  ort = (await import('../helpers/ort.js')).ort;
 } catch (e) {
-  console.warn(`skipping classifier ONNX runtime tests: onnxruntime-node is not available (${(e as Error).message.split('\n')[0]})`);
+  console.warn(`skipping classifier ONNX runtime tests: onnxruntime-web is not available (${(e as Error).message.split('\n')[0]})`);
 }
 
 const VOCAB = [...'abcdefghi'];

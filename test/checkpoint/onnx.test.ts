@@ -1,6 +1,6 @@
 // ONNX export: onnxruntime runs the exported graph to the same logits and final states
 // as rnn's own forward pass, for every exportable cell, with one and two layers, with and
-// without initial states. Skipped (with the reason printed) where onnxruntime-node is not
+// without initial states. Skipped (with the reason printed) where onnxruntime-web is not
 // installed.
 import { describe, expect, it } from 'vitest';
 import { exportOnnx, ExportError } from '../../src/checkpoint/onnx.js';
@@ -9,14 +9,14 @@ import type { CellKind } from '../../src/nn/layer.js';
 import { Model, type ModelConfig } from '../../src/nn/model.js';
 import { Rng } from '../../src/util/rng.js';
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof import('onnxruntime-web');
 let ort: Ort | null = null;
 let missing = '';
 try {
-  ort = await import('onnxruntime-node');
+  ort = (await import('../helpers/ort.js')).ort;
 } catch (e) {
   missing = (e as Error).message.split('\n')[0]!;
-  console.warn(`skipping ONNX runtime tests: onnxruntime-node is not available (${missing}); npm install runs them`);
+  console.warn(`skipping ONNX runtime tests: onnxruntime-web is not available (${missing}); npm install runs them`);
 }
 
 const V = 11;
