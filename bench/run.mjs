@@ -6,7 +6,8 @@
 // and the cold start of `node bin/rnn.js sample -n 100` on a saved M checkpoint.
 //
 //   npm run bench -- [--configs S,M,L,G,V] [--seconds 10] [--rounds 3] [--corpus FILE]
-//                    [--no-torch] [--torch-threads1] [--threads N] [--cold-runs 15]
+//                    [--no-torch] [--torch-threads1] [--threads N] [--cold-runs 20]
+//                    [--cold-only]  (only the cold start: --version and sample -n 100)
 //                    [--backend auto|native|wasm|reference, or a list: native,wasm]
 //                    [--min-steps N] [--warmup N]   (timed steps at least, default 20, and
 //                                     warm-up steps, default 5: fewer on a slow or busy machine)
@@ -46,7 +47,8 @@ for (const n of names) if (!CONFIGS[n]) throw new Error(`unknown config ${n} (S,
 const seconds = Number(opt('seconds', '10'));
 const rounds = Number(opt('rounds', '3'));
 const threads = Number(opt('threads', '0'));
-const coldRuns = Number(opt('cold-runs', '15'));
+const coldRuns = Number(opt('cold-runs', '20'));
+const coldOnly = flag('cold-only');
 const corpus = resolve(opt('corpus', join(root, '..', 'shared', 'corpora', 'tinyshakespeare.txt')));
 const torchBench = resolve(root, '..', 'shared', 'bench', 'torch_bench.py');
 const profile = flag('profile');
@@ -113,7 +115,7 @@ const haveTorch = !flag('no-torch') && spawnSync('python3', ['-c', 'import torch
   && existsSync(torchBench);
 const torch1 = haveTorch && flag('torch-threads1');
 const results = {}; // name -> { ours: [], torch: [], torch1: [] }
-for (let r = 0; r < rounds; r++) {
+for (let r = 0; r < (coldOnly ? 0 : rounds); r++) {
   for (const n of names) {
     const c = CONFIGS[n];
     const slot = (results[n] ??= { ours: [], base: [], others: backends.slice(1).map(() => []), torch: [], torch1: [] });
@@ -142,30 +144,36 @@ for (let r = 0; r < rounds; r++) {
   }
 }
 
-// cold start: whole process `rnn sample -n 100` on an M checkpoint
+// cold start: whole processes, paired and interleaved with an empty Node process
+// (node -e 0, ours, node -e 0, ours, …) so that a drift in the machine's speed moves both
+// sides of a pair; the ratio is the median of the per-pair ratios. `rnn --version` and
+// `rnn sample -n 100` on a saved M checkpoint, --cold-runs pairs each after 2 warm-ups.
 let cold = null;
 if (coldRuns > 0) {
   const ckpt = join(dir, 'm.safetensors');
   ours(CONFIGS.M, ['--save', ckpt, '--seconds', '0', '--min-steps', '3', '--sample-chars', '10']);
   const bin = join(root, 'bin', 'rnn.js');
   if (!existsSync(bin)) spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
-  const times = [];
-  for (let i = 0; i < coldRuns + 2; i++) {
+  const timed = (args) => {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [bin, 'sample', '-n', '100', '--checkpoint', ckpt], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const ms = performance.now() - t0;
-    if (r.status !== 0) throw new Error(`rnn sample failed: ${r.stderr}`);
-    if (i >= 2) times.push(ms);
-  }
-  cold = { rnn_ms: median(times), runs: times.length };
-  // the floor: a Node process that does nothing
-  const empty = [];
-  for (let i = 0; i < 10; i++) {
-    const t0 = performance.now();
-    spawnSync(process.execPath, ['-e', '0']);
-    empty.push(performance.now() - t0);
-  }
-  cold.node_empty_ms = median(empty);
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed: ${r.stderr}`);
+    return ms;
+  };
+  const paired = (args) => {
+    const pairs = [];
+    for (let i = 0; i < coldRuns + 2; i++) {
+      const empty = timed(['-e', '0']);
+      const ms = timed(args);
+      if (i >= 2) pairs.push({ empty, ms, ratio: ms / empty });
+    }
+    const mid = (key) => median(pairs.map((x) => x[key]));
+    return { ms: mid('ms'), node_empty_ms: mid('empty'), ratio: mid('ratio'), runs: pairs.length };
+  };
+  const version = paired([bin, '--version']);
+  const sample = paired([bin, 'sample', '-n', '100', '--checkpoint', ckpt, '--seed', '1']);
+  cold = { version, sample, rnn_ms: sample.ms, node_empty_ms: sample.node_empty_ms, runs: sample.runs };
 }
 
 function median(xs) {
@@ -186,7 +194,7 @@ const baseLines = baseCore ? [`against the baseline ${resolve(baselineDir)} (sam
   '| config | backend | rnn train chars/s | baseline | ratio | rnn sample chars/s | baseline | ratio |', '|---|---|---|---|---|---|---|---|'] : [];
 const hdr = '| config | rnn train chars/s | PyTorch chars/s | ratio | rnn sample chars/s | PyTorch sample | ratio | rnn RSS MiB | PyTorch RSS MiB |';
 lines.push(hdr, '|---|---|---|---|---|---|---|---|---|');
-for (const n of names) {
+for (const n of coldOnly ? [] : names) {
   const s = results[n];
   const row = {
     config: n, ...CONFIGS[n], seconds, rounds,
@@ -213,7 +221,8 @@ for (const n of names) {
 if (baseCore) lines.push('', ...baseLines);
 if (cold) {
   appendFileSync(out, `${JSON.stringify({ time: stamp, machine, cold_start: cold })}\n`);
-  lines.push('', `cold start \`rnn sample -n 100\` (M checkpoint): median ${cold.rnn_ms.toFixed(0)} ms over ${cold.runs} runs (node -e 0: ${cold.node_empty_ms.toFixed(0)} ms)`);
+  const c = (what, x) => `${what}: median ${x.ms.toFixed(0)} ms, ${x.ratio.toFixed(2)}x node -e 0 (${x.node_empty_ms.toFixed(0)} ms), ${x.runs} paired runs`;
+  lines.push('', `cold start, whole process: ${c('`rnn --version`', cold.version)}; ${c('`rnn sample -n 100` (M checkpoint)', cold.sample)}`);
 }
 lines.push(`machine: ${machine.nproc} cpus, ${machine.cpu}, Node ${machine.node}; rnn backend ${results[names[0]]?.ours[0]?.backend ?? '?'}` +
   `${results[names[0]]?.ours[0]?.isa ? ` (${results[names[0]].ours[0].isa})` : ''}; ${rounds} rounds of ${seconds} s, medians`);

@@ -2,11 +2,12 @@
 //
 // Each command lives in its own module, loaded only when it runs: `rnn sample` never
 // loads the trainer, the progress bar or the ONNX writer, which keeps its cold start
-// short. The bundle is split along these dynamic imports (scripts/build.mjs).
-import { Command } from 'commander';
-import { stdoutFailed, VERSION, watchStdout } from './common.js';
-import { handleError } from './errors.js';
+// short. The bundle is split along these dynamic imports (scripts/build.mjs). What main
+// itself loads is small: `rnn --version` answers before commander is loaded.
+import type { Command } from 'commander';
 import { UsageError } from '../util/errors.js';
+import { handleError } from './errors.js';
+import { stdoutFailed, VERSION, watchStdout } from './process.js';
 
 type Register = (program: Command) => void;
 
@@ -27,6 +28,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
  * unknown command and its suggestions).
  */
 export async function buildProgram(command?: string): Promise<Command> {
+  const { Command } = await import('commander');
   const program = new Command();
   program
     .name('rnn')
@@ -64,7 +66,12 @@ async function main(): Promise<void> {
   // failed write is; commands that stream data notice either through stdoutClosed()
   watchStdout();
   try {
-    const [command, topic] = process.argv.slice(2);
+    const args = process.argv.slice(2);
+    if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    }
+    const [command, topic] = args;
     if (command === 'help' && topic !== undefined && !(topic in COMMANDS)) {
       throw new UsageError(`unknown command '${topic}' (see rnn --help)`);
     }

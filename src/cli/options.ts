@@ -1,5 +1,6 @@
 // Flag parsing and validation: every bad value becomes a UsageError (exit 2) that names
 // the flag, what it got, and what it accepts.
+import type { Limit } from '../train/config.js';
 import { UsageError } from '../util/errors.js';
 
 export function intOption(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -50,3 +51,8 @@ export function durationOption(flag: string) {
 }
 
 export { formatDuration } from '../util/format.js';
+
+/** A flag held to a TRAIN_LIMITS range, the same one a resumed checkpoint is held to. */
+export function limitOption(flag: string, limit: Limit) {
+  return limit.int ? intOption(flag, limit.min, limit.max) : floatOption(flag, limit.min, limit.max, { minExclusive: limit.minExclusive ?? false });
+}

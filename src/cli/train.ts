@@ -15,13 +15,13 @@ import { CLASSIFY_DEFAULTS } from '../tasks/classify.js';
 import { COND_DEFAULTS } from '../tasks/cond.js';
 import { AUTO_EVAL_WINDOWS } from '../tasks/lm.js';
 import { TASK_NAMES } from '../tasks/registry.js';
-import { TRAIN_DEFAULTS as D } from '../train/config.js';
+import { TRAIN_DEFAULTS as D, TRAIN_LIMITS as L } from '../train/config.js';
 import { flagName, prepareRun, type TrainOptions } from '../train/run.js';
 import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { EXIT, UsageError } from '../util/errors.js';
 import { backendOption, jsonOption, noColorOption, plural, quietOption, readStdin, stdoutClosed, stdoutFailed, threadsOption, type BackendFlags } from './common.js';
-import { choiceOption, durationOption, floatOption, formatDuration, intOption } from './options.js';
+import { choiceOption, durationOption, floatOption, formatDuration, intOption, limitOption } from './options.js';
 import { createProgress } from './ui/progress.js';
 import { withSpinner } from './ui/spinner.js';
 import { termInfo } from './ui/term.js';
@@ -86,28 +86,28 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--tag-embed <n>', `conditioned model: width of the tag embedding (default ${COND_DEFAULTS.tagEmbed})`).argParser(intOption('--tag-embed', 1, 4096)))
     .addOption(new Option('--tag-dropout <p>', `conditioned model: share of training windows read untagged, so --tag none works (default ${COND_DEFAULTS.tagDropout})`).argParser(floatOption('--tag-dropout', 0, 0.99)))
     .addOption(new Option('--cell <kind>', 'cell: rnn, rnn-relu, gru (classic), gru-min, gru-torch (PyTorch variant), lstm, lstm-peep').default(D.cell).argParser(choiceOption('--cell', CELL_KINDS)))
-    .addOption(new Option('--layers <n>', 'stacked recurrent layers').default(D.layers).argParser(intOption('--layers', 1, 64)))
-    .addOption(new Option('--hidden <n>', 'hidden units per layer (H)').default(D.hidden).argParser(intOption('--hidden', 1, 8192)))
-    .addOption(new Option('--embed <n>', 'embedding size (E)').default(D.embed).argParser(intOption('--embed', 1, 8192)))
-    .addOption(new Option('--batch <n>', 'streams per step (B; a classifier: examples per step)').default(D.batch).argParser(intOption('--batch', 1, 4096)))
-    .addOption(new Option('--seq <n>', 'time steps per window (T; language model)').default(D.seq).argParser(intOption('--seq', 1, 10000)))
-    .addOption(new Option('--lr <x>', 'learning rate').default(D.lr).argParser(floatOption('--lr', 0, 10, { minExclusive: true })))
-    .addOption(new Option('--clip <x>', 'clip the global gradient norm to this (0: off)').default(D.clip).argParser(floatOption('--clip', 0, Infinity)))
+    .addOption(new Option('--layers <n>', 'stacked recurrent layers').default(D.layers).argParser(limitOption('--layers', L.layers)))
+    .addOption(new Option('--hidden <n>', 'hidden units per layer (H)').default(D.hidden).argParser(limitOption('--hidden', L.hidden)))
+    .addOption(new Option('--embed <n>', 'embedding size (E)').default(D.embed).argParser(limitOption('--embed', L.embed)))
+    .addOption(new Option('--batch <n>', 'streams per step (B; a classifier: examples per step)').default(D.batch).argParser(limitOption('--batch', L.batch)))
+    .addOption(new Option('--seq <n>', 'time steps per window (T; language model)').default(D.seq).argParser(limitOption('--seq', L.seq)))
+    .addOption(new Option('--lr <x>', 'learning rate').default(D.lr).argParser(limitOption('--lr', L.lr)))
+    .addOption(new Option('--clip <x>', 'clip the global gradient norm to this (0: off)').default(D.clip).argParser(limitOption('--clip', L.clip)))
     .addOption(new Option('--optim <name>', 'optimizer: adam, rmsprop, sgd').default(D.optim).argParser(choiceOption('--optim', OPTIMIZERS)))
     .addOption(new Option('--schedule <name>', 'learning-rate schedule: cosine (warm-up, then down to lr/10), step, constant').default(D.schedule).argParser(choiceOption('--schedule', SCHEDULES)))
-    .addOption(new Option('--warmup <n>', 'warm-up steps of the cosine schedule').default(D.warmup).argParser(intOption('--warmup', 0)))
-    .addOption(new Option('--decay <x>', 'step schedule: multiply lr by this every --decay-every steps').default(D.decay).argParser(floatOption('--decay', 0, 1, { minExclusive: true })))
-    .addOption(new Option('--decay-every <n>', 'step schedule: steps between decays').default(D.decayEvery).argParser(intOption('--decay-every', 1)))
-    .addOption(new Option('--dropout <p>', 'dropout between layers and before the output layer (0: off)').default(D.dropout).argParser(floatOption('--dropout', 0, 0.9)))
+    .addOption(new Option('--warmup <n>', 'warm-up steps of the cosine schedule').default(D.warmup).argParser(limitOption('--warmup', L.warmup)))
+    .addOption(new Option('--decay <x>', 'step schedule: multiply lr by this every --decay-every steps').default(D.decay).argParser(limitOption('--decay', L.decay)))
+    .addOption(new Option('--decay-every <n>', 'step schedule: steps between decays').default(D.decayEvery).argParser(limitOption('--decay-every', L.decayEvery)))
+    .addOption(new Option('--dropout <p>', 'dropout between layers and before the output layer (0: off)').default(D.dropout).argParser(limitOption('--dropout', L.dropout)))
     .addOption(new Option('--steps <n>', 'stop after this many steps (in total, counting a resumed run\'s earlier steps)').argParser(intOption('--steps', 1)))
     .addOption(new Option('--epochs <n>', `stop after this many passes over the text (default ${D.epochs} when no --steps or --time)`).argParser(floatOption('--epochs', 0, 1e6, { minExclusive: true })))
     .addOption(new Option('--time <duration>', 'stop after this much training time in total, e.g. 90s, 15m, 2h').argParser(durationOption('--time')))
-    .addOption(new Option('--seed <n>', 'random seed (same seed, same run)').default(D.seed).argParser(intOption('--seed', 0, 2 ** 32 - 1)))
+    .addOption(new Option('--seed <n>', 'random seed (same seed, same run)').default(D.seed).argParser(limitOption('--seed', L.seed)))
     .addOption(new Option('--out <dir>', 'checkpoint folder (default checkpoints/, or the resumed checkpoint\'s folder)').default('checkpoints'))
-    .addOption(new Option('--val-frac <x>', 'fraction of the text (its tail) held out for validation').default(D.valFrac).argParser(floatOption('--val-frac', 0, 0.5)))
-    .addOption(new Option('--eval-every <n>', 'validate and save every n steps (0: only at the end)').default(D.evalEvery).argParser(intOption('--eval-every', 0)))
-    .addOption(new Option('--eval-windows <n>', `validation windows (batch × seq chars each) scored per evaluation (0: the whole split; default: the whole split up to ${AUTO_EVAL_WINDOWS})`).argParser(intOption('--eval-windows', 0)))
-    .addOption(new Option('--patience <n>', 'stop after n evaluations without improvement (0: never)').default(D.patience).argParser(intOption('--patience', 0)))
+    .addOption(new Option('--val-frac <x>', 'fraction of the text (its tail) held out for validation').default(D.valFrac).argParser(limitOption('--val-frac', L.valFrac)))
+    .addOption(new Option('--eval-every <n>', 'validate and save every n steps (0: only at the end)').default(D.evalEvery).argParser(limitOption('--eval-every', L.evalEvery)))
+    .addOption(new Option('--eval-windows <n>', `validation windows (batch × seq chars each) scored per evaluation (0: the whole split; default: the whole split up to ${AUTO_EVAL_WINDOWS})`).argParser(limitOption('--eval-windows', L.evalWindows)))
+    .addOption(new Option('--patience <n>', 'stop after n evaluations without improvement (0: never)').default(D.patience).argParser(limitOption('--patience', L.patience)))
     .addOption(new Option('--attention <kind>', 'seq2seq: attention over the encoder\'s outputs: none, dot (Luong), additive (Bahdanau) (default dot)').argParser(choiceOption('--attention', ATTENTION_MODES)))
     .addOption(new Option('--resume <checkpoint>', 'continue the run saved in this checkpoint exactly where it stopped'))
     .addOption(backendOption())

@@ -84,3 +84,60 @@ export function evalWhen(config: Pick<TrainConfig, 'evalEvery' | 'evalTimes' | '
   if (timeOnly && (config.evalTimes ?? 0) > 0) return `about ${config.evalTimes} times over the budget (at most 4% of it)`;
   return config.evalEvery > 0 ? `every ${plural(config.evalEvery, 'step')}` : 'at the end';
 }
+
+/** The range of a numeric option: the flags and a resumed checkpoint are checked against the same. */
+export interface Limit {
+  int: boolean;
+  min: number;
+  max: number;
+  /** min itself is not allowed (lr > 0). */
+  minExclusive?: boolean;
+}
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER): Limit => ({ int: true, min, max });
+const num = (min: number, max: number, minExclusive = false): Limit => ({ int: false, min, max, minExclusive });
+
+/**
+ * Every numeric TrainConfig field and its range. The CLI builds its flag parsers from this
+ * table (a limit of 0 steps/epochs/time means "none" in a config; the flags ask for ≥ 1).
+ */
+export const TRAIN_LIMITS = {
+  layers: int(1, 64), hidden: int(1, 8192), embed: int(1, 8192), batch: int(1, 4096), seq: int(1, 10000),
+  lr: num(0, 10, true), clip: num(0, Infinity), warmup: int(0), decay: num(0, 1, true), decayEvery: int(1),
+  dropout: num(0, 0.9), steps: int(0), epochs: num(0, 1e6), timeMs: num(0, Number.MAX_SAFE_INTEGER), seed: int(0, 2 ** 32 - 1),
+  valFrac: num(0, 0.5), evalEvery: int(0), evalWindows: int(0), patience: int(0),
+} as const satisfies Record<string, Limit>;
+
+/** Whether a value is within a limit. */
+export function withinLimit(value: unknown, limit: Limit): value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return false;
+  if (limit.int && !Number.isSafeInteger(value)) return false;
+  if (limit.minExclusive ? !(value > limit.min) : !(value >= limit.min)) return false;
+  return value <= limit.max;
+}
+
+/** "a whole number from 1 to 64", "a number > 0 and ≤ 10". */
+export function describeLimit(limit: Limit): string {
+  const f = (x: number) => x.toLocaleString('en-US');
+  if (limit.int) return `a whole number from ${f(limit.min)} to ${f(limit.max)}`;
+  const hi = limit.max === Infinity ? '' : ` and ≤ ${f(limit.max)}`;
+  return `a number ${limit.minExclusive ? '>' : '≥'} ${f(limit.min)}${hi}`;
+}
+
+/**
+ * What is wrong with a TrainConfig read from a file (a damaged or hand-edited checkpoint),
+ * or null: every numeric field in its TRAIN_LIMITS range, the cell, optimizer and schedule
+ * known ones.
+ */
+export function trainConfigProblem(config: Record<string, unknown>, known: { cells: readonly string[]; optimizers: readonly string[]; schedules: readonly string[] }): string | null {
+  for (const [key, limit] of Object.entries(TRAIN_LIMITS) as [string, Limit][]) {
+    const value = config[key];
+    if (value === undefined && (key === 'evalWindows' || key === 'timeMs' || key === 'steps' || key === 'epochs' || key === 'patience')) continue;
+    if (!withinLimit(value, limit)) return `${key} is ${JSON.stringify(value ?? null)}, not ${describeLimit(limit)}`;
+  }
+  const choices: [string, readonly string[]][] = [['cell', known.cells], ['optim', known.optimizers], ['schedule', known.schedules]];
+  for (const [key, allowed] of choices) {
+    if (!allowed.includes(config[key] as string)) return `${key} is ${JSON.stringify(config[key] ?? null)}, not one of ${allowed.join(', ')}`;
+  }
+  return null;
+}

@@ -21,9 +21,12 @@ import { TASKS, taskByName } from '../tasks/registry.js';
 import type { DataInput, Task, TaskSession } from '../tasks/task.js';
 import { CheckpointError, UsageError } from '../util/errors.js';
 import { formatDuration } from '../util/format.js';
-import { TRAIN_DEFAULTS, type TrainConfig } from './config.js';
-import { EVAL_TIMES } from './schedule.js';
+import { CELL_KINDS } from '../nn/layer.js';
+import { OPTIMIZERS } from '../nn/optim.js';
+import { MAX_ROLLBACKS, TRAIN_DEFAULTS, trainConfigProblem, type TrainConfig } from './config.js';
+import { EVAL_TIMES, SCHEDULES } from './schedule.js';
 import { SIZING_FIELDS, sizeRun, type SizedConfig, type Sizing } from './sizing.js';
+import { progressProblem } from './state.js';
 import { Trainer } from './trainer.js';
 
 /** Options a caller may give; what is left out takes its default. */
@@ -148,6 +151,11 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
       throw new UsageError(`${resume.file} holds a ${task.title} (--task ${task.name}), not --task ${req.task}; drop --task to resume it`);
     }
     checkTaskOptions(task, options);
+    // a damaged or hand-edited file must not train on nonsense (lr -1, step -1): every field
+    // resume uses is held to the ranges the flags are held to
+    const saved = resume.train as unknown as Record<string, unknown>;
+    const configProblem = trainConfigProblem(saved, { cells: CELL_KINDS, optimizers: OPTIMIZERS, schedules: SCHEDULES });
+    if (configProblem) throw new CheckpointError(resume.file, `metadata "train": ${configProblem}; the file is damaged, resume from another checkpoint of the run`);
     const { config, ignored } = resumeConfig({ ...resume.train, task: task.name }, options);
     if (resume.optimizer?.name !== config.optim) {
       throw new CheckpointError(resume.file, `was trained with --optim ${resume.optimizer?.name}; its metadata is inconsistent`);
@@ -156,6 +164,8 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     const session = task.open(kernels, data, config);
     const trainer = new Trainer(kernels, session, config);
     trainer.setState(resume.state);
+    const progressProblemText = progressProblem(trainer.progress as unknown as Record<string, unknown>, MAX_ROLLBACKS);
+    if (progressProblemText) throw new CheckpointError(resume.file, `metadata "progress": ${progressProblemText}; the file is damaged, resume from another checkpoint of the run`);
     checkBudgetLeft(resume.file, trainer);
     return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: true, ignored, sizing: null };
   }

@@ -77,3 +77,27 @@ export function copyState(s: RunState): RunState {
   const copyAll = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice()]));
   return { params: s.params.slice(), moments: copyAll(s.moments), progress: structuredClone(s.progress), task: copyAll(s.task) };
 }
+
+/**
+ * What is wrong with a TrainProgress read from a file (a damaged or hand-edited checkpoint),
+ * or null. Counters are whole numbers ≥ 0, times and sums finite, the learning-rate scale
+ * in (0, 1], rollbacks at most `maxRollbacks`, both RNG states four 32-bit words.
+ */
+export function progressProblem(p: Record<string, unknown>, maxRollbacks: number): string | null {
+  const count = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  for (const key of ['step', 'cursor', 'optimizerSteps', 'bestStep', 'evalsSinceBest', 'scheduleTotal', 'lossCount']) {
+    if (!count(p[key])) return `${key} is ${JSON.stringify(p[key] ?? null)}, not a whole number ≥ 0`;
+  }
+  if (!(typeof p.elapsedMs === 'number' && Number.isFinite(p.elapsedMs) && p.elapsedMs >= 0)) return `elapsedMs is ${JSON.stringify(p.elapsedMs ?? null)}, not a time ≥ 0`;
+  if (!(typeof p.lossSum === 'number' && Number.isFinite(p.lossSum))) return `lossSum is ${JSON.stringify(p.lossSum ?? null)}, not a finite number`;
+  if (!(typeof p.lrScale === 'number' && p.lrScale > 0 && p.lrScale <= 1)) return `lrScale is ${JSON.stringify(p.lrScale ?? null)}, not a number > 0 and ≤ 1`;
+  if (!(count(p.rollbacks) && (p.rollbacks as number) <= maxRollbacks)) return `rollbacks is ${JSON.stringify(p.rollbacks ?? null)}, not a whole number from 0 to ${maxRollbacks}`;
+  if (p.bestVal !== null && !(typeof p.bestVal === 'number' && Number.isFinite(p.bestVal))) return `bestVal is ${JSON.stringify(p.bestVal ?? null)}, not a finite number or null`;
+  for (const key of ['rng', 'dropoutRng']) {
+    const s = p[key];
+    const words = Array.isArray(s) && s.length === 5 && s.slice(0, 4).every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff);
+    if (!words) return `${key} is not a random generator state`;
+  }
+  if ((p.step as number) < (p.bestStep as number)) return `bestStep ${p.bestStep} is after step ${p.step}`;
+  return null;
+}
