@@ -1,6 +1,6 @@
 // ONNX export of a conditioned model: onnxruntime runs the graph, with the tag as an input
 // [T,B,K] (hard tags, untagged rows and blends in one batch), to the same logits and final
-// states as rnn's own forward pass. Skipped where onnxruntime-node is not installed.
+// states as rnn's own forward pass. Skipped where onnxruntime-web is not installed.
 import { describe, expect, it } from 'vitest';
 import { exportOnnx } from '../../src/checkpoint/onnx.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
@@ -8,12 +8,12 @@ import type { CellKind } from '../../src/nn/layer.js';
 import { Model } from '../../src/nn/model.js';
 import { Rng } from '../../src/util/rng.js';
 
-type Ort = typeof import('onnxruntime-node');
+type Ort = typeof import('onnxruntime-web');
 let ort: Ort | null = null;
 try {
-  ort = await import('onnxruntime-node');
+  ort = (await import('../helpers/ort.js')).ort;
 } catch (e) {
-  console.warn(`skipping conditioned ONNX tests: onnxruntime-node is not available (${(e as Error).message.split('\n')[0]})`);
+  console.warn(`skipping conditioned ONNX tests: onnxruntime-web is not available (${(e as Error).message.split('\n')[0]})`);
 }
 
 const V = 9;
