@@ -178,7 +178,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
     const C = budgetChars(budget, N, batch, seq, rate);
     report.chars = C ?? 0;
     if (!single && first && P > PARAMS_PER_CHAR * N) {
-      report.rejected = `${k(P)} parameters for ${k(N)} chars of text, but none is narrower`;
+      report.rejected = `${k(P)} parameters for ${k(N)} chars of text`;
       chosen = 0;
       break;
     }
@@ -213,7 +213,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
   else {
     const next = candidates[chosen + 1];
     reasons.push(`${pick.layers}×${pick.hidden}: ~${k(C)} chars in ${budgetWhat} (${perParam.toFixed(1)} per parameter, ${passes.toFixed(1)} passes over ${k(N)})` +
-      (fallback ? `; the narrowest candidate, though ${fallback}` : next?.rejected ? `; ${next.layers}×${next.hidden} not: ${next.rejected}` : '') +
+      (fallback ? `; the narrowest candidate, chosen although: ${fallback}` : next?.rejected ? `; ${next.layers}×${next.hidden} not: ${next.rejected}` : '') +
       (measured.length > 0 ? `; measured ${measured.join(', ')}` : ''));
   }
   const paramsPerChar = pick.parameters / Math.max(1, N);
