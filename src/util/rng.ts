@@ -91,10 +91,6 @@ export class Rng {
     this.spare = state[4] === null ? Number.NaN : Number(state[4]);
   }
 
-  /** An independent generator derived from this one (for a separate stream such as dropout). */
-  fork(): Rng {
-    return new Rng(this.nextU32());
-  }
 }
 
 function rotl(x: number, k: number): number {
