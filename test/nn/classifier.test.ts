@@ -2,10 +2,11 @@
 // per-sequence reference for the forward pass, float64 central-difference checks of every
 // parameter (and of the encoder's outputs and final states, the seq2seq path), masking
 // (garbage in the padding changes nothing, padded positions get exactly zero gradient, a
-// batch equals its sequences run alone), and the WebAssembly backend against the reference.
+// batch equals its sequences run alone), and the WebAssembly and native backends against the reference.
 import { describe, expect, it } from 'vitest';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
 import type { Kernels, Vec } from '../../src/kernels/types.js';
+import { createNativeKernels, loadNative } from '../../src/kernels/native/index.js';
 import { createWasmKernels } from '../../src/kernels/wasm/index.js';
 import { ClassifierModel, POOL_KINDS, classifierParamSpecs, type ClassifierConfig, type PoolKind } from '../../src/nn/classifier.js';
 import { Encoder, encoderParamSpecs, initEncoder, type EncoderConfig } from '../../src/nn/encoder.js';
@@ -354,8 +355,14 @@ describe('encoder outputs and final states (the encoder-decoder path)', () => {
   }
 });
 
-describe('WebAssembly backend against the reference', () => {
-  const wasm = createWasmKernels({ threads: 1 });
+const native = createNativeKernels({ threads: 2 });
+if (!native) {
+  const load = loadNative();
+  console.warn(`the classifier's native-backend comparison is skipped: ${'reason' in load ? load.reason : 'no addon'}`);
+}
+const FAST: [string, Kernels][] = [['wasm', createWasmKernels({ threads: 1 })], ...(native ? [['native', native] as [string, Kernels]] : [])];
+
+describe.each(FAST)('%s backend against the reference', (_name, wasm) => {
   const f32 = new ReferenceKernels('f32');
   for (const cell of CELL_KINDS) {
     it(`${cell}: forward values and gradients, uni and bi, 1 and 2 layers`, () => {
