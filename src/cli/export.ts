@@ -7,8 +7,9 @@ import { Command, Option } from 'commander';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
 import { encodeWeightsOnly } from '../checkpoint/interop.js';
 import { exportOnnx } from '../checkpoint/onnx.js';
+import { classifierToOnnx } from '../checkpoint/onnx-classifier.js';
 import { TORCH_CELLS, writePytorchJob } from '../checkpoint/pytorch-job.js';
-import { readCheckpoint } from '../checkpoint/store.js';
+import { readCheckpoint, type Checkpoint } from '../checkpoint/store.js';
 import type { CellKind } from '../nn/layer.js';
 import { requireTask, TASKS } from '../tasks/registry.js';
 import { TRAIN_DEFAULTS } from '../train/config.js';
@@ -65,6 +66,8 @@ Examples:
 The ONNX model takes ids [T,B] int64 (time-major) and h0 [L,B,H] (and c0 for LSTM; zeros
 to start) and returns logits [T,B,V], h_n and c_n. Its metadata "vocab" maps ids to
 characters. Cells lstm-peep and gru-min have no ONNX operator and are refused.
+A classifier's ONNX model takes ids [T,B] int64 (padded with 0) and lengths [B] int64 and
+returns logits and probs [B,K]; its metadata "classes" names the classes.
 A PyTorch job trains lstm, gru-torch, rnn and rnn-relu models (torch.nn has no twin of the
 others) and writes rnn checkpoints that rnn samples from and resumes.`)
     .action(async (flags: ExportFlags) => {
@@ -94,12 +97,14 @@ async function runExport(flags: ExportFlags): Promise<number> {
   }
   if (flags.pytorch && shape.length > 0) return exportFreshJob(flags);
   const file = await findCheckpoint(flags.checkpoint);
-  const ckpt = requireTask(await readCheckpoint(file), 'lm', 'cond');
-  if (ckpt.task === 'cond' && flags.pytorch) throw new UsageError(`${file} is a conditioned language model; the PyTorch job trains plain language models only (export --onnx or --safetensors-weights instead)`);
+  const any = requireTask(await readCheckpoint(file), 'lm', 'cond', 'classify');
+  if (any.task === 'cond' && flags.pytorch) throw new UsageError(`${file} is a conditioned language model; the PyTorch job trains plain language models only (export --onnx or --safetensors-weights instead)`);
   // nothing to report when a reader of stdout went away before taking it all
   const say = (line: string) => {
     if (!flags.quiet && !stdoutClosed()) process.stderr.write(`${line}\n`);
   };
+  if (any.task === 'classify') return exportClassifier(flags, file, any, say);
+  const ckpt = any;
   const { cell, layers, hidden, embed, vocab } = ckpt.model;
   const what = `${layers}×${hidden} ${cell}, embed ${embed}, vocab ${vocab}`;
   if (flags.onnx) {
@@ -128,6 +133,22 @@ async function runExport(flags: ExportFlags): Promise<number> {
     say(`wrote ${flags.pytorch}: a PyTorch job for ${file} (${what}; ${ckpt.progress ? `continues at step ${ckpt.progress.step}` : 'starts from its weights'})`);
     say(`  run: torchrun --nproc_per_node N ${join(flags.pytorch, 'train.py')} --data TEXT --time 2h   (see ${join(flags.pytorch, 'README.md')})`);
   }
+  return 0;
+}
+
+/** A classifier checkpoint: ONNX only (ids [T,B] and lengths [B] → logits and probs [B,K]). */
+async function exportClassifier(
+  flags: ExportFlags, file: string, ckpt: Extract<Checkpoint, { task: 'classify' }>, say: (line: string) => void,
+): Promise<number> {
+  if (flags.safetensorsWeights || flags.pytorch) {
+    throw new UsageError(`${file}: holds a classifier; ${flags.pytorch ? '--pytorch' : '--safetensors-weights'} exports language models only; use --onnx FILE`);
+  }
+  const { model, classes, vocab } = { model: ckpt.model, classes: ckpt.meta.classes, vocab: ckpt.vocab };
+  const bytes = classifierToOnnx(model, ckpt.params, vocab.toJSON(), classes, { producerVersion: VERSION });
+  await writeOut(flags.onnx!, bytes);
+  const what = `${model.layers}×${model.hidden} ${model.bidirectional ? 'bidirectional ' : ''}${model.cell} classifier, ${model.pool} pooling, ${model.classes} classes`;
+  say(`wrote ${flags.onnx === '-' ? 'stdout' : flags.onnx}: ONNX (opset 17) of ${file} (${what}), ${bytes.length.toLocaleString('en-US')} bytes`);
+  say(`  inputs: ids [T,B] int64 (pad with 0), lengths [B] int64 · outputs: logits, probs [B,${model.classes}]`);
   return 0;
 }
 
