@@ -35,7 +35,7 @@ import type { TrainConfig } from '../train/config.js';
 import { CheckpointError, CorpusError, UsageError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { evalPlan } from './lm-eval.js';
-import { decodeVocab, lmStateSpecs, modelConfigOf } from './lm.js';
+import { decodeVocab, getCarriedState, lmStateSpecs, modelConfigOf, setCarriedState } from './lm.js';
 import { isPositiveInt, parseMetaJson } from './meta.js';
 import type { DataInput, Metrics, Task, TaskSession } from './task.js';
 
@@ -235,23 +235,11 @@ export class CondSession implements TaskSession {
   }
 
   getState(): Record<string, Float32Array> {
-    const out: Record<string, Float32Array> = {};
-    for (let l = 0; l < this.net.config.layers; l++) {
-      const s = this.ws.state(l);
-      out[`state.h_l${l}`] = new Float32Array(s.h);
-      if (s.c) out[`state.c_l${l}`] = new Float32Array(s.c);
-    }
-    return out;
+    return getCarriedState(this.ws, this.net.config.layers);
   }
 
   setState(state: Record<string, Float32Array>): void {
-    for (let l = 0; l < this.net.config.layers; l++) {
-      const s = this.ws.state(l);
-      const h = state[`state.h_l${l}`];
-      const c = state[`state.c_l${l}`];
-      if (h) s.h.set(h);
-      if (c && s.c) s.c.set(c);
-    }
+    setCarriedState(this.ws, this.net.config.layers, state);
   }
 
   checkpointMeta(): Record<string, string> {

@@ -105,23 +105,11 @@ export class LmSession implements TaskSession {
   }
 
   getState(): Record<string, Float32Array> {
-    const out: Record<string, Float32Array> = {};
-    for (let l = 0; l < this.net.config.layers; l++) {
-      const s = this.ws.state(l);
-      out[`state.h_l${l}`] = new Float32Array(s.h);
-      if (s.c) out[`state.c_l${l}`] = new Float32Array(s.c);
-    }
-    return out;
+    return getCarriedState(this.ws, this.net.config.layers);
   }
 
   setState(state: Record<string, Float32Array>): void {
-    for (let l = 0; l < this.net.config.layers; l++) {
-      const s = this.ws.state(l);
-      const h = state[`state.h_l${l}`];
-      const c = state[`state.c_l${l}`];
-      if (h) s.h.set(h);
-      if (c && s.c) s.c.set(c);
-    }
+    setCarriedState(this.ws, this.net.config.layers, state);
   }
 
   checkpointMeta(): Record<string, string> {
@@ -159,6 +147,28 @@ export function lmStateSpecs(model: ModelConfig, B: number): ParamSpec[] {
     if (hasCellState(model.cell)) specs.push({ name: `state.c_l${l}`, shape: [B, model.hidden] });
   }
   return specs;
+}
+
+/** Copies of the carried state of a workspace's rows, by the names of lmStateSpecs (state.h_l{k}, state.c_l{k}). */
+export function getCarriedState(ws: Workspace, layers: number): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (let l = 0; l < layers; l++) {
+    const s = ws.state(l);
+    out[`state.h_l${l}`] = new Float32Array(s.h);
+    if (s.c) out[`state.c_l${l}`] = new Float32Array(s.c);
+  }
+  return out;
+}
+
+/** Puts saved carried state (names and shapes as lmStateSpecs, already validated) back into a workspace. */
+export function setCarriedState(ws: Workspace, layers: number, state: Record<string, Float32Array>): void {
+  for (let l = 0; l < layers; l++) {
+    const s = ws.state(l);
+    const h = state[`state.h_l${l}`];
+    const c = state[`state.c_l${l}`];
+    if (h) s.h.set(h);
+    if (c && s.c) s.c.set(c);
+  }
 }
 
 /** Builds a language model's session over a text already in memory (tests, bench, library users). */
