@@ -26,12 +26,24 @@ export interface Arena {
   ints(n: number): Int32Array;
 }
 
+/** How much an arena with a fixed limit can still hand out (the WebAssembly memory: 4 GiB). */
+export interface ArenaCapacity {
+  /** The most the arena can ever hold, in bytes. */
+  readonly limit: number;
+  /** Bytes still free: the limit less what is handed out and what the backend will take lazily (thread workspaces). */
+  available(): number;
+  /** The bytes a request of `bytes` takes (alignment included). */
+  footprint(bytes: number): number;
+}
+
 export type RnnActivation = 'tanh' | 'relu';
 
 export interface Kernels {
   readonly name: string;
   readonly dtype: Dtype;
   arena(): Arena;
+  /** The limit of the arena's memory; absent when it is only the process's (plain typed arrays). */
+  readonly capacity?: ArenaCapacity;
 
   /**
    * C[M,N] = beta·C + op(A)[M,K] · op(B)[K,N], beta ∈ {0, 1}.

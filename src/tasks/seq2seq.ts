@@ -271,6 +271,15 @@ export class Seq2SeqSession implements TaskSession {
     if (data.train.length === 0) throw new CorpusError('no training pairs are left after the validation split; lower --val-frac or add pairs');
     this.net = new Seq2SeqModel(k, seq2seqConfigOf(config, data));
     this.ws = this.net.workspace(true, config.dropout ?? 0);
+    // shaped once at the largest batch there can be, so its slab is taken now, once, and
+    // the run's memory need is known before training (src/train/memory.ts)
+    let S = 1;
+    let T = 1;
+    for (const p of data.train) {
+      S = Math.max(S, p.src.length);
+      T = Math.max(T, p.tgt.length + 1);
+    }
+    this.ws.shape(Math.min(config.batch, data.train.length), S, T);
     this.evalWs = this.net.workspace(false);
     this.stepsPerEpoch = Math.ceil(data.train.length / config.batch);
     const valScored = config.evalWindows > 0 ? Math.min(data.val.length, config.evalWindows * config.batch) : data.val.length;

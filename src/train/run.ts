@@ -26,6 +26,7 @@ import { OPTIMIZERS } from '../nn/optim.js';
 import { MAX_ROLLBACKS, TRAIN_DEFAULTS, trainConfigProblem, type TrainConfig } from './config.js';
 import { EVAL_TIMES, SCHEDULES } from './schedule.js';
 import { SIZING_FIELDS, sizeRun, type SizedConfig, type Sizing } from './sizing.js';
+import { checkMemory } from './memory.js';
 import { progressProblem } from './state.js';
 import { Trainer } from './trainer.js';
 
@@ -161,6 +162,7 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
       throw new CheckpointError(resume.file, `was trained with --optim ${resume.optimizer?.name}; its metadata is inconsistent`);
     }
     const data = await task.readData(input, config, resume.meta);
+    checkMemory(kernels, task, data, config, resume.file);
     const session = task.open(kernels, data, config);
     const trainer = new Trainer(kernels, session, config);
     trainer.setState(resume.state);
@@ -188,6 +190,7 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     ({ sizing, config } = await sizeLanguageModel(kernels, task, data, config, options));
     if (config.timeMs > 0) probeMs = performance.now() - probeStart;
   }
+  checkMemory(kernels, task, data, config);
   const session = task.open(kernels, data, config);
   const trainer = new Trainer(kernels, session, config);
   // the time spent measuring candidates is part of the budget

@@ -44,3 +44,26 @@ export class NonFiniteOutputError extends RnnError {
     super('the model computes NaN or infinite outputs; its weights are damaged');
   }
 }
+
+/**
+ * The compute backend's memory cannot hold what a model asked for (the WebAssembly
+ * backend addresses at most 4 GiB). Training checks the need up front (src/train
+ * /memory.ts); this is what any later request past the limit becomes.
+ */
+export class MemoryLimitError extends RnnError {
+  constructor(readonly needBytes: number, readonly limitBytes: number) {
+    super(`out of memory: the model needs more than the ${formatBytes(limitBytes)} the compute backend can hold; use a smaller model (--hidden, --layers) or a smaller --batch`);
+  }
+}
+
+/** "3.2 GiB", "512 MiB", "12 KiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} bytes` : `${v >= 100 ? v.toFixed(0) : v.toFixed(1).replace(/\.0$/, '')} ${units[u]}`;
+}

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Arena, Dtype, Kernels, RnnActivation, Vec } from '../types.js';
+import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, Vec } from '../types.js';
 import { createWasmKernels, type WasmKernels } from '../wasm/index.js';
 
 export interface NativeInfo {
@@ -131,6 +131,10 @@ class NativeBackend implements NativeKernels {
 
   arena(): Arena {
     return this.w.arena();
+  }
+
+  get capacity(): ArenaCapacity | undefined {
+    return this.w.capacity;
   }
 
   gemm(

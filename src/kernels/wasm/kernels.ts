@@ -1,9 +1,9 @@
 // The WebAssembly SIMD backend's kernels: each method checks its views (./memory.ts), turns
 // them into byte offsets and calls the compiled module (./module.ts); large products are
 // split across threads (./pool.ts).
-import type { Arena, Dtype, Kernels, RnnActivation, Vec } from '../types.js';
+import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, Vec } from '../types.js';
 import { GemmPath, type WasmExports } from './abi.js';
-import { WasmMemory } from './memory.js';
+import { allocatedBytes, WASM_MEMORY_LIMIT, WasmMemory } from './memory.js';
 import { kernelsModule, type WasmVariant } from './module.js';
 import { GemmPool } from './pool.js';
 
@@ -59,6 +59,12 @@ export class WasmBackend implements WasmKernels {
   arena(): Arena {
     return this.mem.arena();
   }
+
+  readonly capacity: ArenaCapacity = {
+    limit: WASM_MEMORY_LIMIT,
+    available: () => WASM_MEMORY_LIMIT - this.mem.used - this.pool.pendingBytes,
+    footprint: allocatedBytes,
+  };
 
   get threads(): number {
     return this.pool.threads;

@@ -7,13 +7,21 @@
 // (lazily) the thread pool's job block and the workers' packing areas. Nothing is freed;
 // the memory grows as needed. A shared memory's old buffers stay valid after a grow, so
 // earlier views keep working.
+import { MemoryLimitError } from '../../util/errors.js';
 import type { Arena, Dtype, Vec } from '../types.js';
 
 const PAGE = 65536;
 const RESERVED_BYTES = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
+/** The most this memory can ever hold, in bytes. */
+export const WASM_MEMORY_LIMIT = MAX_PAGES * PAGE;
 const INITIAL_PAGES = 64;
 const ALIGN = 64;
+
+/** The bytes one allocation of `bytes` takes in the memory (rounded up to the alignment). */
+export function allocatedBytes(bytes: number): number {
+  return Math.ceil(bytes / ALIGN) * ALIGN;
+}
 
 type View = Float32Array | Float64Array | Int32Array;
 
@@ -27,21 +35,30 @@ export class WasmMemory {
   alloc(bytes: number): number {
     if (!Number.isInteger(bytes) || bytes < 0) throw new RangeError(`arena: bad size ${bytes} bytes`);
     const p = this.top;
-    const end = p + Math.ceil(bytes / ALIGN) * ALIGN;
+    const end = p + allocatedBytes(bytes);
     const have = this.buffer.byteLength;
     if (end > have) {
       const needPages = Math.ceil((end - have) / PAGE);
       const curPages = have / PAGE;
       const pages = Math.min(Math.max(needPages, curPages >> 2), MAX_PAGES - curPages);
-      if (pages < needPages) {
-        throw new RangeError(`arena: out of WebAssembly memory (asked ${bytes} bytes, 4 GiB is the limit)`);
+      if (pages < needPages) throw new MemoryLimitError(end, WASM_MEMORY_LIMIT);
+      try {
+        this.memory.grow(pages);
+      } catch (e) {
+        // the system would not give the pages (less RAM than the wasm32 limit)
+        if (e instanceof RangeError) throw new MemoryLimitError(end, have);
+        throw e;
       }
-      this.memory.grow(pages);
       this.oldBuffers.add(this.buffer);
       this.buffer = this.memory.buffer as unknown as SharedArrayBuffer;
     }
     this.top = end;
     return p;
+  }
+
+  /** Bytes handed out so far (the reserved bottom included). */
+  get used(): number {
+    return this.top;
   }
 
   /** The current buffer of the memory (new views are created over it). */

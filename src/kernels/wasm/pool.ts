@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { GemmFn } from './abi.js';
 import { claimChunks, JOB_WORDS, JobWord, MAX_CHUNKS, MAX_WORKERS, readyWord, TAG_MASK, writeJob } from './job.js';
 import type { GemmArgs, WorkerInit } from './job.js';
-import type { WasmMemory } from './memory.js';
+import { allocatedBytes, type WasmMemory } from './memory.js';
 import { WORKER_SOURCE } from './worker.bundle.js';
 
 /** Products of at least this many flops (2·M·N·K) are split across threads. Measured with
@@ -91,6 +91,13 @@ export class GemmPool {
         Atomics.wait(job, readyWord(w), 0, 5);
       }
     }
+  }
+
+  /** Bytes the workers will take from the memory when they start (their job block and packing areas); 0 once started. */
+  get pendingBytes(): number {
+    if (this.workers || this.threadCount <= 1) return 0;
+    const count = Math.min(this.threadCount - 1, MAX_WORKERS);
+    return allocatedBytes(JOB_WORDS * 4) + count * allocatedBytes(this.scratchBytes);
   }
 
   private spawn(): void {

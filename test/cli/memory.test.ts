@@ -1,0 +1,31 @@
+// A model too large for the backend's memory is refused before any work: one line naming
+// what it needs, the limit and the flags that shrink it, status 2, nothing written.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers/cli.js';
+
+const tmp = tempDir('rnn-memory-cli-');
+afterAll(() => tmp.cleanup());
+writeFileSync(join(tmp.dir, 'corpus.txt'), 'a long enough text for two hundred streams of two hundred steps.\n'.repeat(800));
+
+describe('rnn train with a model past the memory limit', () => {
+  const cases: [string, string[]][] = [
+    ['2 layers of 8192', ['--hidden', '8192', '--layers', '2']],
+    ['64 layers of 1024', ['--layers', '64', '--hidden', '1024']],
+    ['8 × 1024 with batch 200 × seq 200', ['--hidden', '1024', '--layers', '8', '--batch', '200', '--seq', '200']],
+  ];
+  for (const backend of ['wasm', 'auto']) {
+    for (const [what, flags] of cases) {
+      it(`${what} (--backend ${backend}): exit 2, the need and the limit, before anything is written`, async () => {
+        const out = join(tmp.dir, `out-${backend}-${flags.join('')}`);
+        const r = await runCli(['train', 'corpus.txt', '--steps', '5', '--backend', backend, '--out', out, ...flags], { cwd: tmp.dir });
+        expect(r.code, r.stderr).toBe(2);
+        expect(r.stderr).toMatch(/^rnn: a \d+×\d+ lstm \([\d.]+M parameters\) with --batch \d+ --seq \d+ needs [\d.]+ GiB of memory \([\d.]+ (GiB|MiB) weights, gradients and adam moments; [\d.]+ GiB activations and workspace\), more than the [\d.]+ GiB the \S+ backend can hold; reduce --hidden, --layers, --batch or --seq\n$/);
+        expect(r.stderr).not.toMatch(/internal error|this is a bug|arena/);
+        expect(r.stdout).toBe('');
+        expect(existsSync(out)).toBe(false);
+      });
+    }
+  }
+});
