@@ -9,10 +9,15 @@
         "src/kernels/native/gemm_generic.c",
         "src/kernels/native/gemm_avx2.c",
         "src/kernels/native/gemm_avx512.c",
-        "src/kernels/native/gemm_neon.c"
+        "src/kernels/native/gemm_neon.c",
+        "src/kernels/native/ops.c",
+        "src/kernels/native/cells_generic.c",
+        "src/kernels/native/cells_avx2.c",
+        "src/kernels/native/cells_avx512.c"
       ],
       "cflags": ["-O3", "-std=c11", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "ldflags": ["-pthread"],
+      "libraries": ["-lm"],
       "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=c11"] },
       "defines": ["_POSIX_C_SOURCE=200809L"]
     }

@@ -8,6 +8,8 @@
  *       are split across the threads; returns info()
  *   info()        { isa, threads, features: [...] }
  *   supported()   the instruction sets this CPU can run, best first
+ *   rnnForward … adam   the pointwise cell, head, row and optimizer kernels (ops.c), on
+ *       the instruction set of the products
  *
  * Products too small to gain from a second thread run on the calling thread
  * (SPLIT_FLOPS below; see bench/kernels.mjs for the measurement). */
@@ -18,6 +20,7 @@
 
 #include "cpu.h"
 #include "gemm.h"
+#include "ops.h"
 #include "pool.h"
 
 /* A product is split across threads from this many flops (2·M·N·K) on (the default of
@@ -28,6 +31,7 @@
 
 typedef struct {
   const rnn_gemm_isa *isa;
+  const rnn_cells_isa *cells; /* the pointwise kernels of the same instruction set */
   double split_flops;
   rnn_pool *pool;
   rnn_cpu_features cpu;
@@ -49,6 +53,18 @@ static const rnn_gemm_isa *isa_list(int i) {
   all[n++] = &rnn_gemm_generic;
   return i < n ? all[i] : NULL;
 }
+
+/* the cell kernels that go with a product instruction set (NEON and generic: plain C) */
+static const rnn_cells_isa *cells_for(const rnn_gemm_isa *isa) {
+#if defined(__x86_64__) || defined(_M_X64)
+  if (isa == &rnn_gemm_avx512) return &rnn_cells_avx512;
+  if (isa == &rnn_gemm_avx2) return &rnn_cells_avx2;
+#endif
+  (void)isa;
+  return &rnn_cells_generic;
+}
+
+const rnn_cells_isa *rnn_addon_cells(void) { return state.cells; }
 
 static size_t max_scratch(void) {
   size_t s = 0;
@@ -239,6 +255,7 @@ static napi_value js_configure(napi_env env, napi_callback_info info) {
       return throw_range(env, msg);
     }
     state.isa = pick;
+    state.cells = cells_for(pick);
   }
   CHECK(napi_has_named_property(env, opts, "splitFlops", &has));
   if (has) {
@@ -268,6 +285,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (!state.pool) {
     state.cpu = rnn_cpu_detect();
     state.isa = isa_list(0);
+    state.cells = cells_for(state.isa);
     state.split_flops = (double)SPLIT_FLOPS;
     state.pool = rnn_pool_create(1, max_scratch());
     if (!state.pool) { napi_throw_error(env, NULL, "native kernels: out of memory"); return NULL; }
@@ -279,6 +297,7 @@ static napi_value init(napi_env env, napi_value exports) {
     {"supported", NULL, js_supported, NULL, NULL, NULL, napi_default, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
+  CHECK(rnn_ops_define(env, exports));
   return exports;
 }
 

@@ -1,7 +1,9 @@
 // The native backend: the Node-API addon built from this folder at install (binding.gyp at
 // the top of the repository, scripts/install-native.mjs) computes the matrix products on
 // the CPU's full vector width (AVX-512, AVX2+FMA or NEON, chosen at run time from the CPU's
-// features; plain C otherwise); every other operation is the WebAssembly backend's.
+// features; plain C otherwise), and so do the pointwise kernels of every cell, the softmax
+// cross-entropy head, addBias/sumRows and Adam (ops.c, cells_impl.h); the rest (row
+// gathers, the other optimizers, sums of squares) is the WebAssembly backend's.
 //
 // Memory: the backend is a WebAssembly backend whose gemm is replaced. The arena is the
 // wasm one (its shared WebAssembly.Memory), and the addon reads and writes the same
@@ -37,6 +39,21 @@ interface NativeAddon {
     A: Vec, lda: number, B: Vec, ldb: number, beta: 0 | 1, C: Vec, ldc: number,
   ): void;
   configure(opts: { threads?: number; isa?: string; splitFlops?: number }): NativeInfo;
+  // the pointwise kernels (ops.c): Kernels' signatures, the activation as 0 tanh / 1 relu
+  rnnForward(g: number, n: number, H: number, pre: Vec, h: Vec): void;
+  rnnBackward(g: number, n: number, H: number, h: Vec, dh: Vec, dPre: Vec): void;
+  lstmForward(n: number, H: number, gates: Vec, cPrev: Vec, c: Vec, h: Vec, tanhC: Vec): void;
+  lstmBackward(n: number, H: number, gates: Vec, cPrev: Vec, tanhC: Vec, dh: Vec, dc: Vec, dGates: Vec): void;
+  gruResetForward(n: number, H: number, gates: Vec, hPrev: Vec, rh: Vec): void;
+  gruOutForward(n: number, H: number, G: number, uOffset: number, cOffset: number, sigmoidU: boolean, gates: Vec, hPrev: Vec, h: Vec): void;
+  gruOutBackward(n: number, H: number, G: number, uOffset: number, cOffset: number, gates: Vec, hPrev: Vec, dh: Vec, dGates: Vec, dhPrev: Vec): void;
+  gruResetBackward(n: number, H: number, gates: Vec, hPrev: Vec, dRh: Vec, dGates: Vec, dhPrev: Vec): void;
+  gruTorchForward(n: number, H: number, gates: Vec, hw: Vec, hPrev: Vec, h: Vec): void;
+  gruTorchBackward(n: number, H: number, gates: Vec, hw: Vec, hPrev: Vec, dh: Vec, dGates: Vec, dHw: Vec, dhPrev: Vec): void;
+  softmaxXent(rows: number, V: number, logits: Vec, targets: Int32Array, dLogits: Vec | null, scale: number): number;
+  addBias(rows: number, N: number, X: Vec, ldx: number, bias: Vec): void;
+  sumRows(rows: number, N: number, dX: Vec, ldx: number, dbias: Vec): void;
+  adam(n: number, p: Vec, g: Vec, m: Vec, v: Vec, lr: number, b1: number, b2: number, eps: number, lrWd: number): void;
   info(): NativeInfo;
   /** The instruction sets this CPU runs, best first. */
   supported(): string[];
@@ -145,67 +162,84 @@ class NativeBackend implements NativeKernels {
     this.addon.gemm(transA, transB, M, N, K, A, lda, B, ldb, beta, C, ldc);
   }
 
-  // ---- everything else: the WebAssembly kernels on the same memory
+  // ---- the addon's pointwise kernels (on the products' instruction set)
 
   addBias(rows: number, N: number, X: Vec, ldx: number, bias: Vec): void {
-    this.w.addBias(rows, N, X, ldx, bias);
+    if (applied !== this.setting) this.apply();
+    this.addon.addBias(rows, N, X, ldx, bias);
   }
   sumRows(rows: number, N: number, dX: Vec, ldx: number, dbias: Vec): void {
-    this.w.sumRows(rows, N, dX, ldx, dbias);
+    if (applied !== this.setting) this.apply();
+    this.addon.sumRows(rows, N, dX, ldx, dbias);
   }
+  rnnForward(g: RnnActivation, n: number, H: number, pre: Vec, h: Vec): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.rnnForward(g === 'relu' ? 1 : 0, n, H, pre, h);
+  }
+  rnnBackward(g: RnnActivation, n: number, H: number, h: Vec, dh: Vec, dPre: Vec): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.rnnBackward(g === 'relu' ? 1 : 0, n, H, h, dh, dPre);
+  }
+  lstmForward(n: number, H: number, gates: Vec, cPrev: Vec, c: Vec, h: Vec, tanhC: Vec): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.lstmForward(n, H, gates, cPrev, c, h, tanhC);
+  }
+  lstmBackward(n: number, H: number, gates: Vec, cPrev: Vec, tanhC: Vec, dh: Vec, dc: Vec, dGates: Vec): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.lstmBackward(n, H, gates, cPrev, tanhC, dh, dc, dGates);
+  }
+  gruResetForward(n: number, H: number, gates: Vec, hPrev: Vec, rh: Vec): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.gruResetForward(n, H, gates, hPrev, rh);
+  }
+  gruOutForward(
+    n: number, H: number, G: number, uOffset: number, cOffset: number, sigmoidU: boolean, gates: Vec, hPrev: Vec, h: Vec,
+  ): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.gruOutForward(n, H, G, uOffset, cOffset, sigmoidU, gates, hPrev, h);
+  }
+  gruOutBackward(
+    n: number, H: number, G: number, uOffset: number, cOffset: number, gates: Vec, hPrev: Vec, dh: Vec, dGates: Vec, dhPrev: Vec,
+  ): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.gruOutBackward(n, H, G, uOffset, cOffset, gates, hPrev, dh, dGates, dhPrev);
+  }
+  gruResetBackward(n: number, H: number, gates: Vec, hPrev: Vec, dRh: Vec, dGates: Vec, dhPrev: Vec): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.gruResetBackward(n, H, gates, hPrev, dRh, dGates, dhPrev);
+  }
+  gruTorchForward(n: number, H: number, gates: Vec, hw: Vec, hPrev: Vec, h: Vec): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.gruTorchForward(n, H, gates, hw, hPrev, h);
+  }
+  gruTorchBackward(
+    n: number, H: number, gates: Vec, hw: Vec, hPrev: Vec, dh: Vec, dGates: Vec, dHw: Vec, dhPrev: Vec,
+  ): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.gruTorchBackward(n, H, gates, hw, hPrev, dh, dGates, dHw, dhPrev);
+  }
+  softmaxXent(rows: number, V: number, logits: Vec, targets: Int32Array, dLogits: Vec | null, scale: number): number {
+    if (applied !== this.setting) this.apply();
+    return this.addon.softmaxXent(rows, V, logits, targets, dLogits, scale);
+  }
+  adam(n: number, p: Vec, g: Vec, m: Vec, v: Vec, lr: number, b1: number, b2: number, eps: number, lrWd: number): void {
+    if (applied !== this.setting) this.apply();
+    this.addon.adam(n, p, g, m, v, lr, b1, b2, eps, lrWd);
+  }
+
+  // ---- everything else: the WebAssembly kernels on the same memory
+
   gatherRows(rows: number, E: number, ids: Int32Array, table: Vec, out: Vec): void {
     this.w.gatherRows(rows, E, ids, table, out);
   }
   scatterAddRows(rows: number, E: number, ids: Int32Array, dOut: Vec, dtable: Vec): void {
     this.w.scatterAddRows(rows, E, ids, dOut, dtable);
   }
-  rnnForward(g: RnnActivation, n: number, H: number, pre: Vec, h: Vec): void {
-    this.w.rnnForward(g, n, H, pre, h);
-  }
-  rnnBackward(g: RnnActivation, n: number, H: number, h: Vec, dh: Vec, dPre: Vec): void {
-    this.w.rnnBackward(g, n, H, h, dh, dPre);
-  }
-  lstmForward(n: number, H: number, gates: Vec, cPrev: Vec, c: Vec, h: Vec, tanhC: Vec): void {
-    this.w.lstmForward(n, H, gates, cPrev, c, h, tanhC);
-  }
-  lstmBackward(n: number, H: number, gates: Vec, cPrev: Vec, tanhC: Vec, dh: Vec, dc: Vec, dGates: Vec): void {
-    this.w.lstmBackward(n, H, gates, cPrev, tanhC, dh, dc, dGates);
-  }
-  gruResetForward(n: number, H: number, gates: Vec, hPrev: Vec, rh: Vec): void {
-    this.w.gruResetForward(n, H, gates, hPrev, rh);
-  }
-  gruOutForward(
-    n: number, H: number, G: number, uOffset: number, cOffset: number, sigmoidU: boolean, gates: Vec, hPrev: Vec, h: Vec,
-  ): void {
-    this.w.gruOutForward(n, H, G, uOffset, cOffset, sigmoidU, gates, hPrev, h);
-  }
-  gruOutBackward(
-    n: number, H: number, G: number, uOffset: number, cOffset: number, gates: Vec, hPrev: Vec, dh: Vec, dGates: Vec, dhPrev: Vec,
-  ): void {
-    this.w.gruOutBackward(n, H, G, uOffset, cOffset, gates, hPrev, dh, dGates, dhPrev);
-  }
-  gruResetBackward(n: number, H: number, gates: Vec, hPrev: Vec, dRh: Vec, dGates: Vec, dhPrev: Vec): void {
-    this.w.gruResetBackward(n, H, gates, hPrev, dRh, dGates, dhPrev);
-  }
-  gruTorchForward(n: number, H: number, gates: Vec, hw: Vec, hPrev: Vec, h: Vec): void {
-    this.w.gruTorchForward(n, H, gates, hw, hPrev, h);
-  }
-  gruTorchBackward(
-    n: number, H: number, gates: Vec, hw: Vec, hPrev: Vec, dh: Vec, dGates: Vec, dHw: Vec, dhPrev: Vec,
-  ): void {
-    this.w.gruTorchBackward(n, H, gates, hw, hPrev, dh, dGates, dHw, dhPrev);
-  }
-  softmaxXent(rows: number, V: number, logits: Vec, targets: Int32Array, dLogits: Vec | null, scale: number): number {
-    return this.w.softmaxXent(rows, V, logits, targets, dLogits, scale);
-  }
   sumSquares(n: number, x: Vec): number {
     return this.w.sumSquares(n, x);
   }
   scale(n: number, x: Vec, s: number): void {
     this.w.scale(n, x, s);
-  }
-  adam(n: number, p: Vec, g: Vec, m: Vec, v: Vec, lr: number, b1: number, b2: number, eps: number, lrWd: number): void {
-    this.w.adam(n, p, g, m, v, lr, b1, b2, eps, lrWd);
   }
   rmsprop(n: number, p: Vec, g: Vec, v: Vec, lr: number, alpha: number, eps: number): void {
     this.w.rmsprop(n, p, g, v, lr, alpha, eps);
