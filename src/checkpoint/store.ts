@@ -11,7 +11,8 @@
 // Metadata (all values are strings; JSON where structured)
 //   format = "rnn-charlm", format_version = "1" (lm) or "2" (other tasks), task (absent: "lm"), the task's entries
 //   (at least model and vocab; the LM also writes cell), train (TrainConfig), progress
-//   (TrainProgress), optimizer ({ name, t }), step, val_loss, best_val_loss, best_step
+//   (TrainProgress), optimizer ({ name, t }), corpus (the training text's fingerprint:
+//   { path, bytes, crc32 }, src/train/fingerprint.ts; absent in older files), step, val_loss, best_val_loss, best_step
 //   (plain numbers, "" when unknown: what the file holds at a glance for any safetensors
 //   reader)
 // Fields added to TrainConfig/TrainProgress after version 1 was first written (dropout,
@@ -24,6 +25,7 @@ import { isTaskName, requireTask, TASKS, type TaskMetas, type TaskName } from '.
 import { parseMetaJson, isPositiveInt } from '../tasks/meta.js';
 import type { Vocab } from '../text/vocab.js';
 import type { TrainConfig } from '../train/config.js';
+import { asFingerprint, type CorpusFingerprint } from '../train/fingerprint.js';
 import { stateIsFinite, type RunState, type TrainProgress } from '../train/state.js';
 import { CheckpointError, TrainingError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
@@ -56,6 +58,8 @@ export interface TaskCheckpoint<K extends TaskName> {
   train: TrainConfig | null;
   progress: TrainProgress | null;
   optimizer: { name: string; t: number } | null;
+  /** The fingerprint of the corpus the run was trained on (null: not recorded, an older file). */
+  corpus: CorpusFingerprint | null;
   /** The run state to resume from (null for weights-only files and weightsOnly reads). */
   state: RunState | null;
 }
@@ -74,6 +78,8 @@ export interface CheckpointHeader {
   specs: readonly ParamSpec[];
   /** The task's state tensors. */
   stateSpecs: readonly ParamSpec[];
+  /** The fingerprint of the training corpus (recorded when given). */
+  corpus?: CorpusFingerprint | null;
 }
 
 /** Serialises a run state. Refuses non-finite weights or moments (the previous file stays intact). */
@@ -104,6 +110,7 @@ export function encodeCheckpoint(header: CheckpointHeader, state: RunState): Uin
     train: JSON.stringify(header.train),
     progress: JSON.stringify(state.progress),
     optimizer: JSON.stringify({ name: header.optimizer, t: state.progress.optimizerSteps }),
+    ...(header.corpus ? { corpus: JSON.stringify(header.corpus) } : {}),
     ...statusMetadata(state.progress),
   }, { checksum: true });
 }
@@ -192,7 +199,13 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
   let progress: TrainProgress | null = null;
   let optimizer: { name: string; t: number } | null = null;
   let state: RunState | null = null;
+  let corpus: CorpusFingerprint | null = null;
   if (metadata.train !== undefined) {
+    if (metadata.corpus !== undefined) {
+      corpus = asFingerprint(parseJsonOrNull(metadata.corpus));
+      // only a resume uses it: sampling from a file with a damaged fingerprint still works
+      if (!corpus && !opts.weightsOnly) throw new CheckpointError(file, 'metadata "corpus" is not a corpus fingerprint; the file is damaged, resume from another checkpoint of the run');
+    }
     train = parseMetaJson(file, 'train', metadata.train) as TrainConfig;
     progress = parseMetaJson(file, 'progress', metadata.progress) as TrainProgress;
     optimizer = parseMetaJson(file, 'optimizer', metadata.optimizer) as { name: string; t: number };
@@ -222,7 +235,7 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
     }
     if (!opts.weightsOnly) state = { params: flat((name) => params.get(name)!), moments, progress, task: taskState };
   }
-  return { file, task: taskName, meta, model: meta.model, vocab: meta.vocab, params, train, progress, optimizer, state } as Checkpoint;
+  return { file, task: taskName, meta, model: meta.model, vocab: meta.vocab, params, train, progress, optimizer, corpus, state } as Checkpoint;
 }
 
 function checkTensor(file: string, name: string, t: TensorOut, shape: number[]): void {
@@ -258,4 +271,12 @@ function largestMagnitude(x: Float32Array): number {
     }
   }
   return max;
+}
+
+function parseJsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

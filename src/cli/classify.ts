@@ -15,7 +15,7 @@ import { decodeCorpus } from '../text/corpus.js';
 import { readLabelled } from '../text/labelled.js';
 import { CorpusError, RnnError, UsageError } from '../util/errors.js';
 import {
-  backendOption, checkpointOption, DataOut, findCheckpoint, jsonOption, nameChars, plural, readStdin, threadsOption, type BackendFlags,
+  backendOption, checkpointOption, DataOut, findCheckpoint, jsonOption, nameChars, plural, readStdin, threadsOption, usingModel, type BackendFlags,
 } from './common.js';
 import { intOption } from './options.js';
 
@@ -96,7 +96,7 @@ async function runClassify(files: string[], flags: ClassifyFlags): Promise<numbe
     cut += enc.truncated;
     const keep = items.map((_, i) => i).filter((i) => enc.ids[i]!.length > 0);
     nothingKnown += items.length - keep.length;
-    const { probs } = predictor.run(keep.map((i) => enc.ids[i]!));
+    const { probs } = await usingModel(ckpt.file, async () => predictor.run(keep.map((i) => enc.ids[i]!)));
     let text = '';
     keep.forEach((i, row) => {
       const ranked = Array.from({ length: K }, (_, k) => k).sort((a, b) => probs[row * K + b]! - probs[row * K + a]! || a - b).slice(0, top);

@@ -1,6 +1,6 @@
 // The one error handler: typed errors become one line on stderr and their exit code;
 // anything unexpected is reported as an internal error (stack only with RNN_DEBUG=1).
-import { RnnError, EXIT } from '../util/errors.js';
+import { RnnError, EXIT, TooLittleDataError } from '../util/errors.js';
 
 interface CommanderLike {
   code: string;
@@ -20,7 +20,7 @@ export function handleError(e: unknown, stderr: NodeJS.WritableStream = process.
     return EXIT.usage;
   }
   if (e instanceof RnnError) {
-    stderr.write(`rnn: ${e.message}\n`);
+    stderr.write(`rnn: ${inFlags(e)}\n`);
     return e.exitCode;
   }
   const err = e as Error;
@@ -31,4 +31,12 @@ export function handleError(e: unknown, stderr: NodeJS.WritableStream = process.
   stderr.write(`rnn: internal error: ${err?.message ?? String(e)} (this is a bug; rerun with RNN_DEBUG=1 for details)\n`);
   if (process.env.RNN_DEBUG) stderr.write(`${err?.stack ?? ''}\n`);
   return EXIT.failure;
+}
+
+/** A library error's message in the words of the command line, where it names settings the flags set. */
+function inFlags(e: RnnError): string {
+  if (e instanceof TooLittleDataError) {
+    return `${e.label} has ${e.length} character${e.length === 1 ? '' : 's'}, but --batch ${e.batch} × --seq ${e.seq} needs at least ${e.needed}; use a smaller --batch or --seq, or more text`;
+  }
+  return e.message;
 }

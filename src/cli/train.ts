@@ -2,22 +2,23 @@
 // trainer, render its events (a bar on a terminal, one plain line per evaluation
 // otherwise, JSON lines on stdout with --json).
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { FolderError, prepareFolder, removeStaleTemporaries } from '../checkpoint/folder.js';
 import { readCheckpoint, saveCheckpoint } from '../checkpoint/store.js';
 import { createKernels, describeKernels } from '../kernels/index.js';
-import { CELL_KINDS, type CellKind } from '../nn/layer.js';
-import { OPTIMIZERS, type OptimName } from '../nn/optim.js';
+import { CELL_KINDS } from '../nn/layer.js';
+import { OPTIMIZERS } from '../nn/optim.js';
 import { ATTENTION_MODES } from '../nn/seq2seq.js';
 import { POOL_KINDS } from '../nn/classifier.js';
 import { CLASSIFY_DEFAULTS } from '../tasks/classify.js';
 import { COND_DEFAULTS } from '../tasks/cond.js';
 import { AUTO_EVAL_WINDOWS } from '../tasks/lm.js';
 import { TASK_NAMES } from '../tasks/registry.js';
-import { TRAIN_DEFAULTS as D, TRAIN_LIMITS as L } from '../train/config.js';
-import { flagName, prepareRun, type TrainOptions } from '../train/run.js';
-import { SCHEDULES, type ScheduleName } from '../train/schedule.js';
+import { TRAIN_DEFAULTS as D, TRAIN_LIMITS as L, type TrainConfig } from '../train/config.js';
+import { COMMON_TRAIN_FLAGS, flagName, prepareRun, type TrainOptions } from '../train/run.js';
+import { SCHEDULES } from '../train/schedule.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { EXIT, UsageError } from '../util/errors.js';
 import { backendOption, jsonOption, noColorOption, plural, quietOption, readStdin, stdoutClosed, stdoutFailed, threadsOption, type BackendFlags } from './common.js';
@@ -26,7 +27,11 @@ import { createProgress } from './ui/progress.js';
 import { withSpinner } from './ui/spinner.js';
 import { termInfo } from './ui/term.js';
 
-interface TrainFlags extends BackendFlags {
+/** The run options as commander parses them: TrainConfig's fields (the limits optional, --time for timeMs). */
+type RunFlags = Omit<TrainConfig, 'task' | 'taskOptions' | 'evalTimes' | 'timeMs' | 'steps' | 'epochs' | 'evalWindows'>
+  & Partial<Pick<TrainConfig, 'steps' | 'epochs' | 'evalWindows'>> & { time?: number };
+
+interface TrainFlags extends BackendFlags, RunFlags {
   task?: string;
   bidirectional?: boolean;
   pool?: string;
@@ -34,31 +39,10 @@ interface TrainFlags extends BackendFlags {
   condition?: boolean;
   tagEmbed?: number;
   tagDropout?: number;
-  cell: CellKind;
-  layers: number;
-  hidden: number;
-  embed: number;
-  batch: number;
-  seq: number;
-  lr: number;
-  clip: number;
-  optim: OptimName;
-  schedule: ScheduleName;
-  warmup: number;
-  decay: number;
-  decayEvery: number;
-  dropout: number;
-  steps?: number;
-  epochs?: number;
-  time?: number;
-  seed: number;
-  out: string;
-  valFrac: number;
-  evalEvery: number;
-  evalWindows?: number;
-  patience: number;
-  resume?: string;
   attention?: string;
+  out: string;
+  resume?: string;
+  fineTune?: boolean;
   json: boolean;
   jsonEvery: number;
   quiet: boolean;
@@ -66,10 +50,7 @@ interface TrainFlags extends BackendFlags {
 }
 
 /** The flags that are run options (TrainConfig fields), by their commander names; the rest steer the command. */
-const RUN_OPTIONS = [
-  'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay', 'decayEvery',
-  'dropout', 'steps', 'epochs', 'time', 'seed', 'valFrac', 'evalEvery', 'evalWindows', 'patience',
-] as const;
+const RUN_OPTIONS = [...COMMON_TRAIN_FLAGS, 'seq', 'evalWindows'].map((f) => (f === 'timeMs' ? 'time' : f)) as (keyof RunFlags)[];
 /** Flags that are options of one task (config.taskOptions), by their commander names; each task says which it takes. */
 const TASK_OPTIONS = ['bidirectional', 'pool', 'maxLen', 'attention', 'tagEmbed', 'tagDropout'] as const;
 
@@ -77,7 +58,7 @@ export function registerTrain(program: Command): void {
   program
     .command('train')
     .description('train a model on a text file, a folder of text files, or - (stdin)')
-    .argument('<corpus>', 'text file, folder (its text files in sorted order), or - for stdin')
+    .argument('[corpus]', 'text file, folder (its text files in sorted order), or - for stdin (with --resume: default the run\'s recorded text)')
     .addOption(new Option('--task <name>', `what to train: ${TASK_NAMES.join(', ')} (default lm, or the resumed checkpoint's)`).argParser(choiceOption('--task', TASK_NAMES)))
     .addOption(new Option('--bidirectional', 'classifier, seq2seq: read each example (the source) both ways, a forward and a backward RNN per layer (seq2seq: a 2H → H bridge starts the decoder)'))
     .addOption(new Option('--pool <kind>', `classifier: the sequence representation: last (states after reading it all), mean or max over time (default ${CLASSIFY_DEFAULTS.pool})`).argParser(choiceOption('--pool', POOL_KINDS)))
@@ -109,14 +90,15 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--eval-windows <n>', `validation windows (batch × seq chars each) scored per evaluation (0: the whole split; default: the whole split up to ${AUTO_EVAL_WINDOWS})`).argParser(limitOption('--eval-windows', L.evalWindows)))
     .addOption(new Option('--patience <n>', 'stop after n evaluations without improvement (0: never)').default(D.patience).argParser(limitOption('--patience', L.patience)))
     .addOption(new Option('--attention <kind>', 'seq2seq: attention over the encoder\'s outputs: none, dot (Luong), additive (Bahdanau) (default dot)').argParser(choiceOption('--attention', ATTENTION_MODES)))
-    .addOption(new Option('--resume <checkpoint>', 'continue the run saved in this checkpoint exactly where it stopped'))
+    .addOption(new Option('--resume <checkpoint>', 'continue the run saved in this checkpoint exactly where it stopped (on the text it was trained on: other text is refused)'))
+    .addOption(new Option('--fine-tune', 'with --resume: go on training the checkpoint\'s model on other text, as a new run (its own checkpoint pair, a fresh best)'))
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(jsonOption('write one JSON object per event to stdout (see README: Training)'))
     .addOption(new Option('--json-every <n>', 'with --json, write every n-th step event').default(10).argParser(intOption('--json-every', 1)))
     .addOption(quietOption())
     .addOption(noColorOption())
-    .action(async (corpus: string, flags: TrainFlags, cmd: Command) => {
+    .action(async (corpus: string | undefined, flags: TrainFlags, cmd: Command) => {
       const explicit = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       process.exitCode = await runTrain(corpus, flags, explicit);
     });
@@ -163,7 +145,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 const bpc = (nats: number) => nats / Math.LN2;
 const loss = (nats: number | null) => (nats === null || !Number.isFinite(nats) ? 'n/a' : `${nats.toFixed(3)} (${bpc(nats).toFixed(2)} bpc)`);
 
-async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: string) => boolean): Promise<number> {
+async function runTrain(given: string | undefined, flags: TrainFlags, explicit: (name: string) => boolean): Promise<number> {
   const term = termInfo({ color: flags.color });
   const c = term.color;
   const say = (line: string) => {
@@ -179,11 +161,16 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   // 1. the data, and the run: fresh, or resumed from a checkpoint (the library decides how)
   const kernels = createKernels({ backend: flags.backend, threads: flags.threads });
   const prepared = await withSpinner(term, !flags.quiet, 'reading the corpus…', async () => {
-    const input = corpus === '-' ? { path: '-', stdin: await readStdin('the corpus', 'pipe text in, e.g. cat book.txt | rnn train -') } : { path: corpus };
+    if (given === undefined && !flags.resume) throw new UsageError('give the corpus to train on: rnn train FILE|FOLDER|- (or --resume CHECKPOINT to continue a run on its recorded text)');
+    const input = given === undefined ? undefined
+      : given === '-' ? { path: '-', stdin: await readStdin('the corpus', 'pipe text in, e.g. cat book.txt | rnn train -') } : { path: given };
     const resume = flags.resume ? await readCheckpoint(flags.resume) : undefined;
-    return prepareRun({ kernels, input, task: taskOf(flags), options: givenOptions(flags, explicit), resume });
+    return prepareRun({ kernels, input, task: taskOf(flags), options: givenOptions(flags, explicit), resume, fineTune: flags.fineTune });
   });
   const { trainer, task, session, config, header } = prepared;
+  // the text the run reads: the one given, or the one a resumed checkpoint recorded
+  const corpus = prepared.input.path;
+  for (const note of prepared.notes) say(c.yellow(`note: ${note}`));
   const progress = trainer.progress;
   const total = trainer.totalSteps;
   if (prepared.ignored.length > 0) {
@@ -200,7 +187,8 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
     if (e instanceof FolderError) throw new UsageError(`cannot write checkpoints to ${e.message}; pass --out DIR with a folder you can write`);
     throw e;
   }
-  const run = flags.resume ? runOfCheckpoint(flags.resume) : runName(corpus);
+  // a fine-tune is a new run: the checkpoints it came from stay as they are
+  const run = flags.resume && !prepared.fineTuned ? runOfCheckpoint(flags.resume) : runName(corpus);
   const paths = { best: join(out, `${run}-best.safetensors`), last: join(out, `${run}-last.safetensors`) };
   const written = new Set<'best' | 'last'>();
   const cleaned = await removeStaleTemporaries(out, run);
@@ -241,12 +229,13 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   ].filter(Boolean).join(' or ');
   say(c.dim(`until: ${limits || 'stopped'}`));
   say(c.dim(`checkpoints: ${join(out, `${run}-{best,last}.safetensors`)}`));
-  if (flags.resume && /-best\.safetensors$/.test(flags.resume)) {
+  if (prepared.fineTuned) say(c.yellow(`fine-tuning: ${basename(flags.resume!)} at step ${progress.step} goes on training on ${corpusName} as a new run; its best starts afresh`));
+  if (flags.resume && !prepared.fineTuned && /-best\.safetensors$/.test(flags.resume)) {
     say(c.yellow(`note: resuming from the run's best checkpoint; ${basename(paths.last)} will be overwritten from step ${progress.step} on`));
   }
   const bestText = (m: Record<string, number> | null | undefined, v: number | null) =>
     m ? task.formatMetrics(m) : v === null ? 'n/a' : loss(v);
-  if (flags.resume) say(c.dim(`resuming at step ${progress.step}${progress.bestVal !== null ? `, best val ${bestText(progress.bestMetrics, progress.bestVal)} at step ${progress.bestStep}` : ''}`));
+  if (flags.resume && !prepared.fineTuned) say(c.dim(`resuming at step ${progress.step}${progress.bestVal !== null ? `, best val ${bestText(progress.bestMetrics, progress.bestVal)} at step ${progress.bestStep}` : ''}`));
   if (!flags.resume) for (const note of session.notes()) say(c.yellow(`note: ${note}`));
 
   // 5. the events (a training loss per character in bpc too; per example in nats only)
@@ -268,7 +257,7 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
   const onEvent = (e: TrainEvent) => {
     switch (e.type) {
       case 'start':
-        json({ ...e, run, config, checkpoints: paths, resumed: Boolean(flags.resume), sizing: prepared.sizing });
+        json({ ...e, run, config, checkpoints: paths, resumed: Boolean(flags.resume), fineTuned: prepared.fineTuned, sizing: prepared.sizing });
         break;
       case 'step': {
         if (e.step % flags.jsonEvery === 0 || e.step === total) json(e);
@@ -306,11 +295,13 @@ async function runTrain(corpus: string, flags: TrainFlags, explicit: (name: stri
           : { steps: 'step limit', epochs: 'epoch limit', time: 'time budget', patience: 'no improvement', interrupted: stopSignal && stopSignal !== 'SIGINT' ? stopSignal : 'interrupted' }[e.reason];
         say(`${e.reason === 'interrupted' ? c.yellow('stopped') : c.green('done')} (${why}) at step ${n(e.step)} after ${formatDuration(e.elapsedMs)}` +
           ` · best val ${best}`);
-        if (written.has('best') || flags.resume) say(`best: ${paths.best}`);
+        // a resumed run's best may be in another folder, or never written: name only a file that is there
+        const hasBest = written.has('best') || existsSync(paths.best);
+        if (hasBest) say(`best: ${paths.best}`);
         say(`last: ${paths.last}`);
-        if (e.reason === 'interrupted') say(c.dim(`resume with: rnn train ${corpus} --resume ${paths.last}`));
+        if (e.reason === 'interrupted') say(c.dim(`resume with: rnn train --resume ${paths.last}${corpus === '-' ? ' -' : ''}`));
         const use = task.command === 'rnn sample' ? 'sample with: rnn sample --checkpoint' : `use it with: ${task.command} --checkpoint`;
-        say(c.dim(`${use} ${written.has('best') || flags.resume ? paths.best : paths.last}`));
+        say(c.dim(`${use} ${hasBest ? paths.best : paths.last}`));
         break;
       }
     }

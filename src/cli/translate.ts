@@ -11,7 +11,7 @@ import { requireTask } from '../tasks/registry.js';
 import { decodeTarget, defaultMaxLen, encodeSource, seq2seqFromCheckpoint } from '../tasks/seq2seq.js';
 import { RnnError, UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { backendOption, checkpointOption, DataOut, findCheckpoint, jsonOption, nameChars, stdoutClosed, threadsOption, type BackendFlags } from './common.js';
+import { backendOption, checkpointOption, DataOut, findCheckpoint, jsonOption, nameChars, stdoutClosed, threadsOption, usingModel, type BackendFlags } from './common.js';
 import { floatOption, intOption } from './options.js';
 
 interface TranslateFlags extends BackendFlags {
@@ -111,12 +111,9 @@ async function runTranslate(files: string[], flags: TranslateFlags): Promise<num
       for (const ch of fresh) unknownSeen.add(ch);
       process.stderr.write(`rnn: note: line ${lineNo}: ${nameChars(new Set(fresh))} never seen in the training sources; read as an unknown symbol\n`);
     }
-    let outputs: (Decoded & { score?: number })[];
-    if (flags.beam !== undefined) {
-      outputs = beamDecode(ws, ids, { width: flags.beam, nbest, maxLen, lengthPenalty: flags.lengthPenalty });
-    } else {
-      outputs = decodeBatch(ws, [ids], maxLen, { temp: flags.temp, rng });
-    }
+    const outputs: (Decoded & { score?: number })[] = await usingModel(file, async () => (flags.beam !== undefined
+      ? beamDecode(ws, ids, { width: flags.beam, nbest, maxLen, lengthPenalty: flags.lengthPenalty })
+      : decodeBatch(ws, [ids], maxLen, { temp: flags.temp, rng })));
     if (outputs.some((o) => o.truncated)) {
       cut++;
       if (cut <= 5) process.stderr.write(`rnn: note: line ${lineNo}: output cut at --max-len ${maxLen} before the model ended it${cut === 5 ? ' (further notes of this kind left out)' : ''}\n`);

@@ -29,6 +29,7 @@
 // combine.weight [H, D+H] (columns: context, then a_t), combine.bias [H], head.weight [V,H],
 // head.bias [V].
 import type { Arena, Kernels, Vec } from '../kernels/types.js';
+import { NonFiniteOutputError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import {
   allocAttentionCache, attentionBackward, attentionForward, attentionParamSpecs, type AttentionCache,
@@ -521,13 +522,23 @@ export class Seq2SeqWorkspace {
     this.encodeAndBridge();
   }
 
-  /** One decoder step for every row: tokens [B] (the previous symbol) → logits [B,V]; the state moves on. */
+  /**
+   * One decoder step for every row: tokens [B] (the previous symbol) → logits [B,V]; the state moves on.
+   * @throws NonFiniteOutputError when a logit is NaN or infinite (damaged weights: a decoded
+   *   output would be nonsense, not a translation)
+   */
   step(tokens: ArrayLike<number>): Vec {
     if (this.T !== 1) throw new Error('step() needs a workspace from encode()');
     for (let b = 0; b < this.B; b++) this.tgtIn[b] = tokens[b];
     this.decode(1);
     for (const c of this.layers) carryState(c);
-    return this.logits;
+    const n = this.B * this.model.config.tgtVocab;
+    const logits = this.logits;
+    for (let i = 0; i < n; i++) {
+      const z = logits[i]!;
+      if (z - z !== 0) throw new NonFiniteOutputError();
+    }
+    return logits;
   }
 
   /**

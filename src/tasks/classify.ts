@@ -25,7 +25,8 @@ import type { ParamSpec } from '../nn/params.js';
 import { readLabelled, shuffler, stratifiedSplit, type LabelledSet } from '../text/labelled.js';
 import { Vocab } from '../text/vocab.js';
 import type { TrainConfig } from '../train/config.js';
-import { CheckpointError, CorpusError, UsageError } from '../util/errors.js';
+import { CheckpointError, CorpusError, NonFiniteOutputError, UsageError } from '../util/errors.js';
+import { allFinite } from '../train/state.js';
 import type { Rng } from '../util/rng.js';
 import { classificationReport } from './classify-metrics.js';
 import { decodeVocab } from './lm.js';
@@ -172,6 +173,7 @@ export class Predictor {
 
   /**
    * @returns probs [n,K] (row i for ids[i]) and, with labels, the summed cross-entropy (nats)
+   * @throws NonFiniteOutputError when a logit or the loss is NaN or infinite (damaged weights)
    */
   run(ids: readonly Int32Array[], labels: ArrayLike<number> | null = null): { probs: Float64Array; lossSum: number } {
     const K = this.model.config.classes;
@@ -187,8 +189,11 @@ export class Predictor {
       const idx = order.slice(at, at + ws.B);
       fillBatch(ws, idx.map((i) => ids[i]!), labels ? idx.map((i) => labels[i]!) : null);
       ws.forward();
+      // finite weights can still compute NaN (3e38 × 3e38 − …): that is damage, not a prediction
+      if (!allFinite(ws.logits.subarray(0, idx.length * K))) throw new NonFiniteOutputError();
       softmaxRows(ws.logits, idx.length, K, rowProbs, 0);
       if (labels) lossSum += ws.loss() * idx.length;
+      if (lossSum - lossSum !== 0) throw new NonFiniteOutputError();
       idx.forEach((i, b) => probs.set(rowProbs.subarray(b * K, (b + 1) * K), i * K));
     }
     return { probs, lossSum };

@@ -13,17 +13,17 @@
 // Position is one number, `cursor`: windows served since the first pass began. It is all
 // a checkpoint needs to resume the exact same sequence of windows.
 
-import { CorpusError, UsageError } from '../util/errors.js';
+import { TooLittleDataError } from '../util/errors.js';
 
 /**
  * Splits ids into training ids and a contiguous tail of ⌊N·valFrac⌋ ids for validation.
  * Both are views of `ids` (no copy). valFrac 0 gives an empty val.
  *
- * @throws UsageError when valFrac is not in [0, 1).
+ * @throws RangeError when valFrac is not in [0, 1) (callers validate it first).
  */
 export function splitTrainVal(ids: Int32Array, valFrac: number): { train: Int32Array; val: Int32Array } {
   if (!(valFrac >= 0 && valFrac < 1)) {
-    throw new UsageError(`--val-frac must be at least 0 and below 1 (got ${valFrac}); try 0.1`);
+    throw new RangeError(`valFrac must be at least 0 and below 1 (got ${valFrac})`);
   }
   const nVal = Math.floor(ids.length * valFrac);
   const nTrain = ids.length - nVal;
@@ -48,17 +48,14 @@ export class Batcher {
    * @param B streams per window
    * @param T time steps per window
    * @param label how the data is named in the error for too little of it
-   * @throws CorpusError when ids has fewer than B·T+1 ids.
+   * @throws TooLittleDataError (a CorpusError) when ids has fewer than B·T+1 ids;
+   *   RangeError when B or T is not a whole number ≥ 1 (callers validate them first).
    */
   constructor(ids: Int32Array, B: number, T: number, label = 'the training text') {
-    if (!Number.isSafeInteger(B) || B < 1) throw new UsageError(`--batch must be a whole number of at least 1 (got ${B})`);
-    if (!Number.isSafeInteger(T) || T < 1) throw new UsageError(`--seq must be a whole number of at least 1 (got ${T})`);
+    if (!Number.isSafeInteger(B) || B < 1) throw new RangeError(`batcher: B must be a whole number ≥ 1 (got ${B})`);
+    if (!Number.isSafeInteger(T) || T < 1) throw new RangeError(`batcher: T must be a whole number ≥ 1 (got ${T})`);
     const needed = Batcher.minLength(B, T);
-    if (ids.length < needed) {
-      throw new CorpusError(
-        `${label} has ${ids.length} character${ids.length === 1 ? '' : 's'}, but --batch ${B} × --seq ${T} needs at least ${needed}; use a smaller --batch or --seq, or more text`,
-      );
-    }
+    if (ids.length < needed) throw new TooLittleDataError(label, ids.length, B, T, needed);
     this.ids = ids;
     this.batch = B;
     this.seq = T;

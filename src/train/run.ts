@@ -15,6 +15,12 @@
 //            and patience may change (they decide when to evaluate and stop, not the
 //            updates); any other option given is reported back in `ignored`. Data is
 //            read with the checkpoint's vocabulary; the run state is put back exactly.
+//   corpus   every checkpoint records the fingerprint of its training text (fingerprint.ts).
+//            A resume given other text is refused, unless it is a fine-tune (fineTune):
+//            then the model and optimizer go on from the checkpoint on the new text as a
+//            new run whose best starts afresh (the old best loss does not compare). A
+//            resume given no text reads the recorded path when it still matches. A file
+//            from before fingerprints resumes as before, with a note.
 import type { Kernels } from '../kernels/types.js';
 import type { Checkpoint, CheckpointHeader } from '../checkpoint/store.js';
 import { TASKS, taskByName } from '../tasks/registry.js';
@@ -26,6 +32,7 @@ import { OPTIMIZERS } from '../nn/optim.js';
 import { MAX_ROLLBACKS, TRAIN_DEFAULTS, trainConfigProblem, type TrainConfig } from './config.js';
 import { EVAL_TIMES, SCHEDULES } from './schedule.js';
 import { SIZING_FIELDS, sizeRun, type SizedConfig, type Sizing } from './sizing.js';
+import { fingerprintCorpus, sameCorpus, type CorpusFingerprint } from './fingerprint.js';
 import { checkMemory } from './memory.js';
 import { progressProblem } from './state.js';
 import { Trainer } from './trainer.js';
@@ -55,8 +62,8 @@ export function flagName(option: string): string {
 
 export interface StartRequest {
   kernels: Kernels;
-  /** The training data: a path, or '-' with the stdin bytes. */
-  input: DataInput;
+  /** The training data: a path, or '-' with the stdin bytes (a resume may leave it out: the recorded corpus). */
+  input?: DataInput;
   /** The task's name (default: the resumed checkpoint's, else 'lm'). */
   task?: string;
   /** Only the options the user gave. */
@@ -65,6 +72,8 @@ export interface StartRequest {
   resume?: Checkpoint;
   /** Size a fresh language model for its budget when no model shape is given (default true). */
   autoSize?: boolean;
+  /** With resume: train the checkpoint's model on this (possibly different) corpus as a new run with a fresh best. */
+  fineTune?: boolean;
 }
 
 export interface PreparedRun {
@@ -79,6 +88,12 @@ export interface PreparedRun {
   ignored: string[];
   /** What the sizing rule chose and why (null when it did not run). */
   sizing: Sizing | null;
+  /** The corpus the run reads (for a resume without one: the recorded path). */
+  input: DataInput;
+  /** A resume that is a fine-tune: a new run from the checkpoint, with a fresh best. */
+  fineTuned: boolean;
+  /** Things the caller should tell the user once (e.g. a checkpoint without a corpus fingerprint). */
+  notes: string[];
 }
 
 /** The options that fix a model's shape: given any of them, the run is not sized. */
@@ -142,7 +157,8 @@ export function resumeConfig(saved: TrainConfig, options: TrainOptions): { confi
 
 /** Reads the data, builds the task's session and the trainer: fresh, or resumed exactly. */
 export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
-  const { kernels, input, options, resume } = req;
+  const { kernels, options, resume } = req;
+  if (req.fineTune && !resume) throw new UsageError('--fine-tune continues a checkpoint on new text: give it with --resume CHECKPOINT');
   if (resume) {
     if (!resume.train || !resume.state) {
       throw new UsageError(`${resume.file} holds weights only and cannot be resumed; start a new run instead`);
@@ -161,6 +177,8 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     if (resume.optimizer?.name !== config.optim) {
       throw new CheckpointError(resume.file, `was trained with --optim ${resume.optimizer?.name}; its metadata is inconsistent`);
     }
+    const notes: string[] = [];
+    const { input, corpus } = await resumedCorpus(resume, req.input, req.fineTune ?? false, notes);
     const data = await task.readData(input, config, resume.meta);
     checkMemory(kernels, task, data, config, resume.file);
     const session = task.open(kernels, data, config);
@@ -169,12 +187,20 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     const progressProblemText = progressProblem(trainer.progress as unknown as Record<string, unknown>, MAX_ROLLBACKS);
     if (progressProblemText) throw new CheckpointError(resume.file, `metadata "progress": ${progressProblemText}; the file is damaged, resume from another checkpoint of the run`);
     checkBudgetLeft(resume.file, trainer);
-    return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: true, ignored, sizing: null };
+    if (req.fineTune) {
+      // a loss on other text does not compare with the old run's best: the best starts afresh
+      Object.assign(trainer.progress, { bestVal: null, bestMetrics: null, bestStep: 0, evalsSinceBest: 0 });
+    }
+    const fineTuned = req.fineTune ?? false;
+    return { task, session, trainer, config, header: checkpointHeader(trainer, corpus), resumed: true, ignored, sizing: null, input, fineTuned, notes };
   }
+  const input = req.input;
+  if (!input) throw new UsageError('give the corpus to train on: rnn train FILE|FOLDER|- (or --resume CHECKPOINT to continue a run on its recorded text)');
   const task = taskByName(req.task ?? 'lm');
   checkTaskOptions(task, options);
   let config = freshConfig(task, options);
   const data = await task.readData(input, config, null);
+  const corpus = await fingerprintCorpus(input.path, input.stdin);
   if (task.autoConfig) {
     const auto = task.autoConfig(data, config);
     const chosen = Object.fromEntries(Object.entries(auto).filter(([k]) => (options as Record<string, unknown>)[k] === undefined));
@@ -195,7 +221,49 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
   const trainer = new Trainer(kernels, session, config);
   // the time spent measuring candidates is part of the budget
   trainer.progress.elapsedMs = probeMs;
-  return { task, session, trainer, config, header: checkpointHeader(trainer), resumed: false, ignored: [], sizing };
+  return { task, session, trainer, config, header: checkpointHeader(trainer, corpus), resumed: false, ignored: [], sizing, input, fineTuned: false, notes: [] };
+}
+
+/**
+ * The corpus a resume reads and the fingerprint its checkpoints record: the one given
+ * (refused when it is not the recorded text, unless fine-tuning), or the recorded path
+ * when none is given (refused when it moved or changed). See the header.
+ */
+async function resumedCorpus(
+  resume: Checkpoint, given: DataInput | undefined, fineTune: boolean, notes: string[],
+): Promise<{ input: DataInput; corpus: CorpusFingerprint | null }> {
+  const file = resume.file;
+  const recorded = resume.corpus;
+  const sizeOf = (f: CorpusFingerprint) => `${f.bytes.toLocaleString('en-US')} bytes`;
+  if (!given) {
+    if (!recorded) throw new UsageError(`${file} does not record the text it was trained on (an older rnn wrote it); give it: rnn train CORPUS --resume ${file}`);
+    if (recorded.path === '-') throw new UsageError(`the run in ${file} was trained on stdin; pipe the same text in: rnn train - --resume ${file}`);
+    let now: CorpusFingerprint;
+    try {
+      now = await fingerprintCorpus(recorded.path);
+    } catch {
+      throw new UsageError(`${file} was trained on ${recorded.path}, which is no longer there; give the text: rnn train CORPUS --resume ${file}`);
+    }
+    if (!sameCorpus(now, recorded) && !fineTune) {
+      throw new UsageError(`${recorded.path} has changed since the run in ${file} was trained on it (${sizeOf(recorded)} then, ${sizeOf(now)} now); give the original text, or add --fine-tune to train on it as it is now`);
+    }
+    return { input: { path: recorded.path }, corpus: now };
+  }
+  let now: CorpusFingerprint;
+  try {
+    now = await fingerprintCorpus(given.path, given.stdin);
+  } catch {
+    // the task's reader says what is wrong with the path (missing, unreadable)
+    return { input: given, corpus: null };
+  }
+  if (!recorded) {
+    notes.push(`${file} does not record the text it was trained on (an older rnn wrote it), so it cannot be checked; from now on it is recorded`);
+  } else if (!sameCorpus(now, recorded) && !fineTune) {
+    const name = given.path === '-' ? 'stdin' : given.path;
+    const was = recorded.path === '-' ? 'stdin' : recorded.path;
+    throw new UsageError(`${name} is not the text the run in ${file} was trained on (${was}, ${sizeOf(recorded)}); give that text, or add --fine-tune to go on training the model on this one as a new run`);
+  }
+  return { input: given, corpus: now };
 }
 
 /**
@@ -245,11 +313,11 @@ function checkBudgetLeft(file: string, trainer: Trainer): void {
   }
 }
 
-/** What the checkpoints of a trainer's run are written with. */
-export function checkpointHeader(trainer: Trainer): CheckpointHeader {
+/** What the checkpoints of a trainer's run are written with (and the fingerprint of its corpus, when known). */
+export function checkpointHeader(trainer: Trainer, corpus: CorpusFingerprint | null = null): CheckpointHeader {
   const { session, config } = trainer;
   return {
     task: session.task.name, meta: session.checkpointMeta(), train: config, optimizer: config.optim,
-    specs: trainer.net.layout.specs, stateSpecs: session.stateSpecs(),
+    specs: trainer.net.layout.specs, stateSpecs: session.stateSpecs(), corpus,
   };
 }

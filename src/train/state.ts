@@ -51,6 +51,43 @@ export interface TrainProgress {
   lossCount: number;
 }
 
+/** The most evaluations a run's history holds; past it, older points are merged in pairs (boundHistory). */
+export const MAX_HISTORY = 500;
+
+/**
+ * Keeps a history within `max` points, in place, so a checkpoint stays small however long
+ * the run: while it is longer, the points between the first and the newest are merged in
+ * pairs (the later one stays, with the step-weighted mean training loss of both). Only the
+ * history decides what goes, so a resumed run thins exactly as an unbroken one, and the
+ * chart of `rnn info` still spans the whole run, at half the resolution in its older part.
+ */
+export function boundHistory(history: HistoryPoint[], max = MAX_HISTORY): void {
+  while (history.length > max && history.length > 3) {
+    const first = history[0]!;
+    const newest = history[history.length - 1]!;
+    const kept: HistoryPoint[] = [first];
+    let i = 1;
+    for (; i + 1 < history.length - 1; i += 2) {
+      const a = history[i]!;
+      const b = history[i + 1]!;
+      const from = kept[kept.length - 1]!.step;
+      kept.push({ ...b, train: mergedTrain(a.train, a.step - from, b.train, b.step - a.step) });
+    }
+    if (i < history.length - 1) kept.push(history[i]!);
+    kept.push(newest);
+    history.length = 0;
+    for (const point of kept) history.push(point);
+  }
+}
+
+/** The mean training loss over two spans of steps (one without steps or a loss counts as nothing). */
+function mergedTrain(a: number, stepsA: number, b: number, stepsB: number): number {
+  const wa = Number.isFinite(a) ? Math.max(0, stepsA) : 0;
+  const wb = Number.isFinite(b) ? Math.max(0, stepsB) : 0;
+  if (wa + wb === 0) return Number.isFinite(b) ? b : a;
+  return ((wa > 0 ? a * wa : 0) + (wb > 0 ? b * wb : 0)) / (wa + wb);
+}
+
 export interface RunState {
   params: Float32Array;
   moments: Record<string, Float32Array>;

@@ -13,11 +13,11 @@ import type { Kernels, Vec } from '../kernels/types.js';
 import { clipGlobalNorm } from '../nn/clip.js';
 import { DEFAULT_OPTIM, Optimizer } from '../nn/optim.js';
 import { isBetter, type Metrics, type Network, type Task, type TaskSession } from '../tasks/task.js';
-import { TrainingError } from '../util/errors.js';
+import { NonFiniteOutputError, TrainingError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { MAX_ROLLBACKS, MIN_LR_FRAC, type TrainConfig } from './config.js';
 import { EVAL_SHARE, evalDue, learningRate } from './schedule.js';
-import { stateIsFinite, type RunState, type TrainProgress } from './state.js';
+import { boundHistory, stateIsFinite, type RunState, type TrainProgress } from './state.js';
 
 export type { TrainConfig } from './config.js';
 export { MAX_ROLLBACKS, MIN_LR_FRAC } from './config.js';
@@ -272,7 +272,15 @@ export class Trainer {
     /** Validates, records history, saves best and last; false when the model turned out to have diverged. */
     const doEval = async (): Promise<boolean> => {
       const p = this.progress;
-      const metrics = this.evaluate();
+      let metrics: Metrics | null;
+      try {
+        metrics = this.evaluate();
+      } catch (e) {
+        // a task whose evaluation refuses non-finite outputs: the model diverged
+        if (!(e instanceof NonFiniteOutputError)) throw e;
+        diverged(p.step, Number.NaN, Number.NaN);
+        return false;
+      }
       const val = metrics ? (metrics.loss ?? null) : null;
       if (!this.isFinite() || (metrics !== null && !Object.values(metrics).every(Number.isFinite))) {
         diverged(p.step, val ?? Number.NaN, Number.NaN);
@@ -282,6 +290,7 @@ export class Trainer {
       p.lossSum = 0;
       p.lossCount = 0;
       p.history.push({ step: p.step, train: trainLoss, val, metrics });
+      boundHistory(p.history);
       // without validation data, the training loss stands in for "best"
       const scored: Metrics = metrics ?? { loss: trainLoss };
       const rule = metrics ? task : TRAIN_LOSS_RULE;

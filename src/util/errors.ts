@@ -25,6 +25,16 @@ export class UsageError extends RnnError {
 /** The training text cannot be used (missing, empty, binary, invalid UTF-8, too short). */
 export class CorpusError extends RnnError {}
 
+/**
+ * Too little text for B streams of T steps (src/text/batches.ts). The message speaks of
+ * streams and steps; the CLI says it with its flags (--batch, --seq: cli/errors.ts).
+ */
+export class TooLittleDataError extends CorpusError {
+  constructor(readonly label: string, readonly length: number, readonly batch: number, readonly seq: number, readonly needed: number) {
+    super(`${label} has ${length} character${length === 1 ? '' : 's'}, but ${batch} streams × ${seq} steps need at least ${needed}; use fewer or shorter streams, or more text`);
+  }
+}
+
 /** A checkpoint file that is missing, damaged, or not a checkpoint. */
 export class CheckpointError extends RnnError {
   constructor(readonly file: string, problem: string) {

@@ -116,3 +116,43 @@ describe('rnn info on unusual histories', () => {
     expect(r.stdout).toMatch(/┤/);
   });
 });
+
+describe('a classifier or encoder-decoder whose finite weights compute NaN', () => {
+  // a ReLU RNN whose recurrent weights are 1e7 (finite, under the load limit) multiplies its
+  // state by about 1e8 a step: past float32 within a few characters, then ∞ − ∞ = NaN
+  const rows = Array.from({ length: 40 }, (_, i) => `${i % 2 ? 'odd' : 'even'}\tword ${'ab'.repeat(3 + (i % 4))}`).join('\n');
+  const pairs = Array.from({ length: 40 }, (_, i) => `abcabcab${i}\t${i}bacba`).join('\n');
+  const SMALL = ['--cell', 'rnn-relu', '--layers', '1', '--hidden', '8', '--embed', '4', '--steps', '2', '-q'];
+
+  /** Trains a tiny model of `task` and returns a copy of its checkpoint with loud recurrent weights. */
+  async function loud(task: string, data: string, name: string): Promise<string> {
+    writeFileSync(join(tmp.dir, `${name}.tsv`), data);
+    const r = await runCli(['train', `${name}.tsv`, '--task', task, ...SMALL, '--out', name], { cwd: tmp.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const source = join(tmp.dir, name, readdirSync(join(tmp.dir, name)).find((f) => f.endsWith('-best.safetensors'))!);
+    const { metadata, tensors } = decodeSafetensors(new Uint8Array(readFileSync(source)), 'source');
+    const out = encodeSafetensors([...tensors].map(([n, t]) => {
+      const data = (t.data as Float32Array).slice();
+      if (/weight_hh/.test(n)) data.fill(1e7);
+      return { name: n, shape: t.shape, data };
+    }), metadata, { checksum: true });
+    writeFileSync(join(tmp.dir, `${name}-loud.safetensors`), out);
+    return `${name}-loud.safetensors`;
+  }
+
+  it('rnn classify and rnn eval refuse it, naming the checkpoint', async () => {
+    const file = await loud('classify', rows, 'cls');
+    writeFileSync(join(tmp.dir, 'lines.txt'), 'word ababababab\nword abab abab abab\n');
+    const damaged = /cls-loud\.safetensors: the model computes NaN or infinite outputs: the file is damaged/;
+    await expectRefused(['classify', '-c', file, 'lines.txt'], damaged);
+    await expectRefused(['eval', 'cls.tsv', '-c', file], damaged);
+  });
+
+  it('rnn translate refuses it, naming the checkpoint', async () => {
+    const file = await loud('seq2seq', pairs, 'pairs');
+    writeFileSync(join(tmp.dir, 'sources.txt'), 'abcabcab7\n');
+    const damaged = /pairs-loud\.safetensors: the model computes NaN or infinite outputs: the file is damaged/;
+    await expectRefused(['translate', '-c', file, 'sources.txt'], damaged);
+    await expectRefused(['translate', '-c', file, 'sources.txt', '--beam', '3'], damaged);
+  });
+});

@@ -32,6 +32,8 @@ describe('bad input', () => {
   it('a binary file', () => expectError(['train', file('bin.dat', new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13, 1, 2, 3, 0, 0, 0]))], 1, /binary/i));
   it('invalid UTF-8', () => expectError(['train', file('latin1.txt', new Uint8Array([0x63, 0x61, 0x66, 0xe9, 0x20, 0x63, 0x61, 0x66, 0xe9, 0x0a]))], 1, /UTF-8/));
   it('a corpus shorter than one window', () => expectError(['train', file('short.txt', 'just a few words\n')], 1, /--batch|--seq/));
+  it('a corpus shorter than one window, in the words of the flags', () => expectError(['train', file('short2.txt', 'a few more words than that\n'), '--batch', '6', '--seq', '5', '--val-frac', '0'], 1,
+    /^rnn: the training text has 27 characters, but --batch 6 × --seq 5 needs at least 31; use a smaller --batch or --seq, or more text$/));
   it('an empty stdin', () => expectError(['train', '-'], 1, /empty/i, ''));
   it('a checkpoint that is not one', () => expectError(['sample', '--checkpoint', file('fake.safetensors', 'hello world, not a checkpoint')], 1, /fake\.safetensors/));
   it('a missing checkpoint', () => expectError(['sample', '--checkpoint', 'missing.safetensors'], 1, /missing\.safetensors/));

@@ -105,7 +105,7 @@ describe('rnn train as a long-running tool', () => {
     expect(code).toBe(130);
     expect(run.stderr()).toMatch(/interrupted: finishing this step and saving/);
     expect(run.stderr()).toMatch(/stopped \(interrupted\) at step \d+/);
-    expect(run.stderr()).toMatch(/resume with: rnn train ship.txt --resume .*-last\.safetensors/);
+    expect(run.stderr()).toMatch(/resume with: rnn train --resume .*-last\.safetensors/);
     const [last] = files(out, '-last.safetensors');
     const ckpt = await readCheckpoint(join(out, last));
     const step = ckpt.progress!.step;

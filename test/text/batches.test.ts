@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Batcher, splitTrainVal } from '../../src/text/batches.js';
-import { CorpusError, UsageError } from '../../src/util/errors.js';
+import { CorpusError } from '../../src/util/errors.js';
 
 const range = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
 
@@ -19,7 +19,7 @@ describe('splitTrainVal', () => {
   });
 
   it('rejects fractions outside [0, 1)', () => {
-    for (const f of [-0.1, 1, 2, Number.NaN]) expect(() => splitTrainVal(range(10), f)).toThrow(UsageError);
+    for (const f of [-0.1, 1, 2, Number.NaN]) expect(() => splitTrainVal(range(10), f)).toThrow(RangeError);
   });
 });
 
@@ -121,15 +121,17 @@ describe('Batcher', () => {
       caught = err;
     }
     expect(caught).toBeInstanceOf(CorpusError);
+    // library wording: no flags (the CLI says it with --batch and --seq: test/cli/errors.test.ts)
     expect((caught as Error).message).toBe(
-      'the training text has 20 characters, but --batch 4 × --seq 5 needs at least 21; use a smaller --batch or --seq, or more text',
+      'the training text has 20 characters, but 4 streams × 5 steps need at least 21; use fewer or shorter streams, or more text',
     );
+    expect((caught as Error).message).not.toMatch(/--/);
     expect(() => new Batcher(range(3), 2, 2, 'the validation text')).toThrow(/^the validation text has 3/);
   });
 
   it('rejects bad sizes and wrong buffers', () => {
-    expect(() => new Batcher(range(100), 0, 5)).toThrow(UsageError);
-    expect(() => new Batcher(range(100), 2, 1.5)).toThrow(UsageError);
+    expect(() => new Batcher(range(100), 0, 5)).toThrow(RangeError);
+    expect(() => new Batcher(range(100), 2, 1.5)).toThrow(RangeError);
     const batcher = new Batcher(range(100), 2, 5);
     expect(() => batcher.next(new Int32Array(9), new Int32Array(10))).toThrow(RangeError);
   });

@@ -10,6 +10,7 @@ import { ReferenceKernels } from '../../src/kernels/reference.js';
 import { lmTask } from '../../src/tasks/lm.js';
 import { TRAIN_DEFAULTS } from '../../src/train/config.js';
 import { checkTaskOptions, freshConfig, prepareRun, resumeConfig } from '../../src/train/run.js';
+import { boundHistory, MAX_HISTORY, type HistoryPoint, type RunState } from '../../src/train/state.js';
 import { UsageError } from '../../src/util/errors.js';
 
 const k = new ReferenceKernels('f32');
@@ -72,5 +73,46 @@ describe('resumed runs', () => {
     await expect(prepareRun({ kernels: k, input: { path: corpus }, options: {}, resume: ckpt })).rejects.toThrow(/already done 2 of its 2 steps/);
     await expect(prepareRun({ kernels: k, input: { path: corpus }, task: 'classify', options: { steps: 5 }, resume: ckpt }))
       .rejects.toThrow(/^done\.safetensors holds a language model \(--task lm\), not --task classify/);
+  });
+});
+
+describe('the history a checkpoint carries', () => {
+  it('is merged in pairs past MAX_HISTORY points, keeping the first and the newest and the mean training loss', () => {
+    const history: HistoryPoint[] = Array.from({ length: 5001 }, (_, i) => ({ step: 3 * (i + 1), train: 1 + (i % 7), val: i, metrics: null }));
+    const meanBefore = history.reduce((s, h) => s + 3 * h.train, 0) / history.at(-1)!.step;
+    boundHistory(history, 100);
+    expect(history.length).toBeLessThanOrEqual(100);
+    expect(history[0]!.step).toBe(3);
+    expect(history.at(-1)).toEqual({ step: 15003, train: 1 + (5000 % 7), val: 5000, metrics: null });
+    for (let i = 1; i < history.length; i++) expect(history[i]!.step).toBeGreaterThan(history[i - 1]!.step);
+    let weighted = 0;
+    for (let i = 0; i < history.length; i++) weighted += history[i]!.train * (history[i]!.step - (i > 0 ? history[i - 1]!.step : 0));
+    expect(weighted / history.at(-1)!.step).toBeCloseTo(meanBefore, 9);
+  });
+
+  it('stays bounded in a long run, and a resumed run thins it exactly as an unbroken one', async () => {
+    const options = { batch: 1, seq: 2, hidden: 2, embed: 2, layers: 1, valFrac: 0.02, steps: MAX_HISTORY + 120, evalEvery: 1 };
+    const saved: RunState[] = [];
+    const hooks = (stopAt: number, trainer: { progress: { step: number } }) => ({
+      onEvent: () => {},
+      save: async (state: RunState) => {
+        saved.push(state);
+        return 'mem';
+      },
+      stopRequested: () => trainer.progress.step >= stopAt,
+    });
+    const straight = await prepareRun({ kernels: k, input: { path: corpus }, options });
+    await straight.trainer.run(hooks(Infinity, straight.trainer));
+    expect(straight.trainer.progress.history.length).toBeLessThanOrEqual(MAX_HISTORY);
+    expect(straight.trainer.progress.history.at(-1)!.step).toBe(options.steps);
+
+    const first = await prepareRun({ kernels: k, input: { path: corpus }, options });
+    await first.trainer.run(hooks(MAX_HISTORY + 50, first.trainer));
+    expect(saved.at(-1)!.progress.history.length).toBeLessThan(MAX_HISTORY / 2 + 60); // thinned before the stop
+    const bytes = encodeCheckpoint(first.header, saved.at(-1)!);
+    const second = await prepareRun({ kernels: k, input: { path: corpus }, options: {}, resume: decodeCheckpoint(bytes, 'mem') });
+    await second.trainer.run(hooks(Infinity, second.trainer));
+    expect(second.trainer.progress.history).toEqual(straight.trainer.progress.history);
+    expect(Array.from(second.trainer.net.params)).toEqual(Array.from(straight.trainer.net.params));
   });
 });
