@@ -20,10 +20,13 @@ export class FolderError extends RnnError {
 export const STALE_TEMP_MS = 60 * 60 * 1000;
 
 /**
- * Creates `dir` if needed and checks that files can be created in it.
+ * Creates `dir` if needed and checks that files can be created in it. With `create: false`
+ * nothing is created: the check is made in `dir` when it exists, else in its nearest
+ * existing parent (where the missing folders would be made), so a command can refuse an
+ * unwritable folder before any work without leaving a folder behind if it then fails.
  * @throws FolderError naming the folder and the reason.
  */
-export async function prepareFolder(dir: string): Promise<void> {
+export async function prepareFolder(dir: string, opts: { create?: boolean } = {}): Promise<void> {
   const full = resolve(dir);
   const missing: string[] = [];
   for (let d = full; ; d = dirname(d)) {
@@ -38,17 +41,21 @@ export async function prepareFolder(dir: string): Promise<void> {
     missing.unshift(d);
     if (dirname(d) === d) break;
   }
-  for (const d of missing) {
-    await mkdir(d).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw folderError(d, e);
-    });
+  const create = opts.create ?? true;
+  if (create) {
+    for (const d of missing) {
+      await mkdir(d).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw folderError(d, e);
+      });
+    }
   }
-  const probe = join(full, `.rnn-write-check.${randomBytes(8).toString('hex')}.tmp`);
+  const where = create || missing.length === 0 ? full : dirname(missing[0]!);
+  const probe = join(where, `.rnn-write-check.${randomBytes(8).toString('hex')}.tmp`);
   try {
     const handle = await open(probe, 'wx');
     await handle.close();
   } catch (e) {
-    throw folderError(full, e as NodeJS.ErrnoException);
+    throw folderError(create || missing.length === 0 ? full : missing[0]!, e as NodeJS.ErrnoException);
   }
   await unlink(probe).catch(() => undefined);
 }

@@ -158,6 +158,14 @@ async function runTrain(given: string | undefined, flags: TrainFlags, explicit: 
     if (flags.json && !stdoutClosed()) process.stdout.write(`${JSON.stringify(obj)}\n`);
   };
 
+  // where checkpoints go (a resumed run keeps writing next to its checkpoint): refused now
+  // if it cannot be written, before the data is read or a model sized
+  const out = resolve(flags.resume && !explicit('out') ? dirname(flags.resume) : flags.out);
+  const folderProblem = (e: unknown) => (e instanceof FolderError ? new UsageError(`cannot write checkpoints to ${e.message}; pass --out DIR with a folder you can write`) : e);
+  await prepareFolder(out, { create: false }).catch((e: unknown) => {
+    throw folderProblem(e);
+  });
+
   // 1. the data, and the run: fresh, or resumed from a checkpoint (the library decides how)
   const kernels = createKernels({ backend: flags.backend, threads: flags.threads });
   const prepared = await withSpinner(term, !flags.quiet, 'reading the corpus…', async () => {
@@ -179,14 +187,10 @@ async function runTrain(given: string | undefined, flags: TrainFlags, explicit: 
 
   // 2. where checkpoints go: one file pair per run, so concurrent runs never collide; a
   // resumed run keeps writing its own pair
-  const out = resolve(flags.resume && !explicit('out') ? dirname(flags.resume) : flags.out);
-  // checked now, not at the first save after minutes of training
-  try {
-    await prepareFolder(out);
-  } catch (e) {
-    if (e instanceof FolderError) throw new UsageError(`cannot write checkpoints to ${e.message}; pass --out DIR with a folder you can write`);
-    throw e;
-  }
+  // created now (and checked again), not at the first save after minutes of training
+  await prepareFolder(out).catch((e: unknown) => {
+    throw folderProblem(e);
+  });
   // a fine-tune is a new run: the checkpoints it came from stay as they are
   const run = flags.resume && !prepared.fineTuned ? runOfCheckpoint(flags.resume) : runName(corpus);
   const paths = { best: join(out, `${run}-best.safetensors`), last: join(out, `${run}-last.safetensors`) };
