@@ -98,6 +98,10 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--json-every <n>', 'with --json, write every n-th step event').default(10).argParser(intOption('--json-every', 1)))
     .addOption(quietOption())
     .addOption(noColorOption())
+    .addHelpText('after', `
+Exit status: 0 done, 1 failure (unusable text, diverged), 2 usage error (a bad flag, an
+unwritable --out, a model too large for the backend's memory, a resume on other text
+without --fine-tune); 130 Ctrl-C, 143 SIGTERM, 129 SIGHUP, each after saving -last.`)
     .action(async (corpus: string | undefined, flags: TrainFlags, cmd: Command) => {
       const explicit = (name: string) => cmd.getOptionValueSource(name) === 'cli';
       process.exitCode = await runTrain(corpus, flags, explicit);
