@@ -60,7 +60,7 @@ describe('rnn train as a long-running tool', () => {
     expect(types.filter((t) => t === 'eval').length).toBe(3);
     const byType = (t: string) => events.find((e) => e.type === t);
     expect(Object.keys(byType('start')).sort()).toEqual(
-      ['type', 'task', 'step', 'totalSteps', 'timeMs', 'parameters', 'vocab', 'unit', 'train', 'val', 'valScored', 'trainChars', 'valChars', 'valCharsScored', 'windowsPerEpoch', 'run', 'config', 'checkpoints', 'resumed', 'sizing'].sort(),
+      ['type', 'task', 'step', 'totalSteps', 'timeMs', 'parameters', 'vocab', 'unit', 'train', 'val', 'valScored', 'trainChars', 'valChars', 'valCharsScored', 'windowsPerEpoch', 'run', 'config', 'checkpoints', 'resumed', 'fineTuned', 'sizing'].sort(),
     );
     expect(Object.keys(byType('step')).sort()).toEqual(['type', 'step', 'loss', 'bpc', 'gradNorm', 'lr', 'epoch', 'charsPerSec', 'elapsedMs'].sort());
     expect(Object.keys(byType('eval')).sort()).toEqual(['type', 'step', 'train', 'trainBpc', 'val', 'valBpc', 'metrics', 'best', 'bestVal', 'elapsedMs'].sort());
