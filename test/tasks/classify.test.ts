@@ -126,9 +126,11 @@ describe('training a classifier', () => {
     const ckpt = decodeCheckpoint(encodeCheckpoint(first.header, first.trainer.state()), 'mem');
     const other = join(dir, 'other.tsv');
     writeFileSync(other, 'vowels\taei\nnew class\tbcd\n');
-    await expect(prepareRun({ kernels: k, input: { path: other }, options: {}, resume: ckpt })).rejects.toThrow(CorpusError);
+    // other data is refused as such (its fingerprint); fine-tuning on it, the classes and the vocabulary must still fit
+    await expect(prepareRun({ kernels: k, input: { path: other }, options: {}, resume: ckpt })).rejects.toThrow(/is not the text the run in mem was trained on/);
+    await expect(prepareRun({ kernels: k, input: { path: other }, options: {}, resume: ckpt, fineTune: true })).rejects.toThrow(CorpusError);
     writeFileSync(other, 'vowels\txyz\ndigits\t12\n');
-    await expect(prepareRun({ kernels: k, input: { path: other }, options: {}, resume: ckpt })).rejects.toThrow(/vocabulary lacks/);
+    await expect(prepareRun({ kernels: k, input: { path: other }, options: {}, resume: ckpt, fineTune: true })).rejects.toThrow(/vocabulary lacks/);
   });
 
   it('a damaged classes entry in a checkpoint is a one-line CheckpointError', async () => {
