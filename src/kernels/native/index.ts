@@ -261,6 +261,8 @@ export function createNativeKernels(opts: NativeKernelOptions = {}): NativeKerne
   const { addon } = loadNative();
   if (!addon) return null;
   const threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
-  // the wasm part runs only pointwise and row kernels: no workers of its own
-  return new NativeBackend(addon, createWasmKernels({ threads: 1 }), threads, opts.isa ?? 'auto', opts.splitFlops);
+  // the wasm part runs only pointwise and row kernels: no workers of its own, and the plain
+  // SIMD128 module (the two builds differ only in the GEMM, which is the addon's here), so
+  // that a native process never turns on V8's relaxed-SIMD flag or loads node:v8
+  return new NativeBackend(addon, createWasmKernels({ threads: 1, variant: 'simd' }), threads, opts.isa ?? 'auto', opts.splitFlops);
 }

@@ -6,7 +6,7 @@
 // time a backend asks for the automatic choice. The choice is a feature test: validate a
 // one-function module that uses f32x4.relaxed_madd. RNN_WASM=simd (or the `variant` option)
 // forces the plain module, for comparisons and for a runtime whose relaxed SIMD misbehaves.
-import { setFlagsFromString } from 'node:v8';
+import { nodeV8 } from '../../util/builtins.js';
 import { KERNELS_FMA_BASE64, KERNELS_SIMD_BASE64 } from './kernels.wasm.js';
 
 export type WasmVariant = 'fma' | 'simd';
@@ -28,7 +28,7 @@ export function relaxedSimdAvailable(): boolean {
     relaxed = WebAssembly.validate(RELAXED_MADD_PROBE);
     if (!relaxed) {
       try {
-        setFlagsFromString('--experimental-wasm-relaxed-simd');
+        nodeV8().setFlagsFromString('--experimental-wasm-relaxed-simd');
       } catch {
         // a runtime without V8 flags: the plain module it is
       }

@@ -10,7 +10,8 @@
 // Workers start lazily on the first product worth splitting and are unref()ed so that a CLI
 // exits naturally. Chunks cover whole tiles and take the path the whole product takes, so a
 // split product is bit-identical to the same product on one thread.
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { nodeWorkerThreads } from '../../util/builtins.js';
 import type { GemmFn } from './abi.js';
 import { claimChunks, JOB_WORDS, JobWord, MAX_CHUNKS, MAX_WORKERS, readyWord, TAG_MASK, writeJob } from './job.js';
 import type { GemmArgs, WorkerInit } from './job.js';
@@ -111,7 +112,7 @@ export class GemmPool {
         kind: 'rnn-wasm-gemm-worker', module: this.module, memory: this.mem.memory, jobPtr, index: w,
         scratch: this.mem.alloc(this.scratchBytes), spinMs: WORKER_SPIN_MS,
       };
-      const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: init });
+      const worker = new (nodeWorkerThreads().Worker)(WORKER_SOURCE, { eval: true, workerData: init });
       worker.unref();
       workers.push(worker);
     }
