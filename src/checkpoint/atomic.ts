@@ -7,10 +7,10 @@
 // writer (two processes saving to one folder never share a temp file), and never
 // matching a checkpoint suffix, so newestFile does not pick them up.
 
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { nodeCrypto } from '../util/builtins.js';
 import { CheckpointError } from '../util/errors.js';
 
 /**
@@ -22,7 +22,7 @@ import { CheckpointError } from '../util/errors.js';
  */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${nodeCrypto().randomBytes(8).toString('hex')}.tmp`);
   let created = false;
   try {
     const handle = await open(tmp, 'wx');

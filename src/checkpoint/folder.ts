@@ -3,9 +3,9 @@
 // as /proc that refuses new entries with ENOENT), proven writable by creating and
 // removing a file in it, and cleared of the temporary files that an interrupted save
 // (kill -9, a power cut) left behind.
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { nodeCrypto } from '../util/builtins.js';
 import { RnnError } from '../util/errors.js';
 import { isTempName } from './atomic.js';
 
@@ -50,7 +50,7 @@ export async function prepareFolder(dir: string, opts: { create?: boolean } = {}
     }
   }
   const where = create || missing.length === 0 ? full : dirname(missing[0]!);
-  const probe = join(where, `.rnn-write-check.${randomBytes(8).toString('hex')}.tmp`);
+  const probe = join(where, `.rnn-write-check.${nodeCrypto().randomBytes(8).toString('hex')}.tmp`);
   try {
     const handle = await open(probe, 'wx');
     await handle.close();

@@ -1,5 +1,4 @@
 // `rnn sample`: load a checkpoint, warm it on the prime, stream characters to stdout.
-import { randomInt } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { readCheckpoint, type Checkpoint, type TaskCheckpoint } from '../checkpoint/store.js';
@@ -9,6 +8,7 @@ import { lmBeamSearch } from '../sample/lm-beam.js';
 import { NO_TAG, parseTagSpec } from '../tasks/cond.js';
 import { Sampler } from '../sample/sampler.js';
 import { decodeCorpus } from '../text/corpus.js';
+import { nodeCrypto } from '../util/builtins.js';
 import { CorpusError, RnnError, UsageError } from '../util/errors.js';
 import { backendOption, checkpointOption, DataOut, findCheckpoint, loadModel, nameChars, readStdin, threadsOption, usingModel, type BackendFlags } from './common.js';
 import { floatOption, intOption } from './options.js';
@@ -191,7 +191,7 @@ async function runSample(flags: SampleFlags): Promise<number> {
   const tagMix = tagWeights(ckpt, flags.tag);
   const primeIds = encodePrime(ckpt, prime, flags.strict ?? false);
 
-  const seed = flags.seed ?? randomInt(2 ** 32 - 1);
+  const seed = flags.seed ?? nodeCrypto().randomInt(2 ** 32 - 1);
   const sampler = new Sampler(model, ckpt.vocab, { temp: flags.temp, topK: flags.topK, topP: flags.topP, seed });
   if (tagMix) sampler.setTagMix(tagMix);
   const rules: StopRules = { length: flags.forever ? 0 : flags.length, lines: flags.lines, stops, keepStop: flags.keepStop ?? false };
