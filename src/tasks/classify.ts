@@ -21,7 +21,6 @@ import {
   ClassifierModel, classifierParamSpecs, POOL_KINDS, type ClassifierConfig, type ClassifierWorkspace, type PoolKind,
 } from '../nn/classifier.js';
 import { CELL_KINDS } from '../nn/layer.js';
-import type { ParamSpec } from '../nn/params.js';
 import { readLabelled, shuffler, stratifiedSplit, type LabelledSet } from '../text/labelled.js';
 import { Vocab } from '../text/vocab.js';
 import type { TrainConfig } from '../train/config.js';
@@ -31,7 +30,8 @@ import type { Rng } from '../util/rng.js';
 import { classificationReport } from './classify-metrics.js';
 import { decodeVocab } from './lm.js';
 import { isPositiveInt, parseMetaJson } from './meta.js';
-import type { DataInput, Metrics, Task, TaskSession } from './task.js';
+import { EpochBatches, lengthBuckets } from './buckets.js';
+import { StatelessSession, type DataInput, type Metrics, type Task, type TaskSession } from './task.js';
 
 export interface ClassifyOptions {
   bidirectional: boolean;
@@ -107,30 +107,23 @@ export function encodeExamples(vocab: Vocab, texts: readonly string[], maxLen: n
 /** Seeded, length-bucketed batches over a set of examples (see the header). */
 export class BucketBatcher {
   readonly batchesPerEpoch: number;
-  private plan: { epoch: number; batches: number[][] } | null = null;
+  private readonly plan: EpochBatches;
 
   constructor(private readonly examples: readonly number[], private readonly lengths: (i: number) => number, readonly B: number, private readonly seed: number) {
     if (examples.length === 0) throw new CorpusError('no training examples are left after the validation split; lower --val-frac or add examples');
     this.batchesPerEpoch = Math.ceil(examples.length / B);
+    this.plan = new EpochBatches(this.batchesPerEpoch, (epoch) => this.epochPlan(epoch));
   }
 
   /** The examples of batch `k` of the run (k = batches served before it). */
   batch(k: number): number[] {
-    const epoch = Math.floor(k / this.batchesPerEpoch);
-    if (this.plan?.epoch !== epoch) this.plan = { epoch, batches: this.epochPlan(epoch) };
-    return this.plan.batches[k % this.batchesPerEpoch]!;
+    return this.plan.batch(k);
   }
 
   private epochPlan(epoch: number): number[][] {
     const shuffle = shuffler((this.seed ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0);
     const order = shuffle([...this.examples]);
-    const batches: number[][] = [];
-    const pool = POOL_BATCHES * this.B;
-    for (let at = 0; at < order.length; at += pool) {
-      const chunk = order.slice(at, at + pool).sort((a, b) => this.lengths(a) - this.lengths(b));
-      for (let i = 0; i < chunk.length; i += this.B) batches.push(chunk.slice(i, i + this.B));
-    }
-    return shuffle(batches);
+    return shuffle(lengthBuckets(order, POOL_BATCHES * this.B, this.B, (a, b) => this.lengths(a) - this.lengths(b)));
   }
 }
 
@@ -214,7 +207,7 @@ export function argmaxRow(probs: Float64Array, i: number, K: number): number {
   return best;
 }
 
-export class ClassifySession implements TaskSession {
+export class ClassifySession extends StatelessSession implements TaskSession {
   readonly task = classifyTask;
   readonly net: ClassifierModel;
   readonly size;
@@ -227,6 +220,7 @@ export class ClassifySession implements TaskSession {
   readonly majority: number;
 
   constructor(k: Kernels, readonly data: ClassifyData, readonly config: TrainConfig) {
+    super();
     const o = data.options;
     const cfg: ClassifierConfig = {
       cell: config.cell, vocab: data.vocab.size, embed: config.embed, hidden: config.hidden, layers: config.layers,
@@ -268,16 +262,6 @@ export class ClassifySession implements TaskSession {
     const r = classificationReport(truth, predicted, K);
     return { accuracy: r.accuracy, macroF1: r.macroF1, loss: lossSum / ids.length, majority: this.majority };
   }
-
-  stateSpecs(): ParamSpec[] {
-    return [];
-  }
-
-  getState(): Record<string, Float32Array> {
-    return {};
-  }
-
-  setState(): void {}
 
   checkpointMeta(): Record<string, string> {
     const { data } = this;

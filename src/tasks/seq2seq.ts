@@ -18,7 +18,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Kernels } from '../kernels/types.js';
 import { CELL_KINDS } from '../nn/layer.js';
-import type { ParamSpec } from '../nn/params.js';
 import {
   ATTENTION_MODES, BOUNDARY, Seq2SeqModel, seq2seqParamSpecs, type AttentionMode, type Seq2SeqConfig, type Seq2SeqWorkspace,
 } from '../nn/seq2seq.js';
@@ -31,7 +30,8 @@ import { Rng } from '../util/rng.js';
 import { decodeVocab } from './lm.js';
 import { isPositiveInt, parseMetaJson } from './meta.js';
 import { scorePairs } from './seq2seq-metrics.js';
-import type { DataInput, Metrics, Task, TaskSession } from './task.js';
+import { EpochBatches, lengthBuckets } from './buckets.js';
+import { StatelessSession, type DataInput, type Metrics, type Task, type TaskSession } from './task.js';
 
 export interface Pair {
   source: string;
@@ -177,14 +177,8 @@ export function seq2seqConfigOf(config: TrainConfig, data: Pick<Seq2SeqData, 'sr
 
 /** Batches of pair indices, bucketed by source length (see the header). */
 export function bucketBatches(pairs: readonly Pair[], B: number, rng: Rng): number[][] {
-  const order = permutation(pairs.length, rng);
-  const group = 32 * B;
-  const batches: number[][] = [];
-  for (let g = 0; g < order.length; g += group) {
-    const chunk = Array.from(order.subarray(g, g + group));
-    chunk.sort((a, b) => pairs[a].src.length - pairs[b].src.length || a - b);
-    for (let i = 0; i < chunk.length; i += B) batches.push(chunk.slice(i, i + B));
-  }
+  const order = Array.from(permutation(pairs.length, rng));
+  const batches = lengthBuckets(order, 32 * B, B, (a, b) => pairs[a].src.length - pairs[b].src.length || a - b);
   const shuffle = permutation(batches.length, rng);
   return Array.from(shuffle, (i) => batches[i]);
 }
@@ -257,7 +251,7 @@ export function evaluatePairs(
   return { exact: s.exactMatch, cer: s.cer, loss: positions === 0 ? 0 : lossSum / positions, count: s.count, truncated };
 }
 
-export class Seq2SeqSession implements TaskSession {
+export class Seq2SeqSession extends StatelessSession implements TaskSession {
   readonly task = seq2seqTask;
   readonly net: Seq2SeqModel;
   readonly ws: Seq2SeqWorkspace;
@@ -265,9 +259,10 @@ export class Seq2SeqSession implements TaskSession {
   readonly size;
   readonly stepsPerEpoch: number;
   cursor = 0;
-  private epochCache: { epoch: number; batches: number[][] } | null = null;
+  private readonly batches: EpochBatches;
 
   constructor(k: Kernels, readonly data: Seq2SeqData, readonly config: TrainConfig) {
+    super();
     if (data.train.length === 0) throw new CorpusError('no training pairs are left after the validation split; lower --val-frac or add pairs');
     this.net = new Seq2SeqModel(k, seq2seqConfigOf(config, data));
     this.ws = this.net.workspace(true, config.dropout ?? 0);
@@ -282,22 +277,15 @@ export class Seq2SeqSession implements TaskSession {
     this.ws.shape(Math.min(config.batch, data.train.length), S, T);
     this.evalWs = this.net.workspace(false);
     this.stepsPerEpoch = Math.ceil(data.train.length / config.batch);
+    this.batches = new EpochBatches(this.stepsPerEpoch, (epoch) =>
+      bucketBatches(data.train, config.batch, new Rng((Math.imul(config.seed, 0x9e3779b1) + epoch + 1) >>> 0)));
     const valScored = config.evalWindows > 0 ? Math.min(data.val.length, config.evalWindows * config.batch) : data.val.length;
     const chars = data.train.reduce((s, p) => s + p.src.length + p.tgt.length, 0);
     this.size = { unit: 'pairs', train: data.train.length, val: data.val.length, valScored, trainChars: chars, vocab: data.srcVocab.size };
   }
 
-  private batchAt(k: number): number[] {
-    const epoch = Math.floor(k / this.stepsPerEpoch);
-    if (this.epochCache?.epoch !== epoch) {
-      const rng = new Rng((Math.imul(this.config.seed, 0x9e3779b1) + epoch + 1) >>> 0);
-      this.epochCache = { epoch, batches: bucketBatches(this.data.train, this.config.batch, rng) };
-    }
-    return this.epochCache.batches[k % this.stepsPerEpoch];
-  }
-
   trainStep(dropoutRng: Rng): { loss: number; chars: number } {
-    const rows = this.batchAt(this.cursor).map((i) => this.data.train[i]);
+    const rows = this.batches.batch(this.cursor).map((i) => this.data.train[i]);
     this.cursor++;
     const { ws } = this;
     ws.load(rows.map((p) => p.src), rows.map((p) => p.tgt));
@@ -316,16 +304,6 @@ export class Seq2SeqSession implements TaskSession {
       defaultMaxLen(this.data.longestTarget), { limit: this.config.evalWindows, ws: this.evalWs });
     return { exact: r.exact, cer: r.cer, loss: r.loss };
   }
-
-  stateSpecs(): ParamSpec[] {
-    return [];
-  }
-
-  getState(): Record<string, Float32Array> {
-    return {};
-  }
-
-  setState(): void {}
 
   checkpointMeta(): Record<string, string> {
     const m = this.net.config;

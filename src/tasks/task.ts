@@ -195,3 +195,19 @@ export function isBetter(task: Pick<Task, 'primary' | 'tieBreak'>, a: Metrics, b
   if (first !== 0) return first > 0;
   return task.tieBreak ? cmp(task.tieBreak) > 0 : false;
 }
+
+/**
+ * The run-state part of a session that carries nothing from one batch to the next (classify,
+ * seq2seq: a batch is separate examples, and the cursor is the whole data state).
+ */
+export abstract class StatelessSession {
+  stateSpecs(): ParamSpec[] {
+    return [];
+  }
+
+  getState(): Record<string, Float32Array> {
+    return {};
+  }
+
+  setState(): void {}
+}
