@@ -21,6 +21,7 @@ import {
 } from './encoder.js';
 import type { CellKind } from './layer.js';
 import { linearBackward, linearForward } from './linear.js';
+import { initTensors } from './init.js';
 import { ParamLayout, type ParamSpec } from './params.js';
 import { maxPoolBackward, maxPoolForward, meanPoolBackward, meanPoolForward } from './pool.js';
 
@@ -89,11 +90,7 @@ export class ClassifierModel {
   /** The language model's initialisation for the encoder (encoder.ts); the head uniform ±1/√D as torch.nn.Linear. */
   init(rng: Rng): void {
     initEncoder(this.encoder.config, this.layout, this.params, rng);
-    const bound = 1 / Math.sqrt(this.encoder.D);
-    for (const name of ['head.weight', 'head.bias']) {
-      const v = this.layout.view(this.params, name);
-      for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-bound, bound);
-    }
+    initTensors(this.layout, this.params, ['head.weight', 'head.bias'], this.encoder.D, () => false, rng);
   }
 
   /**

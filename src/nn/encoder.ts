@@ -44,6 +44,7 @@ import { embeddingBackward, embeddingForward } from './embedding.js';
 import {
   allocLayerCache, gateCount, hasCellState, CELL_KINDS, type CellKind, type InputPart, type LayerCache, type LayerWeights,
 } from './layer.js';
+import { initTensors, openForgetGate } from './init.js';
 import type { ParamLayout, ParamSpec } from './params.js';
 
 export interface EncoderConfig {
@@ -104,17 +105,12 @@ export function validateEncoderConfig(cfg: EncoderConfig): void {
  */
 export function initEncoder(cfg: EncoderConfig, layout: ParamLayout, params: Vec, rng: Rng, prefix = ''): void {
   const H = cfg.hidden;
-  const bound = 1 / Math.sqrt(H);
-  for (const spec of encoderParamSpecs(cfg, prefix)) {
-    const v = layout.view(params, spec.name);
-    if (spec.name === `${prefix}embed.weight`) for (let i = 0; i < v.length; i++) v[i] = rng.normal();
-    else for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-bound, bound);
-  }
+  const names = encoderParamSpecs(cfg, prefix).map((s) => s.name);
+  initTensors(layout, params, names, H, (name) => name === `${prefix}embed.weight`, rng);
   if (hasCellState(cfg.cell)) {
     for (let l = 0; l < cfg.layers; l++) {
       for (let d = 0; d < (cfg.bidirectional ? 2 : 1); d++) {
-        layout.view(params, rnnName(prefix, 'bias_ih', l, d)).subarray(H, 2 * H).fill(1);
-        layout.view(params, rnnName(prefix, 'bias_hh', l, d)).subarray(H, 2 * H).fill(0);
+        openForgetGate(layout, params, rnnName(prefix, 'bias_ih', l, d), rnnName(prefix, 'bias_hh', l, d), H);
       }
     }
   }

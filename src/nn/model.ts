@@ -27,6 +27,7 @@ import {
 } from './layer.js';
 import { linearBackward, linearForward } from './linear.js';
 import { softmaxCrossEntropy } from './loss.js';
+import { initTensors, openForgetGate } from './init.js';
 import { ParamLayout, type ParamSpec } from './params.js';
 
 export interface ModelConfig {
@@ -113,20 +114,10 @@ export class Model {
    */
   init(rng: Rng): void {
     const { hidden: H, cell } = this.config;
-    for (const spec of this.layout.specs) {
-      const v = this.layout.view(this.params, spec.name);
-      if (spec.name === 'embed.weight' || spec.name === 'tag_embed.weight') {
-        for (let i = 0; i < v.length; i++) v[i] = rng.normal();
-      } else {
-        const bound = 1 / Math.sqrt(H);
-        for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-bound, bound);
-      }
-    }
+    const names = this.layout.specs.map((s) => s.name);
+    initTensors(this.layout, this.params, names, H, (name) => name === 'embed.weight' || name === 'tag_embed.weight', rng);
     if (hasCellState(cell)) {
-      for (let l = 0; l < this.config.layers; l++) {
-        this.layout.view(this.params, `rnn.bias_ih_l${l}`).subarray(H, 2 * H).fill(1);
-        this.layout.view(this.params, `rnn.bias_hh_l${l}`).subarray(H, 2 * H).fill(0);
-      }
+      for (let l = 0; l < this.config.layers; l++) openForgetGate(this.layout, this.params, `rnn.bias_ih_l${l}`, `rnn.bias_hh_l${l}`, H);
     }
   }
 

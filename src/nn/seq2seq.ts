@@ -41,6 +41,7 @@ import { embeddingBackward, embeddingForward } from './embedding.js';
 import { allocLayerCache, carryState, gateCount, hasCellState, step, type CellKind, type LayerCache, type LayerWeights } from './layer.js';
 import { linearBackward, linearForward } from './linear.js';
 import { CELLS } from './cells.js';
+import { initTensors, openForgetGate } from './init.js';
 import { ParamLayout, type ParamSpec } from './params.js';
 import { SlabArena } from './slab.js';
 
@@ -174,20 +175,11 @@ export class Seq2SeqModel {
   init(rng: Rng): void {
     const { hidden: H, cell } = this.config;
     initEncoder(this.encoder.config, this.layout, this.params, rng, 'encoder.');
-    for (const spec of this.layout.specs) {
-      if (spec.name.startsWith('encoder.')) continue;
-      const v = this.layout.view(this.params, spec.name);
-      if (spec.name.endsWith('embed.weight')) {
-        for (let i = 0; i < v.length; i++) v[i] = rng.normal();
-      } else {
-        const bound = 1 / Math.sqrt(H);
-        for (let i = 0; i < v.length; i++) v[i] = rng.uniform(-bound, bound);
-      }
-    }
+    const names = this.layout.specs.map((s) => s.name).filter((name) => !name.startsWith('encoder.'));
+    initTensors(this.layout, this.params, names, H, (name) => name.endsWith('embed.weight'), rng);
     if (hasCellState(cell)) {
       for (let l = 0; l < this.config.layers; l++) {
-        this.layout.view(this.params, `decoder.rnn.bias_ih_l${l}`).subarray(H, 2 * H).fill(1);
-        this.layout.view(this.params, `decoder.rnn.bias_hh_l${l}`).subarray(H, 2 * H).fill(0);
+        openForgetGate(this.layout, this.params, `decoder.rnn.bias_ih_l${l}`, `decoder.rnn.bias_hh_l${l}`, H);
       }
     }
   }
