@@ -24,10 +24,18 @@
 #include "pool.h"
 
 /* A product is split across threads from this many flops (2·M·N·K) on (the default of
- * configure's splitFlops; bench/native.mjs measures where splitting pays). */
+ * configure's splitFlops; bench/native.mjs measures where splitting pays; the figures are
+ * below, at FINE_SPLIT_FLOPS). */
 #define SPLIT_FLOPS (1L << 20)
-/* parts per thread of a split product (parts are claimed dynamically) */
-#define PARTS_PER_THREAD 2
+/* Parts per thread of a split product (parts are claimed dynamically): one for products
+ * below FINE_SPLIT_FLOPS, two from there on. Measured on Zen 3 (2 threads, median of 41
+ * interleaved rounds, GFLOP/s for 1 / 2 / 4 parts): the S per-step products 32x128x512
+ * and 32x512x128 (4.2 MFLOP) 99 / 84 and 104 / 98, the M ones 32x256x1024 and
+ * 32x1024x256 (16.8 MFLOP) 86 / 98 and 96 / 118: small parts lose to the hand-offs,
+ * large ones gain from the balance. Not split at all below SPLIT_FLOPS: at 1 MFLOP
+ * (32x256x64, 32x64x256) two threads took 14 and 11 µs against 22 and 20 on one; at
+ * 0.25–0.5 MFLOP (32x64x128, 8x256x64, batch-1 1x1024x256) splitting gained nothing. */
+#define FINE_SPLIT_FLOPS (8L << 20)
 
 typedef struct {
   const rnn_gemm_isa *isa;
@@ -185,7 +193,7 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   j.unit = j.byN ? unitN : unitM;
   j.total = j.byN ? N : M;
   const long tiles = j.byN ? tilesN : tilesM;
-  long parts = (long)threads * PARTS_PER_THREAD;
+  long parts = (long)threads * (flops >= (double)FINE_SPLIT_FLOPS ? 2 : 1);
   if (parts > tiles) parts = tiles;
   j.parts = (int)parts;
   rnn_pool_run(state.pool, j.parts, run_part, &j);
