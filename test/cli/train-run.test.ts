@@ -2,7 +2,7 @@
 // with NO_COLOR, Ctrl-C saves and exits 130, kill -9 never leaves a broken checkpoint,
 // resume continues the same run bitwise, and `rnn info` reads what was written.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/store.js';
@@ -171,12 +171,14 @@ describe('rnn train as a long-running tool', () => {
     expect(r.stdout).toMatch(/best val\s+[\d.]+ nats\/char \([\d.]+ bpc\) at step \d+/);
     expect(r.stdout).toMatch(/┤.*●/);
     expect(r.stdout).not.toContain(ESC);
+    expect(r.stdout).toMatch(/corpus\s+.*ship\.txt \([\d,]+ bytes, CRC-32 [0-9a-f]{8}\)/);
     const j = await runCli(['info', path, '--json'], { cwd: tmp.dir });
     const info = JSON.parse(j.stdout);
     expect(info).toMatchObject({ model: { cell: 'lstm', hidden: 24 }, progress: { step: 30 } });
     expect(info.vocabSize).toBeGreaterThan(10);
     expect(info.parameters).toBeGreaterThan(1000);
     expect(info.history.length).toBe(3);
+    expect(info.corpus).toMatchObject({ path: join(tmp.dir, 'ship.txt'), bytes: readFileSync(join(tmp.dir, 'ship.txt')).length });
     const bad = await runCli(['info', 'nope.safetensors'], { cwd: tmp.dir });
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^rnn: nope.safetensors: no such file/);
