@@ -276,11 +276,13 @@ async function sizeLanguageModel(
 ): Promise<{ sizing: Sizing; config: TrainConfig }> {
   const fixed: Partial<SizedConfig> = {};
   for (const f of SIZING_FIELDS) if (options[f] !== undefined) fixed[f] = options[f] as number;
+  checkMemory(kernels, task, data, config);
   const probe = task.open(kernels, data, config);
   const trainChars = probe.size.trainChars;
   const vocab = probe.size.vocab;
   const measure = async (candidate: SizedConfig): Promise<number> => {
     const cfg: TrainConfig = { ...config, ...candidate, steps: 0, epochs: 0, timeMs: 0 };
+    checkMemory(kernels, task, data, cfg);
     const trainer = new Trainer(kernels, task.open(kernels, data, cfg), cfg);
     trainer.tryStep(); // the first step pays for compiling and for starting threads
     const t0 = performance.now();

@@ -15,6 +15,14 @@ describe('rnn train with a model past the memory limit', () => {
     ['64 layers of 1024', ['--layers', '64', '--hidden', '1024']],
     ['8 × 1024 with batch 200 × seq 200', ['--hidden', '1024', '--layers', '8', '--batch', '200', '--seq', '200']],
   ];
+  it('a run the sizing rule would size (--time, no shape) is refused before it measures a candidate', async () => {
+    writeFileSync(join(tmp.dir, 'big.txt'), 'a text of a million characters, enough for a thousand streams.\n'.repeat(18_000));
+    const r = await runCli(['train', 'big.txt', '--time', '1m', '--batch', '1000', '--seq', '1000', '--out', 'sized'], { cwd: tmp.dir });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^rnn: a 2×128 lstm .* with --batch 1000 --seq 1000 needs [\d.]+ GiB of memory .*; reduce --hidden, --layers, --batch or --seq\n$/);
+    expect(existsSync(join(tmp.dir, 'sized'))).toBe(false);
+  });
+
   for (const backend of ['wasm', 'auto']) {
     for (const [what, flags] of cases) {
       it(`${what} (--backend ${backend}): exit 2, the need and the limit, before anything is written`, async () => {
