@@ -187,11 +187,11 @@ for (const name of corpusNames) {
   }
 }
 
-console.log(`| corpus | budget | rnn best val (nats) | bpc | rnn model | PyTorch best val | bpc | rnn − PyTorch |`);
-console.log(`|---|---|---|---|---|---|---|---|`);
+console.log(`| corpus | budget | rnn best val (nats) | bpc | rnn model | steps | PyTorch best val | bpc | steps | rnn − PyTorch |`);
+console.log(`|---|---|---|---|---|---|---|---|---|---|`);
 for (const { name, seconds, rnn, torch } of rows) {
   const diff = torch && rnn.bestVal !== null && torch.bestVal !== null ? (rnn.bestVal - torch.bestVal).toFixed(3) : 'n/a';
-  console.log(`| ${name} | ${seconds >= 60 ? `${seconds / 60} min` : `${seconds} s`} | ${nats(rnn.bestVal)} | ${bpc(rnn.bestVal)} | ${rnn.model} | ` +
-    `${torch ? nats(torch.bestVal) : 'n/a'} | ${torch ? bpc(torch.bestVal) : 'n/a'} | ${diff} |`);
+  console.log(`| ${name} | ${seconds >= 60 ? `${seconds / 60} min` : `${seconds} s`} | ${nats(rnn.bestVal)} | ${bpc(rnn.bestVal)} | ${rnn.model} | ${rnn.steps} | ` +
+    `${torch ? nats(torch.bestVal) : 'n/a'} | ${torch ? bpc(torch.bestVal) : 'n/a'} | ${torch ? torch.steps : 'n/a'} | ${diff} |`);
 }
 log(`results appended to ${relative(process.cwd(), out) || out}`);
