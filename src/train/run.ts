@@ -31,7 +31,7 @@ import { CELL_KINDS } from '../nn/layer.js';
 import { OPTIMIZERS } from '../nn/optim.js';
 import { MAX_ROLLBACKS, TRAIN_DEFAULTS, trainConfigProblem, type TrainConfig } from './config.js';
 import { EVAL_TIMES, SCHEDULES } from './schedule.js';
-import { SIZING_FIELDS, sizeRun, type SizedConfig, type Sizing } from './sizing.js';
+import { SIZED_CELL, SIZED_CELL_REASON, SIZING_FIELDS, sizeRun, type SizedConfig, type Sizing } from './sizing.js';
 import { fingerprintCorpus, sameCorpus, type CorpusFingerprint } from './fingerprint.js';
 import { checkMemory } from './memory.js';
 import { progressProblem } from './state.js';
@@ -276,6 +276,8 @@ async function sizeLanguageModel(
 ): Promise<{ sizing: Sizing; config: TrainConfig }> {
   const fixed: Partial<SizedConfig> = {};
   for (const f of SIZING_FIELDS) if (options[f] !== undefined) fixed[f] = options[f] as number;
+  // the cell given wins; else the sized cell (sizing.ts: SIZED_CELL)
+  config = { ...config, cell: options.cell ?? SIZED_CELL };
   checkMemory(kernels, task, data, config);
   const probe = task.open(kernels, data, config);
   const trainChars = probe.size.trainChars;
@@ -300,6 +302,7 @@ async function sizeLanguageModel(
     { cell: config.cell, vocab, trainChars, budget: { timeMs: config.timeMs, steps: config.steps, epochs: config.epochs }, fixed },
     measure,
   );
+  if (options.cell === undefined) sizing.reasons.push(SIZED_CELL_REASON);
   return { sizing, config: { ...config, ...sizing.config } };
 }
 

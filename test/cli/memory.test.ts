@@ -19,7 +19,7 @@ describe('rnn train with a model past the memory limit', () => {
     writeFileSync(join(tmp.dir, 'big.txt'), 'a text of a million characters, enough for a thousand streams.\n'.repeat(18_000));
     const r = await runCli(['train', 'big.txt', '--time', '1m', '--batch', '1000', '--seq', '1000', '--out', 'sized'], { cwd: tmp.dir });
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/^rnn: a 2×128 lstm .* with --batch 1000 --seq 1000 needs [\d.]+ GiB of memory .*; reduce --hidden, --layers, --batch or --seq\n$/);
+    expect(r.stderr).toMatch(/^rnn: a 2×128 gru-torch .* with --batch 1000 --seq 1000 needs [\d.]+ GiB of memory .*; reduce --hidden, --layers, --batch or --seq\n$/);
     expect(existsSync(join(tmp.dir, 'sized'))).toBe(false);
   });
 

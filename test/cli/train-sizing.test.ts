@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRAIN_DEFAULTS } from '../../src/train/config.js';
-import { CANDIDATE_WIDTHS, lrForWidth } from '../../src/train/sizing.js';
+import { CANDIDATE_WIDTHS, SIZED_CELL, lrForWidth } from '../../src/train/sizing.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 
 function corpus(chars: number): string {
@@ -35,6 +35,9 @@ describe('rnn train sizes the model for its budget', () => {
     expect(start.sizing.candidates[0].charsPerSec).toBeNull(); // a step budget needs no measurement
     expect(r.stderr).toMatch(/^sized: 2×\d+: /m);
     expect(r.stderr).toMatch(/^sized: lr /m);
+    // no --cell: the sized cell, and the header says why
+    expect(start.config.cell).toBe(SIZED_CELL);
+    expect(r.stderr).toMatch(new RegExp(`^sized: cell ${SIZED_CELL}`, 'm'));
   });
 
   it('a model flag turns sizing off: the documented defaults for the rest', async () => {
@@ -47,10 +50,11 @@ describe('rnn train sizes the model for its budget', () => {
   });
 
   it('--time: measures the candidates on this machine, --lr and --dropout given win, validation by the clock', async () => {
-    const r = await runCli(['train', 'sea.txt', '--time', '3s', '--lr', '0.003', '--dropout', '0.1', '--batch', '4', '--seq', '8', '--eval-windows', '2', '--json', '--out', 'ck-c'], { cwd: tmp.dir });
+    const r = await runCli(['train', 'sea.txt', '--time', '3s', '--cell', 'lstm', '--lr', '0.003', '--dropout', '0.1', '--batch', '4', '--seq', '8', '--eval-windows', '2', '--json', '--out', 'ck-c'], { cwd: tmp.dir });
     expect(r.code).toBe(0);
     const start = startEvent(r.stdout);
-    expect(start.config).toMatchObject({ lr: 0.003, dropout: 0.1, evalTimes: 10 });
+    expect(start.config).toMatchObject({ cell: 'lstm', lr: 0.003, dropout: 0.1, evalTimes: 10 });
+    expect(r.stderr).not.toMatch(/^sized: cell/m);
     expect(start.sizing.candidates[0].charsPerSec).toBeGreaterThan(0);
     expect(start.sizing.reasons[0]).toMatch(/measured 2×\d+ [\d.]+k? chars\/s/);
     expect(r.stderr).toMatch(/eval about 10 times over the budget/);
