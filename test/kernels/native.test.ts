@@ -6,7 +6,7 @@
 // machine without a C compiler): test/cli/native-fallback.test.ts covers that case.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createKernels, type Arena } from '../../src/kernels/index.js';
-import { createNativeKernels, loadNative, type NativeKernels } from '../../src/kernels/native/index.js';
+import { createNativeKernels, loadNative, missingAddonFunctions, type NativeKernels } from '../../src/kernels/native/index.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -32,6 +32,20 @@ function naiveGemm(
   }
   return out;
 }
+
+describe('native addon surface', () => {
+  it('an addon built from older sources (lacking functions this build calls) is named as such', () => {
+    const old = { gemm() {}, configure() {}, info() {}, supported() {} };
+    const missing = missingAddonFunctions(old);
+    expect(missing).toContain('lstmForward');
+    expect(missing).toContain('adam');
+    expect(missing).not.toContain('gemm');
+  });
+
+  it.skipIf(!addon)('the addon this checkout built has every function', () => {
+    expect(missingAddonFunctions(addon!)).toEqual([]);
+  });
+});
 
 describe.skipIf(!addon)('native gemm', () => {
   // made in beforeAll: the body of a skipped describe still runs

@@ -62,6 +62,23 @@ interface NativeAddon {
 export type NativeLoad = { addon: NativeAddon; file: string } | { addon: null; reason: string };
 
 const ADDON = join('build', 'Release', 'rnn_native.node');
+
+/** Every function of NativeAddon: an addon built from older sources lacks some of them. */
+const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = [
+  'gemm', 'configure', 'rnnForward', 'rnnBackward', 'lstmForward', 'lstmBackward',
+  'gruResetForward', 'gruOutForward', 'gruOutBackward', 'gruResetBackward', 'gruTorchForward',
+  'gruTorchBackward', 'softmaxXent', 'addBias', 'sumRows', 'adam', 'info', 'supported',
+];
+
+/**
+ * The functions this build calls that a loaded addon does not have. A checkout updated
+ * without `npm run build:native` keeps the old build/ folder: it is then not used (the run
+ * goes to WebAssembly and `rnn info --system` says why) instead of failing mid-run.
+ */
+export function missingAddonFunctions(addon: object): string[] {
+  const surface = addon as Record<string, unknown>;
+  return ADDON_FUNCTIONS.filter((name) => typeof surface[name] !== 'function');
+}
 let loaded: NativeLoad | null = null;
 
 /**
@@ -86,6 +103,10 @@ function tryLoad(): NativeLoad {
   if (!file) return { addon: null, reason: 'not built (no C compiler at install?); `npm run build:native` builds it' };
   try {
     const addon = createRequire(import.meta.url)(file) as NativeAddon;
+    const missing = missingAddonFunctions(addon);
+    if (missing.length > 0) {
+      return { addon: null, reason: `built from older sources (no ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}); \`npm run build:native\` rebuilds it` };
+    }
     addon.info();
     return { addon, file };
   } catch (e) {
