@@ -78,7 +78,7 @@ async function runSystemInfo(flags: InfoFlags): Promise<number> {
   if (flags.json) out.write(`${JSON.stringify(summary)}\n`);
   else {
     const lines = [
-      `backend     ${r.auto}${r.native ? ` (products on ${r.native.isa}; the other kernels on wasm SIMD)` : ' (WebAssembly SIMD)'}`,
+      `backend     ${r.auto}${r.native ? ` (products, cell steps, softmax head and Adam on ${r.native.isa}; embedding lookups and the rest on wasm SIMD)` : ' (WebAssembly SIMD)'}`,
       `cpu         ${cpu} · ${summary.cores} cores · ${process.arch} · Node ${process.version}`,
       r.native ? `features    ${r.native.features.join(' ') || 'none'} (the native backend picked ${r.native.isa})`
         : `native      not used: ${r.nativeMissing}`,
