@@ -216,6 +216,10 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
     if (typeof train.dropout !== 'number' || !(train.dropout >= 0 && train.dropout < 1)) {
       throw new CheckpointError(file, 'metadata "train" has an invalid dropout');
     }
+    // added later (files written before read as off); their ranges are checked on resume
+    train.embedDropout ??= 0;
+    train.recurrentDropout ??= 0;
+    train.weightDecay ??= 0;
     if (!progress || typeof progress !== 'object' || !Number.isSafeInteger(progress.step) || !Array.isArray(progress.rng)) {
       throw new CheckpointError(file, 'metadata "progress" is invalid');
     }

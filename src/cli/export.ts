@@ -124,6 +124,10 @@ async function runExport(flags: ExportFlags): Promise<number> {
   }
   if (flags.pytorch) {
     const { cell } = ckpt.model;
+    const noTorch = (['embedDropout', 'recurrentDropout'] as const).filter((k) => (ckpt.train?.[k] ?? 0) > 0);
+    if (noTorch.length > 0) {
+      throw new UsageError(`${file} was trained with ${noTorch.map(flagName).join(' and ')}, which the PyTorch job does not have (torch.nn's recurrent modules drop only between layers); go on training it with rnn, or export --onnx or --safetensors-weights`);
+    }
     await writePytorchJob(flags.pytorch, {
       model: { cell, embed, hidden, layers },
       train: { ...(ckpt.train ?? freshConfig(TASKS.lm, { cell, embed, hidden, layers })) },

@@ -124,7 +124,7 @@ async function runInfo(given: string | undefined, flags: InfoFlags): Promise<num
   if (t && p) {
     const sched = t.schedule === 'cosine' ? `cosine (warm-up ${t.warmup})` : t.schedule === 'step' ? `step (×${t.decay} every ${t.decayEvery})` : t.schedule;
     const batch = ckpt.task === 'classify' ? `batch ${t.batch} · max-len ${ckpt.meta.maxLen}` : `batch ${t.batch}${ckpt.task === 'lm' ? ` × seq ${t.seq}` : ''}`;
-    lines.push(`training    ${batch} · ${t.optim} lr ${t.lr} ${sched} · clip ${t.clip} · dropout ${t.dropout ?? 0} · seed ${t.seed}`);
+    lines.push(`training    ${batch} · ${t.optim} lr ${t.lr} ${sched} ${t.weightDecay ? ` · weight decay ${t.weightDecay}` : ''} · clip ${t.clip} · dropout ${t.dropout ?? 0}${t.embedDropout ? ` · embed dropout ${t.embedDropout}` : ''}${t.recurrentDropout ? ` · recurrent dropout ${t.recurrentDropout}` : ''} · seed ${t.seed}`);
     if (ckpt.corpus) lines.push(`corpus      ${ckpt.corpus.path === '-' ? 'stdin' : ckpt.corpus.path} (${n(ckpt.corpus.bytes)} bytes, CRC-32 ${ckpt.corpus.crc32.toString(16).padStart(8, '0')})`);
     const limits = [t.steps ? `${n(t.steps)} steps` : '', t.epochs ? `${t.epochs} epochs` : '', t.timeMs ? formatDuration(t.timeMs) : '', t.patience ? `patience ${t.patience}` : '']
       .filter(Boolean).join(', ');

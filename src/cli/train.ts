@@ -50,7 +50,7 @@ interface TrainFlags extends BackendFlags, RunFlags {
 }
 
 /** The flags that are run options (TrainConfig fields), by their commander names; the rest steer the command. */
-const RUN_OPTIONS = [...COMMON_TRAIN_FLAGS, 'seq', 'evalWindows'].map((f) => (f === 'timeMs' ? 'time' : f)) as (keyof RunFlags)[];
+const RUN_OPTIONS = [...COMMON_TRAIN_FLAGS, 'seq', 'evalWindows', 'embedDropout', 'recurrentDropout'].map((f) => (f === 'timeMs' ? 'time' : f)) as (keyof RunFlags)[];
 /** Flags that are options of one task (config.taskOptions), by their commander names; each task says which it takes. */
 const TASK_OPTIONS = ['bidirectional', 'pool', 'maxLen', 'attention', 'tagEmbed', 'tagDropout'] as const;
 
@@ -80,6 +80,9 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--decay <x>', 'step schedule: multiply lr by this every --decay-every steps').default(D.decay).argParser(limitOption('--decay', L.decay)))
     .addOption(new Option('--decay-every <n>', 'step schedule: steps between decays').default(D.decayEvery).argParser(limitOption('--decay-every', L.decayEvery)))
     .addOption(new Option('--dropout <p>', 'dropout between layers and before the output layer (0: off)').default(D.dropout).argParser(limitOption('--dropout', L.dropout)))
+    .addOption(new Option('--embed-dropout <p>', 'language model: dropout on the character embedding, the first layer\'s input (0: off)').default(D.embedDropout).argParser(limitOption('--embed-dropout', L.embedDropout)))
+    .addOption(new Option('--recurrent-dropout <p>', 'language model: variational dropout on each layer\'s recurrent input h(t-1), one mask per window for all its steps (0: off)').default(D.recurrentDropout).argParser(limitOption('--recurrent-dropout', L.recurrentDropout)))
+    .addOption(new Option('--weight-decay <x>', 'decoupled weight decay (AdamW; --optim adam): every weight shrinks by lr × this per step (0: off)').default(D.weightDecay).argParser(limitOption('--weight-decay', L.weightDecay)))
     .addOption(new Option('--steps <n>', 'stop after this many steps (in total, counting a resumed run\'s earlier steps)').argParser(intOption('--steps', 1)))
     .addOption(new Option('--epochs <n>', `stop after this many passes over the text (default ${D.epochs} when no --steps or --time)`).argParser(floatOption('--epochs', 0, 1e6, { minExclusive: true })))
     .addOption(new Option('--time <duration>', 'stop after this much training time in total, e.g. 90s, 15m, 2h').argParser(durationOption('--time')))
@@ -143,6 +146,12 @@ function runName(corpus: string): string {
 /** The run a checkpoint file belongs to: its name without -best/-last and the extension. */
 export function runOfCheckpoint(file: string): string {
   return basename(file).replace(/\.safetensors$/, '').replace(/-(best|last)$/, '') || 'run';
+}
+
+/** " · dropout 0.2 · embed dropout 0.1 · recurrent dropout 0.25", the kinds that are on. */
+function describeDropout(config: TrainConfig): string {
+  const on: [string, number][] = [['dropout', config.dropout], ['embed dropout', config.embedDropout ?? 0], ['recurrent dropout', config.recurrentDropout ?? 0]];
+  return on.filter(([, p]) => p > 0).map(([what, p]) => ` · ${what} ${p}`).join('');
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
@@ -229,7 +238,7 @@ async function runTrain(given: string | undefined, flags: TrainFlags, explicit: 
   for (const reason of prepared.sizing?.reasons ?? []) say(c.dim(`sized: ${reason}`));
   say(c.dim(`optimizer: ${config.optim} lr ${config.lr}` +
     ` ${config.schedule}${config.schedule === 'cosine' ? ` (warm-up ${trainer.warmupSteps})` : config.schedule === 'step' ? ` (×${config.decay} every ${config.decayEvery})` : ''}` +
-    ` · clip ${config.clip}${config.dropout > 0 ? ` · dropout ${config.dropout}` : ''} · ${describeKernels(kernels)}`));
+    `${config.weightDecay > 0 ? ` · weight decay ${config.weightDecay}` : ''} · clip ${config.clip}${describeDropout(config)} · ${describeKernels(kernels)}`));
   const limits = [
     total > 0 ? `${plural(total, 'step')}${config.epochs > 0 ? ` (${plural(config.epochs, 'epoch')})` : ''}` : '',
     config.timeMs > 0 ? `${formatDuration(config.timeMs)}${total === 0 && config.schedule === 'cosine' ? ' (cosine over the clock)' : ''}` : '',

@@ -1,10 +1,20 @@
-// Inverted dropout (Srivastava et al. 2014) between recurrent layers and before the
-// output layer, as char-rnn places it. In training each unit of a [T,B,H] block is kept
-// with probability 1 − p and scaled by 1/(1 − p), so evaluation and sampling use the
-// network unchanged and simply skip the mask.
+// Inverted dropout (Srivastava et al. 2014). In training each unit is kept with
+// probability 1 − p and scaled by 1/(1 − p), so evaluation and sampling use the network
+// unchanged and simply skip the mask.
 //
 //   forward    y = m ⊙ x          m_i ∈ {0, 1/(1 − p)}, drawn once per window
 //   backward   ∂L/∂x = m ⊙ ∂L/∂y
+//
+// Where the language model (src/nn/model.ts) uses it:
+//   between layers and before the output layer (--dropout), as char-rnn places it:
+//     one mask element per unit of each [T,B,H] block;
+//   on the embedding (--embed-dropout): layer 0 reads m ⊙ x_t, one element per unit of
+//     the [T,B,E] block (Zaremba et al. 2014 drop the input of the first layer too);
+//   on the recurrent state (--recurrent-dropout), variational (Gal & Ghahramani 2016):
+//     one mask m [B,H] per layer and window, the same at every step, and the recurrent
+//     products read m ⊙ h_{t-1} (layer.ts: recurrentInput). The state itself, the
+//     cell's own use of h_{t-1} (a GRU's interpolation) and the state carried to the next
+//     window stay unmasked.
 //
 // Masks come from an explicit seeded Rng (the trainer's dropout stream, saved in
 // checkpoints), so a resumed run draws the same masks an uninterrupted one would.
@@ -22,4 +32,9 @@ export function drawDropoutMask(rng: Rng, p: number, mask: Vec): void {
 /** y = m ⊙ x over n elements (forward), or ∂x = m ⊙ ∂y (backward). */
 export function applyMask(n: number, mask: Vec, x: Vec, y: Vec): void {
   for (let i = 0; i < n; i++) y[i] = mask[i] * x[i];
+}
+
+/** ∂x += m ⊙ ∂y over n elements (a masked input whose gradient adds to what x already has). */
+export function addMasked(n: number, mask: Vec, dy: Vec, dx: Vec): void {
+  for (let i = 0; i < n; i++) dx[i] += mask[i] * dy[i];
 }

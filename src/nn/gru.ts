@@ -19,8 +19,15 @@
 //   n   = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
 //   h_t = (1 − z) ⊙ n + z ⊙ h_{t-1}
 // Weights trained with torch.nn.GRU load into it unchanged.
+//
+// Recurrent dropout (layer.ts: RecurrentDropout): every product with W_hh reads
+// c̃_{t-1} = m ⊙ c_{t-1} (the classic GRU's reset then gives r ⊙ m ⊙ c_{t-1}); the
+// interpolation with (1 − u) ⊙ c_{t-1} (z ⊙ h_{t-1}) keeps the unmasked state.
 import type { Kernels } from '../kernels/types.js';
-import { cols, inputProjection, inputProjectionBackward, rowsAt, step, type LayerCache, type LayerWeights } from './layer.js';
+import {
+  cols, inputProjection, inputProjectionBackward, recurrentGrad, recurrentGradDone, recurrentInput, recurrentInputs, rowsAt, step,
+  type LayerCache, type LayerWeights,
+} from './layer.js';
 
 export function gruForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   if (c.cell === 'gru') classicForward(k, w, c);
@@ -42,10 +49,11 @@ function classicForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
     const n = rowsAt(c, t);
     const gates = step(c.gates, t, B, G);
     const hPrev = step(c.Hs, t, B, H);
+    const hIn = recurrentInput(c, t, n);
     const rh = step(RH, t, B, H);
     // r, u blocks += c_{t-1}·W_hh[r,u]ᵀ
-    k.gemm(false, true, n, 2 * H, H, hPrev, H, w.Whh, H, 1, gates, G);
-    k.gruResetForward(n, H, gates, hPrev, rh);
+    k.gemm(false, true, n, 2 * H, H, hIn, H, w.Whh, H, 1, gates, G);
+    k.gruResetForward(n, H, gates, hIn, rh);
     // c̃ block += (r ⊙ c_{t-1})·W_hh[c]ᵀ
     k.gemm(false, true, n, H, H, rh, H, cols(w.Whh, 2 * H * H), H, 1, cols(gates, 2 * H), G);
     k.gruOutForward(n, H, G, H, 2 * H, false, gates, hPrev, step(c.Hs, t + 1, B, H));
@@ -64,13 +72,17 @@ function classicBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: Layer
     const dhPrev = step(c.dHs, t, B, H);
     // c_t = u ⊙ c̃ + (1 − u) ⊙ c_{t-1}: writes dPre of u and c̃, ∂L/∂c_{t-1} += dh ⊙ (1 − u)
     k.gruOutBackward(n, H, G, H, 2 * H, gates, hPrev, step(c.dHs, t + 1, B, H), dGates, dhPrev);
+    // the products' input: c_{t-1}, or m ⊙ c_{t-1} (HM) and its gradient dHM
+    const hIn = c.recurrent ? step(c.recurrent.HM, t, B, H) : hPrev;
+    const dIn = recurrentGrad(c, t, n);
     // ∂L/∂(r ⊙ c_{t-1}) = dPre_c·W_hh[c]
     k.gemm(false, false, n, H, H, cols(dGates, 2 * H), G, cols(w.Whh, 2 * H * H), H, 0, dRH, H);
-    k.gruResetBackward(n, H, gates, hPrev, dRH, dGates, dhPrev);
+    k.gruResetBackward(n, H, gates, hIn, dRH, dGates, dIn);
     // ∂L/∂c_{t-1} += dPre[r,u]·W_hh[r,u]
-    k.gemm(false, false, n, H, 2 * H, dGates, G, w.Whh, H, 1, dhPrev, H);
+    k.gemm(false, false, n, H, 2 * H, dGates, G, w.Whh, H, 1, dIn, H);
+    recurrentGradDone(c, t, n);
   }
-  k.gemm(true, false, 2 * H, H, T * B, c.dGates, G, c.Hs, H, 1, dw.Whh, H);
+  k.gemm(true, false, 2 * H, H, T * B, c.dGates, G, recurrentInputs(c), H, 1, dw.Whh, H);
   k.gemm(true, false, H, H, T * B, cols(c.dGates, 2 * H), G, RH, H, 1, cols(dw.Whh, 2 * H * H), H);
   inputProjectionBackward(k, w, dw, c, true);
 }
@@ -81,9 +93,8 @@ function minimalForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   for (let t = 0; t < T; t++) {
     const n = rowsAt(c, t);
     const gates = step(c.gates, t, B, G);
-    const hPrev = step(c.Hs, t, B, H);
-    k.gemm(false, true, n, G, H, hPrev, H, w.Whh, H, 1, gates, G);
-    k.gruOutForward(n, H, G, 0, H, true, gates, hPrev, step(c.Hs, t + 1, B, H));
+    k.gemm(false, true, n, G, H, recurrentInput(c, t, n), H, w.Whh, H, 1, gates, G);
+    k.gruOutForward(n, H, G, 0, H, true, gates, step(c.Hs, t, B, H), step(c.Hs, t + 1, B, H));
   }
 }
 
@@ -94,9 +105,10 @@ function minimalBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: Layer
     const dGates = step(c.dGates, t, B, G);
     const dhPrev = step(c.dHs, t, B, H);
     k.gruOutBackward(n, H, G, 0, H, step(c.gates, t, B, G), step(c.Hs, t, B, H), step(c.dHs, t + 1, B, H), dGates, dhPrev);
-    k.gemm(false, false, n, H, G, dGates, G, w.Whh, H, 1, dhPrev, H);
+    k.gemm(false, false, n, H, G, dGates, G, w.Whh, H, 1, recurrentGrad(c, t, n), H);
+    recurrentGradDone(c, t, n);
   }
-  k.gemm(true, false, G, H, T * B, c.dGates, G, c.Hs, H, 1, dw.Whh, H);
+  k.gemm(true, false, G, H, T * B, c.dGates, G, recurrentInputs(c), H, 1, dw.Whh, H);
   inputProjectionBackward(k, w, dw, c, true);
 }
 
@@ -107,11 +119,10 @@ function torchForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   for (let t = 0; t < T; t++) {
     const n = rowsAt(c, t);
     const hw = step(HW, t, B, G);
-    const hPrev = step(c.Hs, t, B, H);
     // hw = W_hh·h_{t-1} + b_hh, kept apart from the input side because r multiplies its n block
-    k.gemm(false, true, n, G, H, hPrev, H, w.Whh, H, 0, hw, G);
+    k.gemm(false, true, n, G, H, recurrentInput(c, t, n), H, w.Whh, H, 0, hw, G);
     k.addBias(n, G, hw, G, w.bhh);
-    k.gruTorchForward(n, H, step(c.gates, t, B, G), hw, hPrev, step(c.Hs, t + 1, B, H));
+    k.gruTorchForward(n, H, step(c.gates, t, B, G), hw, step(c.Hs, t, B, H), step(c.Hs, t + 1, B, H));
   }
 }
 
@@ -126,9 +137,10 @@ function torchBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCa
     k.gruTorchBackward(n, H, step(c.gates, t, B, G), step(HW, t, B, G), step(c.Hs, t, B, H),
       step(c.dHs, t + 1, B, H), step(c.dGates, t, B, G), dhw, dhPrev);
     // ∂L/∂h_{t-1} += dHW·W_hh
-    k.gemm(false, false, n, H, G, dhw, G, w.Whh, H, 1, dhPrev, H);
+    k.gemm(false, false, n, H, G, dhw, G, w.Whh, H, 1, recurrentGrad(c, t, n), H);
+    recurrentGradDone(c, t, n);
   }
-  k.gemm(true, false, G, H, T * B, dHW, G, c.Hs, H, 1, dw.Whh, H);
+  k.gemm(true, false, G, H, T * B, dHW, G, recurrentInputs(c), H, 1, dw.Whh, H);
   k.sumRows(T * B, G, dHW, G, dw.bhh);
   inputProjectionBackward(k, w, dw, c, false);
 }

@@ -16,6 +16,7 @@
 // those rows per step; a finished row's state is never touched again, and its dGates
 // rows stay zero (the caller clears them), so the whole-window products see nothing of it.
 import type { Arena, Kernels, Vec } from '../kernels/types.js';
+import { addMasked, applyMask } from './dropout.js';
 
 export type CellKind = 'rnn' | 'rnn-relu' | 'gru' | 'gru-min' | 'gru-torch' | 'lstm' | 'lstm-peep';
 
@@ -96,6 +97,24 @@ export interface LayerCache extends LayerDims {
   dCLast: Vec | null;
   /** Layer 0 of a conditioned model only: the tag's share of the pre-activation (see TagInput); null elsewhere. */
   tag: TagInput | null;
+  /** Variational dropout on the recurrent input (training with --recurrent-dropout); null: off. */
+  recurrent: RecurrentDropout | null;
+}
+
+/**
+ * Variational dropout on the recurrent state (dropout.ts): the recurrent products of
+ * step t read h̃_{t-1} = m ⊙ h_{t-1} with one mask m [B,H] for the whole window, so
+ *   forward    HM[t] = m ⊙ h_{t-1},   pre_t += HM[t]·W_hhᵀ (W_hh's blocks as the cell has them)
+ *   backward   dHM = dPre·W_hh,        ∂L/∂h_{t-1} += m ⊙ dHM,    dW_hh += dPreᵀ·HM
+ * Whatever else a cell does with h_{t-1} (a GRU's (1 − u) ⊙ h_{t-1}) sees it unmasked.
+ */
+export interface RecurrentDropout {
+  /** m [B,H], drawn per window by the workspace. */
+  mask: Vec;
+  /** m ⊙ h_{t-1} of every step [T,B,H] (slot t: the input of step t). */
+  HM: Vec;
+  /** ∂L/∂(m ⊙ h_{t-1}) of one step [B,H]. */
+  dHM: Vec;
 }
 
 /**
@@ -197,7 +216,51 @@ export function allocLayerCache(
     parts,
     dCLast: null,
     tag: null,
+    recurrent: null,
   };
+}
+
+/** Adds variational recurrent dropout buffers to a training layer cache (the caller draws the mask). */
+export function allocRecurrentDropout(arena: Arena, c: LayerCache): RecurrentDropout {
+  const n = c.B * c.H;
+  c.recurrent = { mask: arena.floats(n), HM: arena.floats(c.T * n), dHM: arena.floats(n) };
+  return c.recurrent;
+}
+
+/**
+ * What the recurrent product of step t reads: h_{t-1} (Hs slot t), or m ⊙ h_{t-1}
+ * under recurrent dropout, written into HM slot t. [n,H] of a [B,H] block.
+ */
+export function recurrentInput(c: LayerCache, t: number, n: number): Vec {
+  const hPrev = step(c.Hs, t, c.B, c.H);
+  const rd = c.recurrent;
+  if (!rd) return hPrev;
+  const hm = step(rd.HM, t, c.B, c.H);
+  applyMask(n * c.H, rd.mask, hPrev, hm);
+  return hm;
+}
+
+/** The recurrent products' inputs of all T steps as one [T·B,H] block (for dW_hh): Hs slots 0..T-1, or HM. */
+export function recurrentInputs(c: LayerCache): Vec {
+  return c.recurrent ? c.recurrent.HM : c.Hs;
+}
+
+/**
+ * Where the backward of step t's recurrent product accumulates: ∂L/∂h_{t-1} itself
+ * (dHs slot t), or, under recurrent dropout, dHM, zeroed here; recurrentGradDone then
+ * adds m ⊙ dHM into ∂L/∂h_{t-1}.
+ */
+export function recurrentGrad(c: LayerCache, t: number, n: number): Vec {
+  const rd = c.recurrent;
+  if (!rd) return step(c.dHs, t, c.B, c.H);
+  rd.dHM.fill(0, 0, n * c.H);
+  return rd.dHM;
+}
+
+/** Under recurrent dropout: ∂L/∂h_{t-1} += m ⊙ dHM (see recurrentGrad); a no-op without it. */
+export function recurrentGradDone(c: LayerCache, t: number, n: number): void {
+  const rd = c.recurrent;
+  if (rd) addMasked(n * c.H, rd.mask, rd.dHM, step(c.dHs, t, c.B, c.H));
 }
 
 /** Rows that run at step t. */

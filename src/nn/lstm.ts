@@ -14,8 +14,14 @@
 //
 // G = 4H. Per step only the recurrent products run; the input side is one product for
 // the whole window (layer.ts), and so are the weight gradients.
+//
+// Recurrent dropout (layer.ts: RecurrentDropout): W_hh reads m ⊙ a_{t-1}; the peepholes
+// read c_{t-1} unmasked.
 import type { Kernels } from '../kernels/types.js';
-import { cols, inputProjection, inputProjectionBackward, rowsAt, step, type LayerCache, type LayerWeights } from './layer.js';
+import {
+  cols, inputProjection, inputProjectionBackward, recurrentGrad, recurrentGradDone, recurrentInput, recurrentInputs, rowsAt, step,
+  type LayerCache, type LayerWeights,
+} from './layer.js';
 
 export function lstmForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   const { B, T, H, G } = c;
@@ -25,10 +31,9 @@ export function lstmForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   for (let t = 0; t < T; t++) {
     const n = rowsAt(c, t);
     const gates = step(c.gates, t, B, G);
-    const hPrev = step(c.Hs, t, B, H);
     const cPrev = step(Cs, t, B, H);
     // gates += a_{t-1}·W_hhᵀ
-    k.gemm(false, true, n, G, H, hPrev, H, w.Whh, H, 1, gates, G);
+    k.gemm(false, true, n, G, H, recurrentInput(c, t, n), H, w.Whh, H, 1, gates, G);
     if (w.Wch) {
       // i, f gates += c_{t-1}·W_ch[0:2H]ᵀ ; o gate += c_{t-1}·W_ch[2H:3H]ᵀ
       k.gemm(false, true, n, 2 * H, H, cPrev, H, w.Wch, H, 1, gates, G);
@@ -50,12 +55,12 @@ export function lstmBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: L
   for (let t = T - 1; t >= 0; t--) {
     const n = rowsAt(c, t);
     const dGates = step(c.dGates, t, B, G);
-    const dhPrev = step(c.dHs, t, B, H);
     // a_t = o ⊙ tanh(c_t) and c_t = u ⊙ c̃ + f ⊙ c_{t-1}; dC becomes ∂L/∂c_{t-1}
     k.lstmBackward(n, H, step(c.gates, t, B, G), step(Cs, t, B, H), step(c.TC!, t, B, H),
       step(c.dHs, t + 1, B, H), dC, dGates);
     // ∂L/∂a_{t-1} += dGates·W_hh
-    k.gemm(false, false, n, H, G, dGates, G, w.Whh, H, 1, dhPrev, H);
+    k.gemm(false, false, n, H, G, dGates, G, w.Whh, H, 1, recurrentGrad(c, t, n), H);
+    recurrentGradDone(c, t, n);
     if (w.Wch) {
       // ∂L/∂c_{t-1} += dGates[i,f]·W_ch[0:2H] + dGates[o]·W_ch[2H:3H]
       k.gemm(false, false, n, H, 2 * H, dGates, G, w.Wch, H, 1, dC, H);
@@ -63,7 +68,7 @@ export function lstmBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: L
     }
   }
   // dW_hh += dGatesᵀ·[a_{-1} … a_{T-2}]
-  k.gemm(true, false, G, H, T * B, c.dGates, G, c.Hs, H, 1, dw.Whh, H);
+  k.gemm(true, false, G, H, T * B, c.dGates, G, recurrentInputs(c), H, 1, dw.Whh, H);
   if (dw.Wch) {
     k.gemm(true, false, 2 * H, H, T * B, c.dGates, G, Cs, H, 1, dw.Wch, H);
     k.gemm(true, false, H, H, T * B, cols(c.dGates, 3 * H), G, Cs, H, 1, cols(dw.Wch, 2 * H * H), H);

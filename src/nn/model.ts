@@ -23,7 +23,7 @@ import { applyMask, drawDropoutMask } from './dropout.js';
 import { embeddingBackward, embeddingForward } from './embedding.js';
 import { CELLS } from './cells.js';
 import {
-  allocLayerCache, carryState, gateCount, hasCellState, type CellKind, type LayerCache, type LayerWeights,
+  allocLayerCache, allocRecurrentDropout, carryState, gateCount, hasCellState, type CellKind, type LayerCache, type LayerWeights,
 } from './layer.js';
 import { linearBackward, linearForward } from './linear.js';
 import { softmaxCrossEntropy } from './loss.js';
@@ -86,6 +86,22 @@ export function validateConfig(cfg: ModelConfig): void {
   }
 }
 
+/**
+ * The dropout rates of a training workspace (dropout.ts says where each applies):
+ * `layers` between layers and before the head, `embed` on layer 0's input, `recurrent`
+ * variational on each layer's recurrent input. Absent: 0.
+ */
+export interface DropoutRates {
+  layers?: number;
+  embed?: number;
+  recurrent?: number;
+}
+
+function checkRate(name: string, p: number): number {
+  if (!(p >= 0 && p < 1)) throw new Error(`${name} must be in [0, 1), got ${p}`);
+  return p;
+}
+
 export class Model {
   readonly layout: ParamLayout;
   readonly arena: Arena;
@@ -134,10 +150,11 @@ export class Model {
 
   /**
    * Buffers for windows of T steps over B streams; `training` adds the gradient buffers,
-   * and `dropout` > 0 (training only) the masks and masked copies between layers.
-   * `fold` forces layer 0's input side as a table lookup on or off (default: see Workspace).
+   * and dropout (training only: a rate between layers, or DropoutRates) the masks and
+   * masked copies. `fold` forces layer 0's input side as a table lookup on or off
+   * (default: see Workspace).
    */
-  workspace(B: number, T: number, training: boolean, dropout = 0, fold?: boolean): Workspace {
+  workspace(B: number, T: number, training: boolean, dropout: number | DropoutRates = 0, fold?: boolean): Workspace {
     return new Workspace(this, B, T, training, dropout, fold);
   }
 }
@@ -171,15 +188,28 @@ export class Workspace {
   readonly masks: Vec[] = [];
   private readonly dropped: Vec[] = [];
   private readonly dDropped: Vec[] = [];
+  /** Dropout rate between layers and before the head. */
+  readonly dropout: number;
+  /** Embedding dropout (training with p > 0, else null): mask [T,B,E], layer 0's masked input, its gradient. */
+  readonly embedDropout: number;
+  readonly embedMask: Vec | null = null;
+  private readonly embDropped: Vec | null = null;
+  private readonly dEmbDropped: Vec | null = null;
+  /** Variational recurrent dropout rate (each layer's cache holds its mask: layer.ts RecurrentDropout). */
+  readonly recurrentDropout: number;
   /**
    * forward() runs layer 0's input side as a table lookup and leaves embOut (and, in
    * backward, dEmbOut) unwritten; forwardFromEmbedding() always uses embOut.
    */
   foldEmbedding: boolean;
 
-  constructor(readonly model: Model, B: number, T: number, readonly training: boolean, readonly dropout = 0, fold?: boolean) {
+  constructor(readonly model: Model, B: number, T: number, readonly training: boolean, rates: number | DropoutRates = 0, fold?: boolean) {
     if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1) throw new Error(`bad window ${B}x${T}`);
-    if (!(dropout >= 0 && dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${dropout}`);
+    const r = typeof rates === 'number' ? { layers: rates } : rates;
+    const dropout = checkRate('dropout', r.layers ?? 0);
+    this.dropout = dropout;
+    this.embedDropout = checkRate('embedding dropout', r.embed ?? 0);
+    this.recurrentDropout = checkRate('recurrent dropout', r.recurrent ?? 0);
     const { arena, config } = model;
     const { embed: E, hidden: H, vocab: V, layers: L, cell } = config;
     this.B = B;
@@ -197,16 +227,26 @@ export class Workspace {
       }
     }
     const drop = this.masks.length > 0;
+    const embedDrop = training && this.embedDropout > 0;
+    if (embedDrop) {
+      this.embedMask = arena.floats(T * B * E);
+      this.embDropped = arena.floats(T * B * E);
+      this.dEmbDropped = arena.floats(T * B * E);
+    }
     for (let l = 0; l < L; l++) {
       const below = this.layers[l - 1];
-      const X = l === 0 ? this.embOut : drop ? this.dropped[l - 1] : below.Hs.subarray(B * H);
-      const dX = l === 0 ? this.dEmbOut : drop ? this.dDropped[l - 1] : training ? below.dHs.subarray(B * H) : null;
-      this.layers.push(allocLayerCache(arena, cell, { B, T, In: l === 0 ? E : H, H }, X, dX, training));
+      const X = l === 0 ? (this.embDropped ?? this.embOut) : drop ? this.dropped[l - 1] : below.Hs.subarray(B * H);
+      const dX = l === 0 ? (this.dEmbDropped ?? this.dEmbOut) : drop ? this.dDropped[l - 1] : training ? below.dHs.subarray(B * H) : null;
+      const cache = allocLayerCache(arena, cell, { B, T, In: l === 0 ? E : H, H }, X, dX, training);
+      if (training && this.recurrentDropout > 0) allocRecurrentDropout(arena, cache);
+      this.layers.push(cache);
     }
     // Layer 0's input projection as a lookup of embed·W_ihᵀ (layer.ts) when that is less
     // work (T·B ≥ 2V) and the backend is float32; float64 workspaces (the gradient checks,
-    // which perturb the embedding output) keep the explicit embedding output.
-    this.foldEmbedding = fold ?? (arena.dtype === 'f32' && T * B >= 2 * V);
+    // which perturb the embedding output) keep the explicit embedding output. Embedding
+    // dropout masks each position's embedding, so layer 0 then needs the explicit input.
+    if (embedDrop && fold) throw new Error('embedding dropout needs the explicit embedding output (fold off)');
+    this.foldEmbedding = !embedDrop && (fold ?? (arena.dtype === 'f32' && T * B >= 2 * V));
     if (this.foldEmbedding) {
       this.layers[0].lookup = {
         on: false, V, ids: this.ids, table: model.layout.view(model.params, 'embed.weight'),
@@ -271,9 +311,15 @@ export class Workspace {
     return this.masks.length > 0 ? this.dropped[this.layers.length - 1] : this.top;
   }
 
-  /** Draws fresh dropout masks for the next window (no-op without dropout). */
+  /**
+   * Draws fresh dropout masks for the next window (no-op without dropout): between
+   * layers, then the embedding's, then each layer's recurrent mask (a run without the
+   * later kinds draws exactly what it drew before they existed).
+   */
   drawDropout(rng: Rng): void {
     for (const m of this.masks) drawDropoutMask(rng, this.dropout, m);
+    if (this.embedMask) drawDropoutMask(rng, this.embedDropout, this.embedMask);
+    for (const c of this.layers) if (c.recurrent) drawDropoutMask(rng, this.recurrentDropout, c.recurrent.mask);
   }
 
   /** Runs ids through the network into logits. */
@@ -300,6 +346,8 @@ export class Workspace {
     const { k, layout, params, config } = this.model;
     const rows = this.T * this.B;
     const drop = this.masks.length > 0;
+    // layer 0 reads m ⊙ x_t under embedding dropout
+    if (this.embedMask) applyMask(rows * config.embed, this.embedMask, this.embOut, this.embDropped!);
     for (let l = 0; l < this.layers.length; l++) {
       const c = this.layers[l];
       CELLS[config.cell].forward(k, this.weights[l], c);
@@ -338,6 +386,8 @@ export class Workspace {
       // layer l wrote ∂L/∂(masked input) into dDropped[l-1]; unmask it into the layer below
       if (drop && l > 0) applyMask(n, this.masks[l - 1], this.dDropped[l - 1], this.layers[l - 1].dHs.subarray(this.B * c.H));
     }
+    // ∂L/∂x_t = m ⊙ ∂L/∂(m ⊙ x_t) under embedding dropout
+    if (this.embedMask) applyMask(rows * config.embed, this.embedMask, this.dEmbDropped!, this.dEmbOut!);
     // (with the lookup, layer 0's backward has already added into ∂L/∂embed)
     if (!this.layers[0].lookup?.on) {
       embeddingBackward(k, rows, config.embed, this.ids, this.dEmbOut!, layout.view(grads, 'embed.weight'));

@@ -1,5 +1,13 @@
 // Optimizers over the flat parameter buffer. Their moment buffers share the parameter
 // layout, so a checkpoint stores them as tensors of the same names.
+//
+// Adam (Kingma & Ba 2015), with decoupled weight decay λ (AdamW, Loshchilov & Hutter
+// 2019) when weightDecay > 0, for step t with rate lr:
+//   m ← β1·m + (1 − β1)·g,   v ← β2·v + (1 − β2)·g²
+//   p ← p − lr·λ·p − lr·(√(1 − β2ᵗ)/(1 − β1ᵗ))·m / (√v + ε·√(1 − β2ᵗ))
+// The decay is on every parameter (biases and embeddings too), as torch.optim.AdamW
+// over model.parameters() does, so the PyTorch job (checkpoint/pytorch-job) runs the
+// same update; it follows the schedule because it is scaled by lr.
 import type { Arena, Kernels, Vec } from '../kernels/types.js';
 
 export type OptimName = 'adam' | 'rmsprop' | 'sgd';
@@ -12,7 +20,7 @@ export interface OptimConfig {
   /** Adam β2 / RMSprop decay α. */
   beta2: number;
   eps: number;
-  /** Decoupled weight decay (AdamW-style), per unit learning rate. */
+  /** Decoupled weight decay λ (AdamW), per unit learning rate; Adam only. */
   weightDecay: number;
 }
 
@@ -30,6 +38,8 @@ export class Optimizer {
 
   constructor(readonly k: Kernels, readonly config: OptimConfig, size: number, arena: Arena) {
     this.moments = new Map();
+    if (!(config.weightDecay >= 0)) throw new RangeError(`weight decay must be ≥ 0, got ${config.weightDecay}`);
+    if (config.weightDecay > 0 && config.name !== 'adam') throw new RangeError(`weight decay is decoupled Adam's (AdamW), not ${config.name}'s`);
     if (config.name === 'adam') {
       this.moments.set('m', arena.floats(size));
       this.moments.set('v', arena.floats(size));

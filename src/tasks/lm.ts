@@ -66,7 +66,9 @@ export class LmSession implements TaskSession {
   constructor(k: Kernels, readonly data: LmData, readonly config: TrainConfig) {
     this.batcher = new Batcher(data.train, config.batch, config.seq);
     this.net = new Model(k, modelConfigOf(config, data.vocab.size));
-    this.ws = this.net.workspace(config.batch, config.seq, true, config.dropout ?? 0);
+    this.ws = this.net.workspace(config.batch, config.seq, true, {
+      layers: config.dropout ?? 0, embed: config.embedDropout ?? 0, recurrent: config.recurrentDropout ?? 0,
+    });
     this.evaluator = new Evaluator(this.net);
     this.stepsPerEpoch = this.batcher.windowsPerEpoch;
     const scored = evalPlan(data.val.length, config.batch, config.seq, config.evalWindows)?.chars ?? 0;
@@ -84,7 +86,7 @@ export class LmSession implements TaskSession {
   trainStep(dropoutRng: Rng): { loss: number; chars: number } {
     const { ws, config } = this;
     if (this.batcher.next(ws.ids, ws.targets)) ws.resetState();
-    if (config.dropout > 0) ws.drawDropout(dropoutRng);
+    if (config.dropout > 0 || config.embedDropout > 0 || config.recurrentDropout > 0) ws.drawDropout(dropoutRng);
     ws.forward();
     const loss = ws.loss();
     ws.backward();
@@ -185,7 +187,7 @@ export const lmTask: Task<LmData, LmMeta> = {
   command: 'rnn sample',
   primary: { name: 'loss', direction: 'min' },
   tieBreak: null,
-  flags: ['seq', 'evalWindows'],
+  flags: ['seq', 'evalWindows', 'embedDropout', 'recurrentDropout'],
   defaults: {},
 
   async readData(input: DataInput, config: TrainConfig, saved: LmMeta | null): Promise<LmData> {

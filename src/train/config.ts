@@ -25,6 +25,12 @@ export interface TrainConfig {
   decayEvery: number;
   /** Dropout probability between layers and before the output layer (0: off). */
   dropout: number;
+  /** Language model: dropout on layer 0's input, the character embedding (0: off; src/nn/dropout.ts). */
+  embedDropout: number;
+  /** Language model: variational dropout on every layer's recurrent input, one mask per window (0: off). */
+  recurrentDropout: number;
+  /** Decoupled weight decay λ (AdamW: every parameter shrinks by lr·λ per step; 0: plain Adam); --optim adam only. */
+  weightDecay: number;
   /** Stop after this many optimizer steps (0: no limit). */
   steps: number;
   /** Stop after this many passes over the training data (0: no limit). */
@@ -65,6 +71,9 @@ export const TRAIN_DEFAULTS = {
   decay: 0.97,
   decayEvery: 1000,
   dropout: 0,
+  embedDropout: 0,
+  recurrentDropout: 0,
+  weightDecay: 0,
   seed: 1,
   valFrac: 0.05,
   evalEvery: 200,
@@ -104,7 +113,7 @@ const num = (min: number, max: number, minExclusive = false): Limit => ({ int: f
 export const TRAIN_LIMITS = {
   layers: int(1, 64), hidden: int(1, 8192), embed: int(1, 8192), batch: int(1, 4096), seq: int(1, 10000),
   lr: num(0, 10, true), clip: num(0, Infinity), warmup: int(0), decay: num(0, 1, true), decayEvery: int(1),
-  dropout: num(0, 0.9), steps: int(0), epochs: num(0, 1e6), timeMs: num(0, Number.MAX_SAFE_INTEGER), seed: int(0, 2 ** 32 - 1),
+  dropout: num(0, 0.9), embedDropout: num(0, 0.9), recurrentDropout: num(0, 0.9), weightDecay: num(0, 10), steps: int(0), epochs: num(0, 1e6), timeMs: num(0, Number.MAX_SAFE_INTEGER), seed: int(0, 2 ** 32 - 1),
   valFrac: num(0, 0.5), evalEvery: int(0), evalWindows: int(0), patience: int(0),
 } as const satisfies Record<string, Limit>;
 
@@ -124,6 +133,9 @@ export function describeLimit(limit: Limit): string {
   return `a number ${limit.minExclusive ? '>' : '≥'} ${f(limit.min)}${hi}`;
 }
 
+/** Fields a checkpoint written before they existed lacks (read as 0, their neutral value). */
+const OPTIONAL_IN_FILES = new Set(['evalWindows', 'timeMs', 'steps', 'epochs', 'patience', 'embedDropout', 'recurrentDropout', 'weightDecay']);
+
 /**
  * What is wrong with a TrainConfig read from a file (a damaged or hand-edited checkpoint),
  * or null: every numeric field in its TRAIN_LIMITS range, the cell, optimizer and schedule
@@ -132,7 +144,7 @@ export function describeLimit(limit: Limit): string {
 export function trainConfigProblem(config: Record<string, unknown>, known: { cells: readonly string[]; optimizers: readonly string[]; schedules: readonly string[] }): string | null {
   for (const [key, limit] of Object.entries(TRAIN_LIMITS) as [string, Limit][]) {
     const value = config[key];
-    if (value === undefined && (key === 'evalWindows' || key === 'timeMs' || key === 'steps' || key === 'epochs' || key === 'patience')) continue;
+    if (value === undefined && OPTIONAL_IN_FILES.has(key)) continue;
     if (!withinLimit(value, limit)) return `${key} is ${JSON.stringify(value ?? null)}, not ${describeLimit(limit)}`;
   }
   const choices: [string, readonly string[]][] = [['cell', known.cells], ['optim', known.optimizers], ['schedule', known.schedules]];

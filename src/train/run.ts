@@ -43,13 +43,13 @@ export type TrainOptions = Partial<Omit<TrainConfig, 'task' | 'taskOptions'>> & 
 /** Options every task takes (TrainConfig fields); a task lists its others in Task.flags. */
 export const COMMON_TRAIN_FLAGS: readonly string[] = [
   'cell', 'layers', 'hidden', 'embed', 'batch', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay', 'decayEvery',
-  'dropout', 'steps', 'epochs', 'timeMs', 'seed', 'valFrac', 'evalEvery', 'patience',
+  'dropout', 'weightDecay', 'steps', 'epochs', 'timeMs', 'seed', 'valFrac', 'evalEvery', 'patience',
 ];
 
 /** Options that shape the model or the optimisation: a resumed run keeps its saved values. */
 const KEPT_ON_RESUME: readonly string[] = [
   'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay',
-  'decayEvery', 'dropout', 'seed', 'valFrac',
+  'decayEvery', 'dropout', 'embedDropout', 'recurrentDropout', 'weightDecay', 'seed', 'valFrac',
 ];
 /** Options a resumed run may change: they decide when to evaluate and stop, not the updates. */
 const CHANGEABLE_ON_RESUME = ['evalEvery', 'evalWindows', 'patience'] as const;
@@ -199,6 +199,9 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
   const task = taskByName(req.task ?? 'lm');
   checkTaskOptions(task, options);
   let config = freshConfig(task, options);
+  if (config.weightDecay > 0 && config.optim !== 'adam') {
+    throw new UsageError(`--weight-decay is AdamW's decoupled decay and needs --optim adam (got --optim ${config.optim}); drop one of them`);
+  }
   const data = await task.readData(input, config, null);
   const corpus = await fingerprintCorpus(input.path, input.stdin);
   if (task.autoConfig) {

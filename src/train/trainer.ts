@@ -75,7 +75,7 @@ export class Trainer {
     this.rng = new Rng(config.seed);
     this.dropoutRng = new Rng((config.seed ^ 0x5bd1e995) >>> 0);
     this.net.init(this.rng);
-    this.optimizer = new Optimizer(k, DEFAULT_OPTIM[config.optim], this.net.layout.size, this.net.arena);
+    this.optimizer = new Optimizer(k, { ...DEFAULT_OPTIM[config.optim], weightDecay: config.weightDecay ?? 0 }, this.net.layout.size, this.net.arena);
     this.progress = {
       step: 0, cursor: 0, rng: this.rng.getState(), dropoutRng: this.dropoutRng.getState(), optimizerSteps: 0,
       history: [], bestVal: null, bestMetrics: null, bestStep: 0, evalsSinceBest: 0, elapsedMs: 0, scheduleTotal: 0, lrScale: 1,

@@ -27,11 +27,21 @@ export interface NaiveParams {
 }
 
 /**
+ * Dropout masks (values 0 or 1/(1 − p)) for the naive pass: `embed[t][b]` [E] multiplies
+ * the embedding of position (t, b); `recurrent[l][b]` [H] multiplies layer l's previous
+ * state wherever it meets a weight matrix (the same mask at every step).
+ */
+export interface NaiveMasks {
+  embed?: number[][][];
+  recurrent?: number[][][];
+}
+
+/**
  * Logits for ids [T][B] given initial states h0[l][b][j] (and c0 for LSTM); returns
  * logits[T][B][V] and the final states.
  */
 export function naiveForward(
-  cell: CellKind, L: number, H: number, p: NaiveParams, ids: number[][], h0: number[][][], c0: number[][][],
+  cell: CellKind, L: number, H: number, p: NaiveParams, ids: number[][], h0: number[][][], c0: number[][][], masks: NaiveMasks = {},
 ): { logits: number[][][]; h: number[][][]; c: number[][][] } {
   const emb = p.get('embed.weight') as Mat;
   const Wy = p.get('head.weight') as Mat;
@@ -43,13 +53,16 @@ export function naiveForward(
     const row: number[][] = [];
     for (let b = 0; b < ids[t].length; b++) {
       let x = [...emb[ids[t][b]]];
+      if (masks.embed) x = x.map((v, e) => v * masks.embed![t][b][e]);
       for (let l = 0; l < L; l++) {
         const Wih = p.get(`rnn.weight_ih_l${l}`) as Mat;
         const Whh = p.get(`rnn.weight_hh_l${l}`) as Mat;
         const bias = (p.get(`rnn.bias_ih_l${l}`) as number[]).map((v, i) => v + (p.get(`rnn.bias_hh_l${l}`) as number[])[i]);
         const W = concatWeights(Wih, Whh);
         const prev = h[l][b];
-        const ax = [...prev, ...x];
+        // what the weights see of the previous state (masked under recurrent dropout)
+        const seen = masks.recurrent ? prev.map((v, j) => v * masks.recurrent![l][b][j]) : prev;
+        const ax = [...seen, ...x];
         const next: number[] = [];
         if (cell === 'rnn' || cell === 'rnn-relu') {
           const z = matvec(W, ax, [0, H]);
@@ -78,7 +91,7 @@ export function naiveForward(
         } else if (cell === 'gru') {
           const zr = matvec(W, ax, [0, H]).map((v, i) => sig(v + bias[i]));
           const zu = matvec(W, ax, [H, 2 * H]).map((v, i) => sig(v + bias[H + i]));
-          const rax = [...prev.map((v, j) => v * zr[j]), ...x];
+          const rax = [...seen.map((v, j) => v * zr[j]), ...x];
           const cand = matvec(W, rax, [2 * H, 3 * H]).map((v, i) => Math.tanh(v + bias[2 * H + i]));
           for (let j = 0; j < H; j++) next.push(zu[j] * cand[j] + (1 - zu[j]) * prev[j]);
         } else if (cell === 'gru-min') {
@@ -90,7 +103,7 @@ export function naiveForward(
           const bih = p.get(`rnn.bias_ih_l${l}`) as number[];
           const bhh = p.get(`rnn.bias_hh_l${l}`) as number[];
           const gi = matvec(Wih, x, [0, 3 * H]).map((v, i) => v + bih[i]);
-          const gh = matvec(Whh, prev, [0, 3 * H]).map((v, i) => v + bhh[i]);
+          const gh = matvec(Whh, seen, [0, 3 * H]).map((v, i) => v + bhh[i]);
           for (let j = 0; j < H; j++) {
             const r = sig(gi[j] + gh[j]);
             const zz = sig(gi[H + j] + gh[H + j]);

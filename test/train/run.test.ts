@@ -85,6 +85,32 @@ describe('exact resume', () => {
     expect(second.progress.bestVal).toBe(full.progress.bestVal);
   });
 
+  for (const cell of ['lstm', 'gru-torch'] as const) {
+    it(`${cell} with embedding dropout, recurrent dropout and AdamW: N + resume + N == 2N bitwise, the options kept by the checkpoint`, async () => {
+      const N = 9;
+      const cfg = { ...RUN, cell, embedDropout: 0.2, recurrentDropout: 0.3, weightDecay: 0.1, steps: 2 * N };
+      const full = fresh(cfg);
+      await go(full, recorder());
+      const first = fresh(cfg);
+      const rec = recorder({ stopAfter: N });
+      expect(await go(first, rec)).toBe('interrupted');
+      const second = resumed(rec.files.last);
+      expect([second.config.embedDropout, second.config.recurrentDropout, second.config.weightDecay]).toEqual([0.2, 0.3, 0.1]);
+      expect(second.optimizer.config.weightDecay).toBe(0.1);
+      await go(second, recorder());
+      expect(Array.from(second.model.params)).toEqual(Array.from(full.model.params));
+      for (const [name, v] of full.optimizer.moments) expect(Array.from(second.optimizer.moments.get(name)!)).toEqual(Array.from(v));
+      expect(second.progress.dropoutRng).toEqual(full.progress.dropoutRng);
+      expect(second.progress.history).toEqual(full.progress.history);
+      // each option changes the run (a flag that did nothing would leave the weights as without it)
+      for (const off of [{ embedDropout: 0 }, { recurrentDropout: 0 }, { weightDecay: 0 }]) {
+        const other = fresh({ ...cfg, ...off });
+        await go(other, recorder());
+        expect(Array.from(other.model.params)).not.toEqual(Array.from(full.model.params));
+      }
+    });
+  }
+
   it('--steps N, then resume with --steps 2N (constant schedule) == 2N straight', async () => {
     const cfg = { ...RUN, schedule: 'constant' as const, evalEvery: 4 };
     const full = fresh({ ...cfg, steps: 20 });
