@@ -98,8 +98,6 @@ export interface PreparedRun {
 
 /** The options that fix a model's shape: given any of them, the run is not sized. */
 const SHAPE_OPTIONS = ['layers', 'hidden', 'embed'] as const;
-/** How long the sizing rule measures one candidate's training steps. */
-const PROBE_MS = 400;
 
 /** Refuses options that do not apply to the task: one line, exit 2. */
 export function checkTaskOptions(task: Task, options: TrainOptions): void {
@@ -285,7 +283,8 @@ async function sizeLanguageModel(
   const probe = task.open(kernels, data, config);
   const trainChars = probe.size.trainChars;
   const vocab = probe.size.vocab;
-  const measure = async (candidate: SizedConfig): Promise<number> => {
+  // a candidate trains as it would in the run (its dropout included) for about `ms`
+  const measure = async (candidate: SizedConfig, ms: number): Promise<number> => {
     const cfg: TrainConfig = { ...config, ...candidate, steps: 0, epochs: 0, timeMs: 0 };
     checkMemory(kernels, task, data, cfg);
     const trainer = new Trainer(kernels, task.open(kernels, data, cfg), cfg);
@@ -293,7 +292,7 @@ async function sizeLanguageModel(
     const t0 = performance.now();
     let chars = 0;
     let steps = 0;
-    while (steps < 2 || (performance.now() - t0 < PROBE_MS && steps < 50)) {
+    while (steps < 2 || (performance.now() - t0 < ms && steps < 200)) {
       const r = trainer.tryStep();
       if (r.ok) chars += r.chars;
       steps++;

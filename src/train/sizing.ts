@@ -6,7 +6,8 @@
 // P = parameters of a candidate (see the README, "How far the defaults get", for the
 // experiments the constants come from):
 //
-//   C(m)      = chars/s of m measured on this machine × the budget     (--time)
+//   C(m)      = chars/s of m measured on this machine × the budget     (--time;
+//               measured as m will train: with the dropout the rule gives it)
 //             = steps × B × T                                          (--steps)
 //             = epochs × N                                             (--epochs)
 //   model     = the widest candidate m with C(m) ≥ CHARS_PER_PARAM · P(m)
@@ -63,8 +64,10 @@ export interface CandidateReport {
   layers: number;
   hidden: number;
   parameters: number;
-  /** Measured training chars/s (time budgets; null when not measured). */
+  /** Measured training chars/s (time budgets; null when not measured), at `dropout`. */
   charsPerSec: number | null;
+  /** The dropout it would train with (and was measured with). */
+  dropout: number;
   /** Characters the run could train this candidate on (C). */
   chars: number;
   /** Why it was not chosen (null for the chosen one). */
@@ -78,8 +81,11 @@ export interface Sizing {
   reasons: string[];
 }
 
-/** Measures a candidate's training throughput on this machine: chars/s. */
-export type MeasureThroughput = (c: SizedConfig) => Promise<number>;
+/**
+ * Measures a candidate's training throughput on this machine, as it would train (its
+ * dropout included), over about `ms` milliseconds of steps: chars/s.
+ */
+export type MeasureThroughput = (c: SizedConfig, ms: number) => Promise<number>;
 
 // ---- the constants of the rule (fitted: README "How far the defaults get") ----
 
@@ -126,6 +132,20 @@ export function lrForWidth(hidden: number): number {
 }
 /** Share of a time budget assumed lost to validation and checkpoints. */
 export const OVERHEAD_SHARE = 0.06;
+/**
+ * How long one candidate is measured: PROBE_SHARE of the budget, within [PROBE_MIN_MS,
+ * PROBE_MAX_MS]. A few steps of a wide model are not its speed over a run: 2×384 gru-torch
+ * on two cores, 400 ms at dropout 0 said 12k chars/s where the 15-minute run with dropout
+ * 0.15 trained at 6.9k; dropout alone costs it 38% (10.9k vs 6.8k chars/s sustained).
+ */
+export const PROBE_SHARE = 0.0015;
+export const PROBE_MIN_MS = 400;
+export const PROBE_MAX_MS = 1500;
+
+/** Milliseconds of steps to measure one candidate for, in a time budget of `timeMs`. */
+export function probeMsFor(timeMs: number): number {
+  return Math.round(Math.min(PROBE_MAX_MS, Math.max(PROBE_MIN_MS, PROBE_SHARE * timeMs)));
+}
 
 /** Parameters of a model of the given shape. */
 export function parameterCount(cell: CellKind, vocab: number, layers: number, hidden: number, embed: number): number {
@@ -171,9 +191,10 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
   let chosen = -1;
   let prevRate: number | null = null;
   let prevParams = 0;
+  const probeMs = probeMsFor(budget.timeMs);
   for (const hidden of widths) {
     const P = parameterCount(cell, vocab, layers, hidden, embed);
-    const report: CandidateReport = { layers, hidden, parameters: P, charsPerSec: null, chars: 0, rejected: null };
+    const report: CandidateReport = { layers, hidden, parameters: P, charsPerSec: null, dropout: fixed.dropout ?? 0, chars: 0, rejected: null };
     candidates.push(report);
     const single = widths.length === 1;
     const first = candidates.length === 1; // the narrowest is the fallback: always measured
@@ -181,6 +202,8 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
       report.rejected = `${k(P)} parameters for ${k(N)} chars of text`;
       break;
     }
+    // the dropout this candidate gets if it trains on C characters
+    const dropoutAt = (C: number | null) => fixed.dropout ?? (C === null ? 0 : dropoutFor(N > 0 ? C / N : 0, P / Math.max(1, N)));
     let rate: number | null = null;
     if (budget.timeMs > 0 && measure && !single) {
       // a wider model is slower per character: if it could not qualify even at the
@@ -191,11 +214,29 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
         report.rejected = `at most ~${k(optimistic)} chars in the budget, needs ${k(CHARS_PER_PARAM * P)}`;
         break;
       }
-      rate = await measure({ ...base, hidden, lr: fixed.lr ?? lrForWidth(hidden) });
+      // Measured as it will train: dropout has a cost of its own (masks, masked copies),
+      // and whether it is on depends on the passes, which depend on the rate. Measure with
+      // the dropout the optimistic estimate gives; when the measured rate puts it on the
+      // other side of the threshold, measure that way too and keep dropout only if the
+      // run at dropout's rate still makes enough passes for it.
+      const measureAt = (dropout: number) => measure({ ...base, hidden, dropout, lr: fixed.lr ?? lrForWidth(hidden) }, probeMs);
+      let dropout = dropoutAt(optimistic);
+      rate = await measureAt(dropout);
+      if (fixed.dropout === undefined) {
+        const next = dropoutAt(budgetChars(budget, N, batch, seq, rate));
+        if ((next > 0) !== (dropout > 0)) {
+          const other = await measureAt(next);
+          const [onRate, offRate] = dropout > 0 ? [rate, other] : [other, rate];
+          const on = dropoutAt(budgetChars(budget, N, batch, seq, onRate));
+          [dropout, rate] = on > 0 ? [on, onRate] : [0, offRate];
+        } else dropout = next;
+      }
       report.charsPerSec = rate;
+      report.dropout = dropout;
     }
     const C = budgetChars(budget, N, batch, seq, rate);
     report.chars = C ?? 0;
+    if (rate === null) report.dropout = dropoutAt(C);
     if (!single && first && P > PARAMS_PER_CHAR * N) {
       report.rejected = `${k(P)} parameters for ${k(N)} chars of text`;
       chosen = 0;
@@ -227,7 +268,8 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
     budget.steps > 0 ? `${budget.steps} steps` : '',
     budget.epochs > 0 ? `${budget.epochs} epochs` : '',
   ].filter(Boolean).join(' or ');
-  const measured = candidates.filter((c) => c.charsPerSec !== null).map((c) => `${c.layers}×${c.hidden} ${k(c.charsPerSec!)} chars/s`);
+  const measured = candidates.filter((c) => c.charsPerSec !== null)
+    .map((c) => `${c.layers}×${c.hidden} ${k(c.charsPerSec!)} chars/s${c.dropout > 0 ? ' with dropout' : ''}`);
   if (fixed.hidden !== undefined) reasons.push(`hidden ${pick.hidden} as given`);
   else {
     const next = candidates[chosen + 1];
@@ -236,11 +278,12 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
       (measured.length > 0 ? `; measured ${measured.join(', ')}` : ''));
   }
   const paramsPerChar = pick.parameters / Math.max(1, N);
-  const dropout = fixed.dropout ?? dropoutFor(passes, paramsPerChar);
+  const dropout = pick.dropout;
   if (fixed.dropout === undefined) {
     reasons.push(dropout > 0 ? `dropout ${dropout}: ${passes.toFixed(1)} passes over the text with ${paramsPerChar.toFixed(2)} parameters per char`
       : paramsPerChar < DROPOUT_FROM_PARAMS_PER_CHAR ? `no dropout: ${paramsPerChar.toFixed(2)} parameters per char of text (dropout pays from ${DROPOUT_FROM_PARAMS_PER_CHAR})`
-        : `no dropout: ${passes.toFixed(1)} passes over the text (dropout pays from ${DROPOUT_FROM_PASSES})`);
+        : dropoutFor(passes, paramsPerChar) > 0 ? `no dropout: it would slow the model down to fewer than ${DROPOUT_FROM_PASSES} passes over the text`
+          : `no dropout: ${passes.toFixed(1)} passes over the text (dropout pays from ${DROPOUT_FROM_PASSES})`);
   }
   const lr = fixed.lr ?? lrForWidth(pick.hidden);
   if (fixed.lr === undefined) reasons.push(`lr ${lr} for width ${pick.hidden}, cosine to a tenth over the ${budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps'}`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CANDIDATE_WIDTHS, CHARS_PER_PARAM, DROPOUT_FROM_PARAMS_PER_CHAR, DROPOUT_FROM_PASSES, DROPOUT_MAX, PARAMS_PER_CHAR, SIZED_BATCH, SIZED_SEQ,
-  dropoutFor, lrForWidth, parameterCount, sizeRun, type SizedConfig, type SizingInput,
+  CANDIDATE_WIDTHS, CHARS_PER_PARAM, DROPOUT_FROM_PARAMS_PER_CHAR, DROPOUT_FROM_PASSES, DROPOUT_MAX, OVERHEAD_SHARE, PARAMS_PER_CHAR,
+  PROBE_MAX_MS, PROBE_MIN_MS, SIZED_BATCH, SIZED_SEQ, dropoutFor, lrForWidth, parameterCount, probeMsFor, sizeRun, type SizedConfig, type SizingInput,
 } from '../../src/train/sizing.js';
 import { Model } from '../../src/nn/model.js';
 import { createKernels } from '../../src/kernels/index.js';
@@ -106,5 +106,78 @@ describe('sizing rule', () => {
     // a faster machine buys a wider model for the same minute
     const fast = await sizeRun(input({ trainChars: 1e9, budget: { timeMs: 60_000 } }), async (c) => 10 * (await measure(c)));
     expect(fast.config.hidden).toBeGreaterThan(s.config.hidden);
+  });
+});
+
+describe('sizing probe', () => {
+  const PD = (h: number) => parameterCount('lstm', V, 2, h, 64);
+  const timed = (N: number, timeMs: number): SizingInput => input({ trainChars: N, budget: { timeMs } });
+  const charsAt = (rate: number, timeMs: number) => (rate * timeMs * (1 - OVERHEAD_SHARE)) / 1000;
+
+  it('measures longer for longer budgets, within bounds', () => {
+    expect(probeMsFor(60_000)).toBe(PROBE_MIN_MS);
+    expect(probeMsFor(900_000)).toBeGreaterThan(PROBE_MIN_MS);
+    expect(probeMsFor(900_000)).toBeLessThanOrEqual(PROBE_MAX_MS);
+    expect(probeMsFor(1e9)).toBe(PROBE_MAX_MS);
+  });
+
+  it('measures a candidate with the dropout it will train with, and reports that speed', async () => {
+    // a machine where dropout costs 40% of the speed
+    const calls: { hidden: number; dropout: number; ms: number }[] = [];
+    const speed = (h: number, dropout: number) => ((100_000 * PD(128)) / PD(h)) * (dropout > 0 ? 0.6 : 1);
+    const measure = async (c: SizedConfig, ms: number) => {
+      calls.push({ hidden: c.hidden, dropout: c.dropout, ms });
+      return speed(c.hidden, c.dropout);
+    };
+    const s = await sizeRun(timed(1e6, 900_000), measure);
+    expect(s.config.dropout).toBeGreaterThan(0);
+    for (const c of calls) expect(c.ms).toBe(probeMsFor(900_000));
+    // the chosen shape was measured with dropout on, and its budget counts that speed
+    expect(calls.some((c) => c.hidden === s.config.hidden && c.dropout > 0)).toBe(true);
+    const chosen = s.candidates.find((c) => c.rejected === null)!;
+    expect(chosen.dropout).toBe(s.config.dropout);
+    expect(chosen.charsPerSec).toBeCloseTo(speed(chosen.hidden, s.config.dropout), 6);
+    expect(chosen.chars).toBeCloseTo(charsAt(speed(chosen.hidden, s.config.dropout), 900_000), 0);
+    expect(s.reasons[0]).toMatch(/chars\/s with dropout/);
+  });
+
+  it('does not pick a wider model that only its dropout-free speed could feed', async () => {
+    // 2×256 on a text just too small for it to have 4 chars per parameter at dropout's speed,
+    // though many passes (so dropout) and enough chars at the speed without it
+    const N = PD(256) / 1.3;
+    const T = 900_000;
+    const onRate = (0.95 * CHARS_PER_PARAM * PD(256) * 1000) / (T * (1 - OVERHEAD_SHARE));
+    expect(charsAt(onRate, T) / N).toBeGreaterThan(DROPOUT_FROM_PASSES * 1.15); // dropout stays on at that speed
+    expect(PD(384)).toBeGreaterThan(PARAMS_PER_CHAR * N); // 2×384 is out by the data cap
+    const speed = (h: number, dropout: number) => (h === 128 ? 300_000 : h === 192 ? 3 * onRate : dropout > 0 ? onRate : 2 * onRate);
+    const s = await sizeRun(timed(N, T), async (c) => speed(c.hidden, c.dropout));
+    expect(s.config.hidden).toBe(192);
+    const rejected = s.candidates.find((c) => c.hidden === 256)!;
+    expect(rejected.rejected).toMatch(/needs/);
+    expect(rejected.charsPerSec).toBeCloseTo(onRate, 6);
+    expect(s.config.dropout).toBeGreaterThan(0);
+  });
+
+  it('trains without dropout when dropout would slow the model below the passes that call for it', async () => {
+    const N = 1e6;
+    const T = 300_000;
+    const offRate = (8 * N * 1000) / (T * (1 - OVERHEAD_SHARE)); // 8 passes without dropout
+    expect(charsAt(offRate, T)).toBeGreaterThan(CHARS_PER_PARAM * PD(256));
+    expect(dropoutFor(8, PD(256) / N)).toBeGreaterThan(0);
+    expect(dropoutFor(8 / 3, PD(256) / N)).toBe(0);
+    const speed = (h: number, dropout: number) => (h === 256 ? offRate : h < 256 ? 3 * offRate : offRate / 10) / (dropout > 0 ? 3 : 1);
+    const s = await sizeRun(timed(N, T), async (c) => speed(c.hidden, c.dropout));
+    expect(s.config).toMatchObject({ hidden: 256, dropout: 0 });
+    expect(s.candidates.find((c) => c.hidden === 256)!.charsPerSec).toBeCloseTo(offRate, 6);
+    expect(s.reasons.join('\n')).toMatch(/no dropout: it would slow the model down/);
+  });
+
+  it('a --dropout given is the one measured', async () => {
+    const seen = new Set<number>();
+    await sizeRun(input({ trainChars: 1e6, budget: { timeMs: 60_000 }, fixed: { dropout: 0.35 } }), async (c) => {
+      seen.add(c.dropout);
+      return 50_000;
+    });
+    expect([...seen]).toEqual([0.35]);
   });
 });
