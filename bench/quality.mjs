@@ -1,20 +1,38 @@
 // Quality benchmark (`npm run bench:quality`; not a test): the best validation loss a
 // time budget buys with `rnn train --time` at its defaults, against PyTorch's plain recipe
 // (../shared/bench/torch_bench.py --mode valrun: 2×256 LSTM, batch 32 × seq 64, Adam 2e-3
-// constant, no dropout) on the same text and the same split (the last 10% held out).
+// constant, no dropout) on the same text and the same split (the last 10% held out), or
+// against rnn's previous defaults (--recipe old).
 //
 //   npm run bench:quality -- [--budgets 1m,5m,15m] [--corpora shakespeare,fortunes,js,markov]
 //                            [--layout side-by-side|sequential] [--rnn-args "--hidden 256"]
-//                            [--no-torch] [--seed 1] [--out bench/results/quality.jsonl]
+//                            [--no-torch] [--deadline 17:50] [--seed 1]
+//                            [--recipe new|old] [--old-speed shakespeare=66:1256,...]
+//                            [--jobs N] [--rnn bin/rnn.js] [--out bench/results/quality.jsonl]
 //
 // --layout side-by-side (the default) runs both at once with one core each (rnn --threads 1,
-// torch --threads 1); sequential runs rnn on both cores, then PyTorch on both cores.
+// torch --threads 1); sequential runs rnn on both cores, then PyTorch on both cores. With
+// --no-torch, side by side runs two rnn jobs at once, one core each, in the order budget by
+// budget, corpus by corpus (so --budgets 15m --corpora fortunes,js,shakespeare,markov runs
+// fortunes ‖ js, then shakespeare ‖ markov). --deadline HH:MM (UTC) skips the jobs that
+// could not end before it.
+// --recipe old trains the defaults rnn had when issue 12 was filed (TRAIN_DEFAULTS at
+// dc1e4bf: 2×128 LSTM, embed 64, batch 50 × seq 50, Adam 2e-3, cosine to a tenth with 100
+// warm-up steps, clip 5, no dropout) for the steps its measured speed buys in each budget:
+// --old-speed gives, per corpus, the step time and the time of one evaluation with its
+// saves (ms, measured on this machine, same threads); the run validates k times, as many
+// as fit in 4% of the budget (1 to 10, as the defaults' clock does), and gets
+// steps = (budget − k · evaluation) / step time. Step-bounded runs do not depend on the
+// load: run them under a background wrapper, several at once (--jobs N).
+// Every rnn run's best checkpoint is also scored by `rnn eval` on the held-out text as one
+// stream (batch 1, all of it): exactVal, the same figure whatever batch and window the run
+// validated with.
 // Corpora: names (shakespeare = ../shared/corpora/tinyshakespeare.txt; fortunes = the
 // fortune-cookie files of Debian's `fortunes` package, concatenated; js = the JavaScript in
 // node_modules, concatenated, 3 MB; markov = corpora/markov.txt, entropy 1.134 nats/char)
 // or paths. Generated corpora go to a cache folder outside the repo and are never committed.
-// A table goes to stdout; one JSON line per run and system to the --out file. Run it alone
-// (under flock /tmp/rnn-timing.lock when the machine is shared): it measures time.
+// A table goes to stdout; one JSON line per run and system to the --out file. Timed runs
+// (--recipe new) must run alone on the machine: they measure time.
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -41,11 +59,25 @@ const layout = opt('layout', 'side-by-side');
 if (!['side-by-side', 'sequential'].includes(layout)) throw new Error('--layout is side-by-side or sequential');
 const rnnExtra = opt('rnn-args', '').split(/\s+/).filter(Boolean);
 const seed = opt('seed', '1');
-const withTorch = !flag('no-torch');
+const recipe = opt('recipe', 'new');
+if (!['new', 'old'].includes(recipe)) throw new Error('--recipe is new (rnn\'s defaults, --time) or old (issue 12\'s starting defaults, --steps)');
+const withTorch = !flag('no-torch') && recipe === 'new';
+const deadline = opt('deadline', null);
+const jobs = Number(opt('jobs', layout === 'side-by-side' && !withTorch ? '2' : '1'));
+/** rnn's defaults when issue 12 was filed (src/train/config.ts TRAIN_DEFAULTS at dc1e4bf); the shape flags also turn sizing off. */
+const OLD_RECIPE = ['--cell', 'lstm', '--layers', '2', '--hidden', '128', '--embed', '64', '--batch', '50', '--seq', '50', '--lr', '2e-3',
+  '--clip', '5', '--optim', 'adam', '--schedule', 'cosine', '--warmup', '100', '--dropout', '0'];
+const oldSpeed = Object.fromEntries(opt('old-speed', '').split(',').filter(Boolean).map((e) => {
+  const m = /^([^=]+)=(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)$/.exec(e.trim());
+  if (!m) throw new Error(`--old-speed ${e}: give corpus=stepMs:evalMs`);
+  return [m[1], { stepMs: Number(m[2]), evalMs: Number(m[3]) }];
+}));
 const out = resolve(opt('out', join(root, 'bench', 'results', 'quality.jsonl')));
 const torchBench = resolve(root, '..', 'shared', 'bench', 'torch_bench.py');
 const TORCH_RECIPE = ['--layers', '2', '--hidden', '256', '--emb', '64', '--batch', '32', '--seq', '64', '--lr', '2e-3'];
 const cache = resolve(opt('cache', join(tmpdir(), 'rnn-quality-corpora')));
+/** The rnn CLI to run (default this checkout's; e.g. a frozen copy for long background runs). */
+const rnnBin = resolve(opt('rnn', join(root, 'bin', 'rnn.js')));
 
 // ---- corpora ----
 function concatFiles(files, limit) {
@@ -95,6 +127,25 @@ function corpusPath(name) {
   return resolve(name);
 }
 
+/** The held-out text of a corpus as rnn splits it: the last ⌊N · 0.1⌋ characters. */
+function heldOutPath(name, corpus) {
+  const p = join(cache, `${name.replace(/[^\w.-]/g, '_')}.val.txt`);
+  if (!existsSync(p)) {
+    const chars = Array.from(readFileSync(corpus, 'utf8'));
+    writeFileSync(p, chars.slice(chars.length - Math.floor(chars.length * 0.1)).join(''));
+  }
+  return p;
+}
+
+/** The old recipe's steps and evaluations for a budget (see the header). */
+function oldPlan(name, seconds) {
+  const sp = oldSpeed[name];
+  if (!sp) throw new Error(`--recipe old needs --old-speed ${name}=stepMs:evalMs`);
+  const k = Math.max(1, Math.min(10, Math.floor((0.04 * seconds * 1000) / sp.evalMs)));
+  const steps = Math.floor((seconds * 1000 - k * sp.evalMs) / sp.stepMs);
+  return { steps, evals: k, evalEvery: Math.ceil(steps / k), ...sp };
+}
+
 // ---- runs ----
 function lines(cmd, args, onLine) {
   return new Promise((resolveRun, reject) => {
@@ -115,28 +166,47 @@ function lines(cmd, args, onLine) {
   });
 }
 
-async function runRnn(corpus, seconds, threads) {
+async function runRnn(name, corpus, seconds, threads) {
   const ckdir = mkdtempSync(join(tmpdir(), 'rnn-quality-'));
-  const args = [join(root, 'bin', 'rnn.js'), 'train', corpus, '--time', `${seconds}s`, '--val-frac', '0.1', '--seed', seed,
-    '--threads', String(threads), '--out', ckdir, '--json', '--json-every', '100000', '--quiet', ...rnnExtra];
+  const plan = recipe === 'old' ? oldPlan(name, seconds) : null;
+  const limit = plan ? ['--steps', String(plan.steps), '--eval-every', String(plan.evalEvery), ...OLD_RECIPE] : ['--time', `${seconds}s`];
+  const args = [rnnBin, 'train', corpus, ...limit, '--val-frac', '0.1', '--seed', seed,
+    '--threads', String(threads), '--out', ckdir, '--json', '--json-every', '10', '--quiet', ...rnnExtra];
   let start = null;
   let end = null;
+  let best = null;
+  const rates = [];
   const evals = [];
   const t0 = Date.now();
+  let exactVal = null;
   try {
     await lines('node', args, (e) => {
       if (e.type === 'start') start = e;
       else if (e.type === 'eval') evals.push({ step: e.step, elapsedS: e.elapsedMs / 1000, train: e.train, val: e.val });
+      else if (e.type === 'step') rates.push([e.elapsedMs, e.charsPerSec]);
+      else if (e.type === 'checkpoint' && e.kind === 'best') best = e.path;
       else if (e.type === 'end') end = e;
     });
+    if (best) {
+      await lines('node', [rnnBin, 'eval', heldOutPath(name, corpus), '-c', best, '--json', '--threads', String(threads)], (e) => {
+        if (typeof e.nats === 'number') exactVal = e.nats;
+      });
+    }
   } finally {
     rmSync(ckdir, { recursive: true, force: true });
   }
   const c = start?.config ?? {};
+  const chosen = start?.sizing?.candidates?.find((x) => x.rejected === null) ?? null;
+  // the training speed over the run: median of the step events' recent chars/s after its first tenth
+  const later = rates.filter(([ms]) => ms > 0.1 * end.elapsedMs).map(([, r]) => r).sort((a, b) => a - b);
   return {
-    system: 'rnn', threads, wallS: (Date.now() - t0) / 1000, bestVal: end.bestVal, bestStep: end.bestStep, steps: end.step,
+    system: 'rnn', recipe, threads, wallS: (Date.now() - t0) / 1000, bestVal: end.bestVal, exactVal, bestStep: end.bestStep, steps: end.step,
     model: `${c.layers}x${c.hidden} ${c.cell} e${c.embed} B${c.batch} T${c.seq} lr${c.lr} dropout ${c.dropout}`,
-    sizing: start?.sizing?.reasons ?? null, parameters: start?.parameters, evals,
+    sizing: start?.sizing?.reasons ?? null, parameters: start?.parameters, plan,
+    // the sizing probe's speed for the chosen model against the run's (training and validation)
+    probeCharsPerSec: chosen?.charsPerSec ?? null,
+    runCharsPerSec: later.length > 0 ? Math.round(later[Math.floor(later.length / 2)]) : null,
+    command: ['rnn', ...args.slice(1)].join(' '), evals,
   };
 }
 
@@ -165,33 +235,53 @@ mkdirSync(dirname(out), { recursive: true });
 const rows = [];
 const bpc = (x) => (x === null ? 'n/a' : (x / Math.LN2).toFixed(3));
 const nats = (x) => (x === null ? 'n/a' : x.toFixed(3));
-for (const name of corpusNames) {
+// the jobs: corpus by corpus (each against PyTorch), or budget by budget when rnn jobs run
+// in parallel (side by side: fortunes ‖ js, then shakespeare ‖ markov)
+const todo = [];
+if (jobs > 1) for (const seconds of budgets) for (const name of corpusNames) todo.push({ name, seconds });
+else for (const name of corpusNames) for (const seconds of budgets) todo.push({ name, seconds });
+const threadsEach = layout === 'side-by-side' ? 1 : 2;
+const deadlineMs = deadline === null ? Infinity : (() => {
+  const m = /^(\d\d):(\d\d)$/.exec(deadline);
+  if (!m) throw new Error('--deadline is HH:MM (UTC)');
+  const d = new Date();
+  d.setUTCHours(Number(m[1]), Number(m[2]), 0, 0);
+  return d.getTime();
+})();
+async function one({ name, seconds }) {
   const corpus = corpusPath(name);
-  for (const seconds of budgets) {
-    log(`${name} · ${seconds}s …`);
-    let rnn;
-    let torch = null;
-    if (layout === 'side-by-side') {
-      [rnn, torch] = await Promise.all([runRnn(corpus, seconds, 1), withTorch ? runTorch(corpus, seconds, 1) : null]);
-    } else {
-      rnn = await runRnn(corpus, seconds, 2);
-      if (withTorch) torch = await runTorch(corpus, seconds, 2);
-    }
-    const when = new Date().toISOString();
-    for (const r of [rnn, torch]) {
-      if (!r) continue;
-      appendFileSync(out, `${JSON.stringify({ when, corpus: name, corpusPath: relative(root, corpus), budgetS: seconds, layout, cpu, ...r })}\n`);
-    }
-    rows.push({ name, seconds, rnn, torch });
-    log(`  rnn ${nats(rnn.bestVal)} (${rnn.model})${torch ? ` · torch ${nats(torch.bestVal)}` : ''}`);
+  log(`${name} · ${seconds}s · ${recipe} …`);
+  let rnn;
+  let torch = null;
+  if (layout === 'side-by-side') {
+    [rnn, torch] = await Promise.all([runRnn(name, corpus, seconds, 1), withTorch ? runTorch(corpus, seconds, 1) : null]);
+  } else {
+    rnn = await runRnn(name, corpus, seconds, threadsEach);
+    if (withTorch) torch = await runTorch(corpus, seconds, 2);
   }
+  const when = new Date().toISOString();
+  for (const r of [rnn, torch]) {
+    if (!r) continue;
+    appendFileSync(out, `${JSON.stringify({ when, corpus: name, corpusPath: relative(root, corpus), budgetS: seconds, layout, jobs, cpu, ...r })}\n`);
+  }
+  rows.push({ name, seconds, rnn, torch });
+  log(`  ${name} ${seconds}s: rnn ${nats(rnn.bestVal)} (exact ${nats(rnn.exactVal)}; ${rnn.model}, ${rnn.steps} steps)${torch ? ` · torch ${nats(torch.bestVal)}` : ''}`);
+}
+for (let i = 0; i < todo.length; i += jobs) {
+  const group = todo.slice(i, i + jobs);
+  const longest = Math.max(...group.map((j) => j.seconds));
+  if (recipe === 'new' && Date.now() + (longest + 45) * 1000 > deadlineMs) {
+    log(`skipped (would end after ${deadline}): ${group.map((j) => `${j.name} ${j.seconds}s`).join(', ')}`);
+    continue;
+  }
+  await Promise.all(group.map(one));
 }
 
-console.log(`| corpus | budget | rnn best val (nats) | bpc | rnn model | steps | PyTorch best val | bpc | steps | rnn − PyTorch |`);
-console.log(`|---|---|---|---|---|---|---|---|---|---|`);
+console.log(`| corpus | budget | rnn (${recipe}) best val (nats) | bpc | exact val | rnn model | steps | PyTorch best val | bpc | steps | rnn − PyTorch |`);
+console.log(`|---|---|---|---|---|---|---|---|---|---|---|`);
 for (const { name, seconds, rnn, torch } of rows) {
   const diff = torch && rnn.bestVal !== null && torch.bestVal !== null ? (rnn.bestVal - torch.bestVal).toFixed(3) : 'n/a';
-  console.log(`| ${name} | ${seconds >= 60 ? `${seconds / 60} min` : `${seconds} s`} | ${nats(rnn.bestVal)} | ${bpc(rnn.bestVal)} | ${rnn.model} | ${rnn.steps} | ` +
+  console.log(`| ${name} | ${seconds >= 60 ? `${seconds / 60} min` : `${seconds} s`} | ${nats(rnn.bestVal)} | ${bpc(rnn.bestVal)} | ${nats(rnn.exactVal)} | ${rnn.model} | ${rnn.steps} | ` +
     `${torch ? nats(torch.bestVal) : 'n/a'} | ${torch ? bpc(torch.bestVal) : 'n/a'} | ${torch ? torch.steps : 'n/a'} | ${diff} |`);
 }
 log(`results appended to ${relative(process.cwd(), out) || out}`);
