@@ -94,7 +94,8 @@ describe.skipIf(!addon)('native gemm', () => {
         expect(kern.isa).toBe(isa);
         const rng = new Rng(100 + threads);
         // small shapes, and ones that cross the tile, KC (256) and split thresholds; with
-        // A·Bᵀ, M ≤ 4 takes the dot-product path, M ≤ 64 the swapped one, larger M the packed one
+        // A·Bᵀ, M ≤ 4 takes the dot-product path, M ≤ 64 the swapped one, larger M the packed
+        // one; with A·B, M ≤ 64 reads B and the whole panels of A in place
         const shapes: [number, number, number][] = [[1, 1, 1], [1, 7, 3], [3, 9, 21], [4, 5, 300], [5, 1, 9], [6, 16, 8], [7, 17, 300],
           [13, 33, 257], [33, 70, 40], [64, 65, 129], [65, 31, 64], [100, 90, 120], [2, 300, 520]];
         for (const [M, N, K] of shapes) {
@@ -117,6 +118,9 @@ describe.skipIf(!addon)('native gemm', () => {
         [false, true, 32, 1024, 256], [false, false, 32, 256, 1024], [true, false, 300, 70, 500],
         [false, true, 200, 129, 130], [true, true, 97, 203, 111], [false, false, 7, 1000, 300],
         [false, true, 1, 1023, 601], [false, true, 3, 999, 333],
+        // few rows with A·B: B and the whole MR-row panels of A read in place, split along M
+        // (60 rows, 20 columns) and along N with a partial last panel (29 rows)
+        [false, false, 60, 20, 2000], [false, false, 29, 300, 700], [true, false, 40, 300, 500],
       ];
       for (const [ta, tb, M, N, K] of shapes) {
         const A = place(random(rng, M * K), 1);
