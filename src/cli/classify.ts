@@ -3,7 +3,6 @@
 // lines). Also `rnn eval` on labelled data for a classifier (evalClassifier): accuracy,
 // macro-F1, per-class precision/recall and the confusion matrix.
 import { createInterface } from 'node:readline';
-import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { readCheckpoint, type TaskCheckpoint } from '../checkpoint/store.js';
 import { createKernels } from '../kernels/index.js';
@@ -11,9 +10,9 @@ import { ClassifierModel } from '../nn/classifier.js';
 import { classificationReport } from '../tasks/classify-metrics.js';
 import { argmaxRow, encodeExamples, Predictor } from '../tasks/classify.js';
 import { requireTask } from '../tasks/registry.js';
-import { decodeCorpus } from '../text/corpus.js';
+import { decodeCorpus, readTextFile } from '../text/corpus.js';
 import { readLabelled } from '../text/labelled.js';
-import { CorpusError, RnnError, UsageError } from '../util/errors.js';
+import { RnnError, UsageError } from '../util/errors.js';
 import {
   backendOption, checkpointOption, DataOut, findCheckpoint, jsonOption, nameChars, plural, readStdin, threadsOption, usingModel, type BackendFlags,
 } from './common.js';
@@ -118,7 +117,7 @@ async function runClassify(files: string[], flags: ClassifyFlags): Promise<numbe
     }
     let batch: Item[] = [];
     for (const f of files.filter((x) => x !== '-')) {
-      const text = (await readText(f)).replace(/\r\n/g, '\n').replace(/\n$/, '');
+      const text = (await readTextFile(f, 'give its files, e.g. dir/*')).replace(/\r\n/g, '\n').replace(/\n$/, '');
       if (text.trim() === '') continue;
       batch.push({ text, shown: f });
       if (batch.length >= BATCH) {
@@ -133,7 +132,7 @@ async function runClassify(files: string[], flags: ClassifyFlags): Promise<numbe
       if (out.isClosed) break;
       if (f === '-') await streamLines(classifyBatch, () => out.isClosed);
       else {
-        const lines = (await readText(f)).split(/\r?\n/).filter((l) => l.trim() !== '');
+        const lines = (await readTextFile(f, 'give its files, e.g. dir/*')).split(/\r?\n/).filter((l) => l.trim() !== '');
         for (let at = 0; at < lines.length && !out.isClosed; at += BATCH) {
           await classifyBatch(lines.slice(at, at + BATCH).map((l) => ({ text: l, shown: l })));
         }
@@ -191,18 +190,6 @@ async function streamLines(classify: (items: Item[]) => Promise<void>, stop: () 
   await new Promise<void>((resolve) => rl.on('close', () => resolve()));
   flush();
   await busy;
-}
-
-async function readText(path: string): Promise<string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder (give its files, e.g. dir/*)' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code})`;
-    throw new CorpusError(`${path}: ${why}`);
-  }
-  return bytes.length === 0 ? '' : decodeCorpus(bytes, path);
 }
 
 // ---- rnn eval for a classifier ----------------------------------------------------------

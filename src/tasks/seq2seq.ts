@@ -15,14 +15,13 @@
 //             error rate of the greedy outputs), loss (teacher-forced nats per target
 //             symbol, the end symbol included); best checkpoint: highest exact, then lowest loss
 //   metadata  model (Seq2SeqConfig), vocab (source characters), targetVocab, longestTarget
-import { readFile } from 'node:fs/promises';
 import type { Kernels } from '../kernels/types.js';
 import { CELL_KINDS } from '../nn/layer.js';
 import {
   ATTENTION_MODES, BOUNDARY, Seq2SeqModel, seq2seqParamSpecs, type AttentionMode, type Seq2SeqConfig, type Seq2SeqWorkspace,
 } from '../nn/seq2seq.js';
 import { beamDecode, decodeBatch } from '../sample/translate.js';
-import { decodeCorpus } from '../text/corpus.js';
+import { decodeCorpus, readTextFile } from '../text/corpus.js';
 import { Vocab } from '../text/vocab.js';
 import type { TrainConfig } from '../train/config.js';
 import { CheckpointError, CorpusError, UsageError } from '../util/errors.js';
@@ -117,15 +116,7 @@ export function parsePairLines(text: string, name: string, keepDuplicates = fals
 
 async function readInput(input: DataInput): Promise<{ text: string; name: string }> {
   if (input.path === '-') return { text: decodeCorpus(input.stdin ?? new Uint8Array(0), 'stdin'), name: 'stdin' };
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(input.path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EISDIR') throw new CorpusError(`${input.path} is a folder; --task seq2seq reads one file of source<TAB>target lines`);
-    throw new CorpusError(`cannot read ${input.path} (${code ?? (e as Error).message}); check the path`);
-  }
-  return { text: decodeCorpus(bytes, input.path), name: input.path };
+  return { text: await readTextFile(input.path, '--task seq2seq reads one file of source<TAB>target lines'), name: input.path };
 }
 
 /** Seeded Fisher–Yates over 0..n-1. */

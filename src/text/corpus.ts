@@ -4,7 +4,8 @@
 // CorpusError whose one-line message names the input and says what to do.
 //
 // decodeCorpus works on bytes and never touches `process`: the CLI reads stdin itself and
-// hands the bytes over with the name "stdin". readCorpusPath reads a file or a directory.
+// hands the bytes over with the name "stdin". readCorpusPath reads a file or a directory,
+// readTextFile one file that is not a corpus (a table, pairs, a file to classify).
 
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
@@ -12,6 +13,24 @@ import { CorpusError } from '../util/errors.js';
 
 /** Largest corpus accepted, in bytes: V8 strings top out near 2^29 UTF-16 units. */
 export const MAX_CORPUS_BYTES = 512 * 1024 * 1024;
+
+/**
+ * Reads one text file by the corpus rules (size limit, strict UTF-8, binary refused); an
+ * empty file gives ''. For the inputs that are one file each (a labelled table, pairs for
+ * seq2seq, a file to classify). A pipe such as `<(cmd)` is read as it comes; a folder is
+ * refused with `folderHint` as the fix.
+ *
+ * @throws CorpusError naming the file and what to do.
+ */
+export async function readTextFile(path: string, folderHint = 'give a file'): Promise<string> {
+  const info = await stat(path).catch((err: unknown) => {
+    throw fsError(path, err);
+  });
+  if (info.isDirectory()) throw new CorpusError(`${path}: is a folder; ${folderHint}`);
+  if (info.isFile() && info.size > MAX_CORPUS_BYTES) throw tooLarge(path, info.size);
+  const bytes = await readBytes(path);
+  return bytes.length === 0 ? '' : decodeCorpus(bytes, path);
+}
 
 /** A file whose C0 control characters (other than \t \n \r \f, \v, ESC) exceed this share looks binary. */
 const CONTROL_SHARE_LIMIT = 0.1;

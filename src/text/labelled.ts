@@ -16,11 +16,11 @@
 // same text) are kept (they are part of the data's distribution) and counted. A folder holding both files and folders, an empty
 // class, a line without a label column and a single class are one-line CorpusErrors that
 // name the layouts there are.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { CorpusError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { decodeCorpus } from './corpus.js';
+import { decodeCorpus, readTextFile } from './corpus.js';
 
 export type LabelledLayout = 'table' | 'files' | 'folders';
 
@@ -61,7 +61,7 @@ export async function readLabelled(path: string, stdin?: Uint8Array): Promise<La
   });
   if (info.isFile()) {
     const kind = extname(path).toLowerCase() === '.csv' ? 'csv' : 'tsv';
-    const text = await readText(path);
+    const text = await readTextFile(path);
     return finish('table', `${kind === 'csv' ? 'label,text CSV records' : 'label<TAB>text lines'} of ${path}`, parseTable(text, path, kind));
   }
   if (!info.isDirectory()) throw new CorpusError(`${path}: not a regular file or a folder; ${LAYOUTS_HELP}`);
@@ -81,7 +81,7 @@ export async function readLabelled(path: string, stdin?: Uint8Array): Promise<La
       const other = seen.get(label);
       if (other) throw new CorpusError(`${join(path, f.name)}: ${other} already names class ${JSON.stringify(label)}; give each class one file`);
       seen.set(label, f.name);
-      const lines = splitLines(await readText(join(path, f.name)));
+      const lines = splitLines(await readTextFile(join(path, f.name)));
       const before = examples.length;
       for (const line of lines) {
         if (line.trim() === '') empty++;
@@ -97,7 +97,7 @@ export async function readLabelled(path: string, stdin?: Uint8Array): Promise<La
     const found = await filesUnder(folder);
     const before = examples.length;
     for (const file of found) {
-      const text = (await readText(file)).replace(/\r\n/g, '\n').replace(/\n$/, '');
+      const text = (await readTextFile(file)).replace(/\r\n/g, '\n').replace(/\n$/, '');
       if (text.trim() === '') empty++;
       else examples.push({ label, text });
     }
@@ -193,18 +193,6 @@ function splitLines(text: string): string[] {
   const lines = text.split(/\r?\n/);
   if (lines.at(-1) === '') lines.pop();
   return lines;
-}
-
-async function readText(path: string): Promise<string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new CorpusError(`${path}: ${code === 'EACCES' ? 'permission denied' : `cannot be read (${code})`}; check the file`);
-  }
-  if (bytes.length === 0) return '';
-  return decodeCorpus(bytes, path);
 }
 
 async function filesUnder(dir: string): Promise<string[]> {

@@ -1,8 +1,9 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCorpus, readCorpusPath, TextStreamDecoder } from '../../src/text/corpus.js';
+import { decodeCorpus, readCorpusPath, readTextFile, TextStreamDecoder } from '../../src/text/corpus.js';
 import { CorpusError } from '../../src/util/errors.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -184,5 +185,44 @@ describe('TextStreamDecoder (rnn score): the rules of decodeCorpus, as bytes arr
 
   it('an empty stream is empty, not an error', () => {
     expect(streamed(new Uint8Array(0), 8)).toBe('');
+  });
+});
+
+describe('readTextFile (one file that is not a corpus: a table, pairs, a file to classify)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rnn-textfile-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads UTF-8 text and gives an empty file as the empty string', async () => {
+    await writeFile(join(dir, 'a.tsv'), '\uFEFFpos\tgood\r\nneg\tbad\n');
+    expect(await readTextFile(join(dir, 'a.tsv'))).toBe('pos\tgood\r\nneg\tbad\n');
+    await writeFile(join(dir, 'empty.txt'), '');
+    expect(await readTextFile(join(dir, 'empty.txt'))).toBe('');
+  });
+
+  it('refuses what the corpus reader refuses, with the same one-line messages', async () => {
+    const missing = join(dir, 'missing.tsv');
+    expect(await corpusErrorAsync(readTextFile(missing))).toBe(`${missing}: no such file or directory; check the path`);
+    await writeFile(join(dir, 'latin1.txt'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]));
+    expect(await corpusErrorAsync(readTextFile(join(dir, 'latin1.txt')))).toMatch(/latin1\.txt: not valid UTF-8 at byte 3; convert it with iconv/);
+    await writeFile(join(dir, 'bin'), Buffer.from(Array.from({ length: 4096 }, (_, i) => i % 7)));
+    expect(await corpusErrorAsync(readTextFile(join(dir, 'bin')))).toMatch(/^.*bin: .*binary/);
+  });
+
+  it('names the fix the caller gives for a folder', async () => {
+    expect(await corpusErrorAsync(readTextFile(dir, 'give its files, e.g. dir/*'))).toBe(`${dir}: is a folder; give its files, e.g. dir/*`);
+  });
+
+  it.skipIf(process.platform === 'win32')('reads a named pipe as its writer fills it (process substitution)', async () => {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const writer = spawn('sh', ['-c', `printf 'x\\ty\\n' > '${fifo}'`]);
+    const closed = new Promise((r) => writer.on('close', r));
+    expect(await readTextFile(fifo)).toBe('x\ty\n');
+    expect(await closed).toBe(0);
   });
 });
