@@ -11,22 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/store.js';
 import { runCli, tempDir } from '../helpers/cli.js';
+import { torchMissing } from '../helpers/torch.js';
 
 const INTEROP = fileURLToPath(new URL('../fixtures/torch_interop.py', import.meta.url));
 const CORPUS = 'the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat.\n'.repeat(40);
 const SMALL = ['--cell', 'lstm', '--hidden', '16', '--layers', '2', '--embed', '8', '--batch', '4', '--seq', '12',
   '--eval-every', '4', '--backend', 'reference', '-q'];
 
-function torchMissing(): string | null {
-  const r = spawnSync('python3', ['-c', 'import torch, torch.distributed'], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) return `python3 cannot be run (${r.error.message})`;
-  if (r.status !== 0) return `python3 -c "import torch" fails (${r.stderr.trim().split('\n').pop()})`;
-  const t = spawnSync('torchrun', ['--help'], { encoding: 'utf8', timeout: 60_000 });
-  if (t.error || t.status !== 0) return 'torchrun is not on PATH';
-  return null;
-}
-
-const missing = torchMissing();
+const missing = torchMissing({ modules: 'torch, torch.distributed', torchrun: true });
 const cleanups: (() => void)[] = [];
 afterAll(() => cleanups.forEach((c) => c()));
 if (missing) console.warn(`skipping PyTorch job tests: ${missing}`);

@@ -12,15 +12,9 @@ import { ReferenceKernels } from '../../src/kernels/reference.js';
 import { ClassifierModel, type ClassifierConfig } from '../../src/nn/classifier.js';
 import { Rng } from '../../src/util/rng.js';
 import { tempDir } from '../helpers/cli.js';
+import { torchMissing } from '../helpers/torch.js';
 
 const SCRIPT = fileURLToPath(new URL('../fixtures/torch_classifier.py', import.meta.url));
-
-function torchMissing(): string | null {
-  const r = spawnSync('python3', ['-c', 'import torch'], { encoding: 'utf8', timeout: 60_000 });
-  if (r.error) return `python3 cannot be run (${r.error.message})`;
-  if (r.status !== 0) return `python3 -c "import torch" fails (${r.stderr.trim().split('\n').pop()})`;
-  return null;
-}
 
 const missing = torchMissing();
 if (missing) console.warn(`skipping PyTorch classifier interop tests: ${missing}`);

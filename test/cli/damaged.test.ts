@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { expectOneLineError, runCli, tempDir } from '../helpers/cli.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/checkpoints/v1-lstm-train.safetensors', import.meta.url));
 const tmp = tempDir('rnn-damaged-');
@@ -15,14 +15,7 @@ afterAll(() => tmp.cleanup());
 writeFileSync(join(tmp.dir, 'text.txt'), 'the cat sat on the mat\nthe dog sat on the log\n'.repeat(4));
 
 async function expectRefused(args: string[], pattern: RegExp, code = 1) {
-  const r = await runCli(args, { cwd: tmp.dir, timeoutMs: 20_000 });
-  expect(r.signal, 'it must not hang').toBeNull();
-  expect(r.code, r.stderr).toBe(code);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^rnn: /);
-  expect(lines[0]).toMatch(pattern);
+  expectOneLineError(await runCli(args, { cwd: tmp.dir, timeoutMs: 20_000 }), code, pattern);
 }
 
 /** The three commands that read a checkpoint's model. */

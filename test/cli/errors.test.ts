@@ -4,7 +4,7 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { expectOneLineError, runCli, tempDir } from '../helpers/cli.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -16,14 +16,7 @@ function file(name: string, data: string | Uint8Array): string {
 }
 
 async function expectError(args: string[], code: number, pattern: RegExp, input?: string) {
-  const r = await runCli(args, { cwd: tmp.dir, input });
-  expect(r.code, r.stderr).toBe(code);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines, r.stderr).toHaveLength(1);
-  expect(lines[0]).toMatch(/^rnn: /);
-  expect(lines[0]).toMatch(pattern);
-  expect(r.stderr).not.toMatch(/\n\s+at /);
+  expectOneLineError(await runCli(args, { cwd: tmp.dir, input }), code, pattern);
 }
 
 describe('bad input', () => {

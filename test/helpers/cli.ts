@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const BIN = fileURLToPath(new URL('../../bin/rnn.js', import.meta.url));
 
@@ -56,4 +57,18 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
 export function tempDir(prefix = 'rnn-test-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * What a user must see for an error they caused: nothing on stdout, the exit code, and one
+ * stderr line starting `rnn: ` that matches `pattern`, with no stack trace.
+ */
+export function expectOneLineError(r: RunResult, code: number, pattern: RegExp): void {
+  expect(r.signal, 'it must not hang').toBeNull();
+  expect(r.code, r.stderr).toBe(code);
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^rnn: /);
+  expect(lines[0]).toMatch(pattern);
 }
