@@ -56,6 +56,16 @@ describe('rnn train: embedding dropout, recurrent dropout, weight decay', () => 
     expectUsageError(await runCli(['train', 'labels.tsv', '--task', 'classify', '--recurrent-dropout', '0.2'], { cwd }), /--recurrent-dropout does not apply to a .*--task classify/);
   });
 
+  it('a sized run (a limit, no model shape) keeps them', async () => {
+    const r = await runCli(['train', 'sand.txt', '--steps', '3', '--eval-every', '0', '--recurrent-dropout', '0.2', '--weight-decay', '0.01', '--out', 'ck-sized', '--json'], { cwd: tmp.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^sized: /m);
+    expect(r.stderr).toMatch(/weight decay 0\.01 .*recurrent dropout 0\.2/);
+    const start = JSON.parse(r.stdout.split('\n')[0]);
+    expect(start.sizing).not.toBeNull();
+    expect(start.config).toMatchObject({ recurrentDropout: 0.2, weightDecay: 0.01, embedDropout: 0 });
+  });
+
   it('a run shows them (header, --json, checkpoint, rnn info); a resume keeps them and continues exactly', async () => {
     const cwd = tmp.dir;
     const full = await runCli(['train', 'sand.txt', ...SMALL, ...REG, '--steps', '16', '--out', 'ck-full', '--json'], { cwd });
