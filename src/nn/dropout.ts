@@ -21,12 +21,35 @@
 import type { Vec } from '../kernels/types.js';
 import type { Rng } from '../util/rng.js';
 
-/** Fills `mask` with 0 (probability p) or 1/(1 − p). */
+/**
+ * Fills `mask` with 0 (probability p) or 1/(1 − p): element i is kept when the i-th
+ * uint32 of `rng` is ≥ p·2³². The generator (xoshiro128**, util/rng.ts) runs here on
+ * local int32 words and is written back at the end: the same stream as one
+ * rng.nextU32() per element (tested), without a method call and a state write-back per
+ * element, which cost ~47 ns each (a [T,B,H] mask of a 2×384 model: 37 ms per window).
+ */
 export function drawDropoutMask(rng: Rng, p: number, mask: Vec): void {
   if (!(p >= 0 && p < 1)) throw new RangeError(`dropout must be in [0, 1), got ${p}`);
   const threshold = p * 4294967296; // keep when a uniform uint32 ≥ p·2³²
   const scale = 1 / (1 - p);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.nextU32() >= threshold ? scale : 0;
+  const state = rng.getState();
+  let s0 = state[0] | 0;
+  let s1 = state[1] | 0;
+  let s2 = state[2] | 0;
+  let s3 = state[3] | 0;
+  for (let i = 0; i < mask.length; i++) {
+    const x = Math.imul(s1, 5);
+    const draw = Math.imul((x << 7) | (x >>> 25), 9) >>> 0;
+    const t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 11) | (s3 >>> 21);
+    mask[i] = draw >= threshold ? scale : 0;
+  }
+  rng.setState([s0 >>> 0, s1 >>> 0, s2 >>> 0, s3 >>> 0, state[4]]);
 }
 
 /** y = m ⊙ x over n elements (forward), or ∂x = m ⊙ ∂y (backward). */

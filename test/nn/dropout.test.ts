@@ -54,6 +54,22 @@ describe('dropout', () => {
     });
   }
 
+  it('a mask is drawn from the same stream as one rng.nextU32() per element, and leaves the stream where that would', () => {
+    for (const [p, n] of [[0.15, 1000], [0.5, 37], [0, 5], [0.9, 4096]] as const) {
+      const fast = new Rng(11);
+      fast.normal(); // a cached spare deviate survives the draw
+      const slow = new Rng(11);
+      slow.normal();
+      const got = new Float32Array(n);
+      drawDropoutMask(fast, p, got);
+      const want = new Float32Array(n);
+      for (let i = 0; i < n; i++) want[i] = slow.nextU32() >= p * 4294967296 ? 1 / (1 - p) : 0;
+      expect(Array.from(got)).toEqual(Array.from(want));
+      expect(fast.getState()).toEqual(slow.getState());
+      expect(fast.nextU32()).toBe(slow.nextU32());
+    }
+  });
+
   it('masks keep about 1 − p of the units, scaled by 1/(1 − p), and are seeded', () => {
     const a = new Float64Array(100_000);
     const b = new Float64Array(100_000);
