@@ -7,13 +7,24 @@
         "src/kernels/native/cpu.c",
         "src/kernels/native/pool.c",
         "src/kernels/native/gemm_generic.c",
-        "src/kernels/native/gemm_avx2.c",
-        "src/kernels/native/gemm_avx512.c",
-        "src/kernels/native/gemm_neon.c",
         "src/kernels/native/ops.c",
-        "src/kernels/native/cells_generic.c",
-        "src/kernels/native/cells_avx2.c",
-        "src/kernels/native/cells_avx512.c"
+        "src/kernels/native/cells_generic.c"
+      ],
+      "conditions": [
+        ["target_arch==\"x64\"", {
+          "sources": [
+            "src/kernels/native/gemm_avx2.c",
+            "src/kernels/native/gemm_avx512.c",
+            "src/kernels/native/cells_avx2.c",
+            "src/kernels/native/cells_avx512.c"
+          ]
+        }],
+        ["target_arch==\"arm64\"", {
+          "sources": [
+            "src/kernels/native/gemm_neon.c",
+            "src/kernels/native/cells_neon.c"
+          ]
+        }]
       ],
       "cflags": ["-O3", "-std=c11", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "ldflags": ["-pthread"],

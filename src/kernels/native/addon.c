@@ -62,11 +62,14 @@ static const rnn_gemm_isa *isa_list(int i) {
   return i < n ? all[i] : NULL;
 }
 
-/* the cell kernels that go with a product instruction set (NEON and generic: plain C) */
+/* the cell kernels that go with a product instruction set (generic: plain C) */
 static const rnn_cells_isa *cells_for(const rnn_gemm_isa *isa) {
 #if defined(__x86_64__) || defined(_M_X64)
   if (isa == &rnn_gemm_avx512) return &rnn_cells_avx512;
   if (isa == &rnn_gemm_avx2) return &rnn_cells_avx2;
+#endif
+#if defined(__aarch64__)
+  if (isa == &rnn_gemm_neon) return &rnn_cells_neon;
 #endif
   (void)isa;
   return &rnn_cells_generic;

@@ -3,8 +3,8 @@
  * src/kernels/reference.ts (its comments and the cell files give the equations).
  *
  * cells_impl.h holds the kernels once, written on a small set of vector macros;
- * cells_avx512.c, cells_avx2.c and cells_generic.c (one float per "vector": any CPU, arm64
- * included) compile it for their width. The vector exp, σ and tanh are the same polynomial
+ * cells_avx512.c, cells_avx2.c, cells_neon.c (arm64) and cells_generic.c (one float per
+ * "vector": any CPU) compile it for their width. The vector exp, σ and tanh are the same polynomial
  * as the WebAssembly backend's (src/kernels/wasm/assembly/vmath.ts), with fused multiply-adds
  * where the instruction set has them. Every element is computed by the same operations
  * whatever its position, tails included (masked loads), and nothing is split across threads,
@@ -43,6 +43,9 @@ extern const rnn_cells_isa rnn_cells_generic;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const rnn_cells_isa rnn_cells_avx2;
 extern const rnn_cells_isa rnn_cells_avx512;
+#endif
+#if defined(__aarch64__)
+extern const rnn_cells_isa rnn_cells_neon;
 #endif
 
 #endif

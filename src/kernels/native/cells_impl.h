@@ -13,6 +13,7 @@
  *   ISA_NAME, ISA_STRUCT
  * Every function here is static: the file is compiled once per instruction set. */
 #include <math.h>
+#include <stddef.h>
 #include "cells.h"
 
 #define INL static inline __attribute__((always_inline))
