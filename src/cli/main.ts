@@ -1,9 +1,10 @@
 // Entry point of bin/rnn.js: the commands, and one error handler around them.
 //
-// Each command lives in its own module, loaded only when it runs: `rnn sample` never
-// loads the trainer, the progress bar or the ONNX writer, which keeps its cold start
-// short. The bundle is split along these dynamic imports (scripts/build.mjs). What main
-// itself loads is small: `rnn --version` answers before commander is loaded.
+// Each command lives in its own module, imported only when it runs: `rnn sample` never
+// runs the trainer's, the progress bar's or the ONNX writer's module code. The CLI is one
+// CommonJS bundle that bin/rnn.js starts from V8's code cache (./code-cache.ts), so what
+// a command compiles is mostly already compiled. `rnn --version` answers before commander
+// is loaded.
 import type { Command } from 'commander';
 import { UsageError } from '../util/errors.js';
 import { handleError } from './errors.js';
