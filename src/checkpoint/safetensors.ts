@@ -16,8 +16,11 @@
 //
 // Integrity: a writer asked for it records the CRC-32 of the whole data section in the
 // metadata entry "data_crc32" (8 lowercase hex digits); the reader checks it when it is
-// there, so a flipped bit in the weights is found before they are used. Files without
-// the entry (older checkpoints, other writers) load as before.
+// there, so a flipped bit in the weights is found before they are used. A writer may also
+// record the CRC-32 of the data section's first bytes, "data_crc32_head" = "<bytes>:<crc>"
+// (rnn writes the weights first and covers them: a reader that needs only the weights reads
+// and checks only those bytes). Files without the entries (older checkpoints, other
+// writers) load as before.
 //
 // This module reads and writes F32 and I32 tensors only, which is all a checkpoint holds.
 // The reader trusts nothing: every failure is a CheckpointError(file, one-line problem),
@@ -47,6 +50,8 @@ export const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 const METADATA_KEY = '__metadata__';
 /** Metadata entry holding the CRC-32 of the data section. */
 export const CHECKSUM_KEY = 'data_crc32';
+/** Metadata entry holding the CRC-32 of the data section's first bytes: "<bytes>:<crc>". */
+export const HEAD_CHECKSUM_KEY = 'data_crc32_head';
 const CHECKSUM_PLACEHOLDER = '00000000';
 
 /** Dtypes the format defines; those other than F32 and I32 get a "not supported" message. */
@@ -61,24 +66,28 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * Serialises tensors (in the given order, contiguous) and string metadata. The header is
  * padded with spaces so the data section starts at a multiple of 8 bytes.
  *
- * With `checksum`, the metadata also records the CRC-32 of the data section (CHECKSUM_KEY).
+ * With `checksum`, the metadata also records the CRC-32 of the data section (CHECKSUM_KEY),
+ * and with `headTensors` (k > 0) the CRC-32 of the bytes of the first k tensors (HEAD_CHECKSUM_KEY).
  *
  * @throws RangeError for a caller's mistake: a repeated or reserved name, a shape that
  *   does not match the data length, a non-string metadata value.
  */
-export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, string>, opts: { checksum?: boolean } = {}): Uint8Array {
+export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, string>, opts: { checksum?: boolean; headTensors?: number } = {}): Uint8Array {
   const header: Record<string, unknown> = {};
-  // the checksum first, with a placeholder of its final width, filled in once the data is laid out
+  const withHead = opts.checksum === true && (opts.headTensors ?? 0) > 0;
+  // the checksums first, with placeholders of their final width, filled in once the data is laid out
   const meta: Record<string, string> = opts.checksum ? { [CHECKSUM_KEY]: CHECKSUM_PLACEHOLDER } : {};
+  if (withHead) meta[HEAD_CHECKSUM_KEY] = '';
   for (const [key, value] of Object.entries(metadata)) {
-    if (opts.checksum && key === CHECKSUM_KEY) continue;
+    if (opts.checksum && (key === CHECKSUM_KEY || key === HEAD_CHECKSUM_KEY)) continue;
     if (typeof value !== 'string') throw new RangeError(`metadata ${JSON.stringify(key)} must be a string (got ${typeof value})`);
     meta[key] = value;
   }
   if (Object.keys(meta).length > 0) header[METADATA_KEY] = meta;
 
   let offset = 0;
-  for (const { name, shape, data } of tensors) {
+  let headBytes = 0;
+  for (const [i, { name, shape, data }] of tensors.entries()) {
     if (name === METADATA_KEY) throw new RangeError(`tensor name ${METADATA_KEY} is reserved`);
     if (Object.prototype.hasOwnProperty.call(header, name)) throw new RangeError(`tensor name ${JSON.stringify(name)} is used twice`);
     if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -91,7 +100,9 @@ export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, 
     const dtype: Dtype = data instanceof Float32Array ? 'F32' : 'I32';
     header[name] = { dtype, shape: [...shape], data_offsets: [offset, offset + 4 * count] };
     offset += 4 * count;
+    if (withHead && i < opts.headTensors!) headBytes = offset;
   }
+  if (withHead) meta[HEAD_CHECKSUM_KEY] = `${headBytes}:${CHECKSUM_PLACEHOLDER}`;
 
   const headerText = JSON.stringify(header);
   const json = new TextEncoder().encode(headerText);
@@ -115,13 +126,39 @@ export function encodeSafetensors(tensors: TensorIn[], metadata: Record<string, 
     at += data.byteLength;
   }
   if (opts.checksum) {
-    // the placeholder's byte offset in the header (the key occurs once: JSON escapes quotes in values)
-    const entry = `"${CHECKSUM_KEY}":"`;
-    const at = new TextEncoder().encode(headerText.slice(0, headerText.indexOf(entry) + entry.length)).length;
-    const hex = crc32(out.subarray(8 + headerLength)).toString(16).padStart(8, '0');
-    out.set(new TextEncoder().encode(hex), 8 + at);
+    // a placeholder's byte offset in the header (each key occurs once: JSON escapes quotes in values)
+    const fill = (prefix: string, crc: number) => {
+      const at = new TextEncoder().encode(headerText.slice(0, headerText.indexOf(prefix) + prefix.length)).length;
+      out.set(new TextEncoder().encode(crc.toString(16).padStart(8, '0')), 8 + at);
+    };
+    const data = out.subarray(8 + headerLength);
+    const headCrc = crc32(data.subarray(0, headBytes));
+    if (withHead) fill(`"${HEAD_CHECKSUM_KEY}":"${headBytes}:`, headCrc);
+    fill(`"${CHECKSUM_KEY}":"`, crc32(data.subarray(headBytes), headCrc));
   }
   return out;
+}
+
+/** A tensor's entry in a validated header; begin and end are offsets in the data section. */
+export interface TensorInfo {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/** A validated header: what the file holds and where. */
+export interface SafetensorsHeader {
+  metadata: Record<string, string>;
+  /** In the order of their data offsets (they tile the data section). */
+  tensors: TensorInfo[];
+  /** The data section's first byte in the file (8 + the header length). */
+  dataStart: number;
+  /** The data section's length in bytes. */
+  dataLength: number;
+  /** The bytes at the start of the data section that the head checksum covers (0: no head checksum). */
+  headBytes: number;
 }
 
 /**
@@ -139,29 +176,54 @@ export function decodeSafetensors(
   /** Tensors to copy out (all by default); the others are validated but left out of the result. */
   keep?: (name: string) => boolean,
 ): { metadata: Record<string, string>; tensors: Map<string, TensorOut> } {
+  const header = parseHeader(bytes, bytes.length, file);
+  const data = bytes.subarray(header.dataStart);
+  verifyChecksums(header, data, file, true);
+  return { metadata: header.metadata, tensors: tensorData(header, data, keep) };
+}
+
+/**
+ * The header length recorded in a file's first 8 bytes, checked against the file's size.
+ * @throws CheckpointError
+ */
+export function headerLength(first: Uint8Array, fileSize: number, file: string): number {
   const fail = (problem: string): never => {
     throw new CheckpointError(file, problem);
   };
-  const notCheckpoint = 'is it a checkpoint written by rnn?';
-
-  if (bytes.length < 8) fail(`only ${bytes.length} bytes, too short to be a safetensors file; ${notCheckpoint}`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (fileSize < 8 || first.length < 8) fail(`only ${fileSize} bytes, too short to be a safetensors file; ${NOT_CHECKPOINT}`);
+  const view = new DataView(first.buffer, first.byteOffset, 8);
   const lengthLow = view.getUint32(0, true);
   const lengthHigh = view.getUint32(4, true);
-  const available = bytes.length - 8;
+  const available = fileSize - 8;
   if (lengthHigh !== 0 || lengthLow > MAX_HEADER_BYTES) {
     fail(`header length ${describeU64(lengthLow, lengthHigh)} exceeds the ${MAX_HEADER_BYTES / 1048576} MB limit; the file is damaged or not a safetensors file`);
   }
-  const headerLength = lengthLow;
-  if (headerLength > available) {
-    fail(`header length ${headerLength} is beyond the end of the file (${available} bytes after the length); the file is truncated or damaged`);
+  if (lengthLow > available) {
+    fail(`header length ${lengthLow} is beyond the end of the file (${available} bytes after the length); the file is truncated or damaged`);
   }
-  if (headerLength < 2) fail(`header length ${headerLength} is too small for a JSON object; the file is damaged`);
-  if (bytes[8] !== 0x7b) fail(`header does not start with '{'; ${notCheckpoint}`);
+  if (lengthLow < 2) fail(`header length ${lengthLow} is too small for a JSON object; the file is damaged`);
+  return lengthLow;
+}
+
+const NOT_CHECKPOINT = 'is it a checkpoint written by rnn?';
+
+/**
+ * Parses and validates the header of a file of `fileSize` bytes, of which `bytes` holds at
+ * least the first 8 + header length: every tensor's dtype, shape and byte range (which
+ * must tile the data section up to the end of the file) and the checksum entries' form.
+ * @throws CheckpointError
+ */
+export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): SafetensorsHeader {
+  const fail = (problem: string): never => {
+    throw new CheckpointError(file, problem);
+  };
+  const length = headerLength(bytes, fileSize, file);
+  if (bytes.length < 8 + length) throw new RangeError('parseHeader needs the whole header');
+  if (bytes[8] !== 0x7b) fail(`header does not start with '{'; ${NOT_CHECKPOINT}`);
 
   let text = '';
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerLength));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + length));
   } catch {
     fail('header is not valid UTF-8; the file is damaged');
   }
@@ -186,9 +248,9 @@ export function decodeSafetensors(
     }
   }
 
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
-  const infos: Array<{ name: string; dtype: Dtype; shape: number[]; begin: number; end: number }> = [];
+  const dataStart = 8 + length;
+  const dataLength = fileSize - dataStart;
+  const infos: TensorInfo[] = [];
   for (const [name, raw] of Object.entries(entries)) {
     if (name === METADATA_KEY) continue;
     const where = `tensor ${quote(name)}`;
@@ -251,35 +313,73 @@ export function decodeSafetensors(
     fail(`the data section has ${dataLength - expected} bytes after the last tensor; the file is damaged or has trailing data`);
   }
 
-  if (Object.prototype.hasOwnProperty.call(metadata, CHECKSUM_KEY)) {
-    const recorded = metadata[CHECKSUM_KEY]!;
-    if (!/^[0-9a-f]{8}$/.test(recorded)) fail(`${METADATA_KEY} entry ${CHECKSUM_KEY} is ${quote(recorded)}, not a CRC-32; the file is damaged`);
-    const actual = crc32(bytes.subarray(dataStart)).toString(16).padStart(8, '0');
-    if (actual !== recorded) {
-      fail(`the tensor data does not match the checksum recorded with it (CRC-32 ${actual}, recorded ${recorded}); the file is damaged: use another checkpoint of the run`);
-    }
+  if (Object.prototype.hasOwnProperty.call(metadata, CHECKSUM_KEY) && !/^[0-9a-f]{8}$/.test(metadata[CHECKSUM_KEY]!)) {
+    fail(`${METADATA_KEY} entry ${CHECKSUM_KEY} is ${quote(metadata[CHECKSUM_KEY]!)}, not a CRC-32; the file is damaged`);
   }
+  let headBytes = 0;
+  if (Object.prototype.hasOwnProperty.call(metadata, HEAD_CHECKSUM_KEY)) {
+    const head = /^(0|[1-9]\d{0,15}):[0-9a-f]{8}$/.exec(metadata[HEAD_CHECKSUM_KEY]!);
+    if (!head || Number(head[1]) > dataLength) {
+      fail(`${METADATA_KEY} entry ${HEAD_CHECKSUM_KEY} is ${quote(metadata[HEAD_CHECKSUM_KEY]!)}, not a length within the data and a CRC-32; the file is damaged`);
+    }
+    headBytes = Number(head![1]);
+  }
+  return { metadata, tensors: infos, dataStart, dataLength, headBytes };
+}
 
-  const tensors = new Map<string, TensorOut>();
-  for (const { name, dtype, shape, begin, end } of infos) {
-    if (keep && !keep(name)) continue;
-    const at = dataStart + begin;
-    const count = (end - begin) / 4;
-    let data: Float32Array | Int32Array;
-    if (LITTLE_ENDIAN_HOST) {
-      // fresh and aligned; Uint8Array's slice copies even when `bytes` is a Node Buffer (whose own slice would not)
-      const copy = Uint8Array.prototype.slice.call(bytes, at, at + count * 4).buffer;
-      data = dtype === 'F32' ? new Float32Array(copy) : new Int32Array(copy);
-    } else if (dtype === 'F32') {
-      data = new Float32Array(count);
-      for (let i = 0; i < count; i++) data[i] = view.getFloat32(at + 4 * i, true);
-    } else {
-      data = new Int32Array(count);
-      for (let i = 0; i < count; i++) data[i] = view.getInt32(at + 4 * i, true);
+/**
+ * Checks the recorded CRC-32s against `data`, the data section from its first byte: the
+ * head checksum's bytes, and with `whole` (then `data` is all of it) the whole section's.
+ * @throws CheckpointError when one does not match
+ */
+export function verifyChecksums(header: SafetensorsHeader, data: Uint8Array, file: string, whole: boolean): void {
+  const { metadata, headBytes } = header;
+  const check = (actual: number, recorded: string) => {
+    const hex = actual.toString(16).padStart(8, '0');
+    if (hex !== recorded) {
+      throw new CheckpointError(file, `the tensor data does not match the checksum recorded with it (CRC-32 ${hex}, recorded ${recorded}); the file is damaged: use another checkpoint of the run`);
     }
-    tensors.set(name, { dtype, shape, data });
+  };
+  if (data.length < (whole ? header.dataLength : headBytes)) throw new RangeError('verifyChecksums needs the bytes it checks');
+  const hasHead = Object.prototype.hasOwnProperty.call(metadata, HEAD_CHECKSUM_KEY);
+  const head = hasHead ? crc32(data.subarray(0, headBytes)) : 0;
+  if (hasHead) check(head, metadata[HEAD_CHECKSUM_KEY]!.slice(-8));
+  if (whole && Object.prototype.hasOwnProperty.call(metadata, CHECKSUM_KEY)) {
+    // the whole section's CRC continues from the head's
+    check(crc32(data.subarray(headBytes, header.dataLength), head), metadata[CHECKSUM_KEY]!);
   }
-  return { metadata, tensors };
+}
+
+/**
+ * The tensors in `data` (the data section from its first byte, holding at least the
+ * tensors kept): fresh, aligned arrays in host byte order; with `share`, views of `data`
+ * where the host is little-endian and a tensor is 4-byte aligned (for a caller that owns
+ * `data` and hands it over).
+ */
+export function tensorData(header: SafetensorsHeader, data: Uint8Array, keep?: (name: string) => boolean, share = false): Map<string, TensorOut> {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const tensors = new Map<string, TensorOut>();
+  for (const { name, dtype, shape, begin, end } of header.tensors) {
+    if (keep && !keep(name)) continue;
+    if (end > data.length) throw new RangeError(`tensorData: tensor ${name} is beyond the bytes given`);
+    const count = (end - begin) / 4;
+    let out: Float32Array | Int32Array;
+    if (LITTLE_ENDIAN_HOST && share && (data.byteOffset + begin) % 4 === 0) {
+      out = dtype === 'F32' ? new Float32Array(data.buffer, data.byteOffset + begin, count) : new Int32Array(data.buffer, data.byteOffset + begin, count);
+    } else if (LITTLE_ENDIAN_HOST) {
+      // fresh and aligned; Uint8Array's slice copies even when `data` is a Node Buffer (whose own slice would not)
+      const copy = Uint8Array.prototype.slice.call(data, begin, end).buffer;
+      out = dtype === 'F32' ? new Float32Array(copy) : new Int32Array(copy);
+    } else if (dtype === 'F32') {
+      out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(begin + 4 * i, true);
+    } else {
+      out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(begin + 4 * i, true);
+    }
+    tensors.set(name, { dtype, shape, data: out });
+  }
+  return tensors;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

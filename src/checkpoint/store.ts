@@ -17,7 +17,7 @@
 //   reader)
 // Fields added to TrainConfig/TrainProgress after version 1 was first written (dropout,
 // dropoutRng, lrScale, …) are optional on reading and take their neutral values.
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import type { Kernels } from '../kernels/types.js';
 import { Model, type ModelConfig } from '../nn/model.js';
 import { numel, ParamLayout, type ParamSpec } from '../nn/params.js';
@@ -29,7 +29,7 @@ import { asFingerprint, type CorpusFingerprint } from '../train/fingerprint.js';
 import { stateIsFinite, type RunState, type TrainProgress } from '../train/state.js';
 import { CheckpointError, TrainingError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
-import { decodeSafetensors, encodeSafetensors, type TensorIn, type TensorOut } from './safetensors.js';
+import { encodeSafetensors, headerLength, HEAD_CHECKSUM_KEY, parseHeader, tensorData, verifyChecksums, type SafetensorsHeader, type TensorIn, type TensorInfo, type TensorOut } from './safetensors.js';
 
 export const FORMAT_NAME = 'rnn-charlm';
 /**
@@ -112,7 +112,7 @@ export function encodeCheckpoint(header: CheckpointHeader, state: RunState): Uin
     optimizer: JSON.stringify({ name: header.optimizer, t: state.progress.optimizerSteps }),
     ...(header.corpus ? { corpus: JSON.stringify(header.corpus) } : {}),
     ...statusMetadata(state.progress),
-  }, { checksum: true });
+  }, { checksum: true, headTensors: layout.specs.length });
 }
 
 /** Step and losses as plain metadata strings (nats per predicted unit). */
@@ -134,33 +134,92 @@ export async function saveCheckpoint(path: string, header: CheckpointHeader, sta
 
 /**
  * Reads, validates and interprets a checkpoint file. With `weightsOnly`, the optimizer
- * moments are validated in the header but not copied out (sampling and scoring never
- * need them, and they are two thirds of an Adam checkpoint).
+ * moments and the task's state tensors are validated in the header but not used (sampling
+ * and scoring never need them, and they are two thirds of an Adam checkpoint); a file that
+ * records the checksum of its weights alone (HEAD_CHECKSUM_KEY: every checkpoint rnn writes
+ * since that entry exists) is then read only up to the end of its weights, and those
+ * bytes are checked. Older files are read and checked whole.
  */
 export async function readCheckpoint(file: string, opts: { weightsOnly?: boolean } = {}): Promise<Checkpoint> {
-  let bytes: Uint8Array;
+  let read: { header: SafetensorsHeader; data: Uint8Array; whole: boolean };
+  let handle: FileHandle | undefined;
   try {
     const st = await stat(file);
     if (st.isDirectory()) throw new CheckpointError(file, 'is a folder, not a checkpoint file; pass a .safetensors file');
     // a FIFO, socket or device would block or never end: only regular files are read
     if (!st.isFile()) throw new CheckpointError(file, 'is not a regular file (a pipe, socket or device); pass a .safetensors file');
     if (st.size > MAX_CHECKPOINT_BYTES) throw new CheckpointError(file, `is ${st.size} bytes, larger than any checkpoint this tool writes`);
-    const buf = await readFile(file);
-    // a plain Uint8Array view: Buffer#slice would share memory where decoding expects copies
-    bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    if (opts.weightsOnly) {
+      handle = await open(file, 'r');
+      read = await readWeightsPrefix(handle, file);
+    } else {
+      const buf = await readFile(file);
+      // a plain Uint8Array view: Buffer#slice would share memory where decoding expects copies
+      const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      const header = parseHeader(bytes, bytes.length, file);
+      read = { header, data: bytes.subarray(header.dataStart), whole: true };
+    }
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new CheckpointError(file, 'no such file; train a model first or pass --checkpoint PATH');
     if (code === 'EACCES') throw new CheckpointError(file, 'permission denied; check the file permissions');
     throw new CheckpointError(file, `cannot be read (${code ?? (e as Error).message})`);
+  } finally {
+    await handle?.close();
   }
-  return decodeCheckpoint(bytes, file, opts);
+  verifyChecksums(read.header, read.data, file, read.whole);
+  // the bytes were read for this call alone: the tensors can be views of them
+  return interpretCheckpoint(read.header, read.data, file, opts, true);
+}
+
+/** Tensors a weightsOnly read leaves out: the optimizer moments and the task's run state. */
+const notWeights = (name: string): boolean => name.startsWith('optim.') || name.startsWith('state.');
+
+/**
+ * The header and the data section's bytes up to the end of the weights when the file
+ * records their checksum (whole: false), or all of the data section (whole: true).
+ */
+async function readWeightsPrefix(handle: FileHandle, file: string): Promise<{ header: SafetensorsHeader; data: Uint8Array; whole: boolean }> {
+  const size = (await handle.stat()).size;
+  const readAt = async (position: number, length: number): Promise<Uint8Array> => {
+    const buf = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(buf, done, length - done, position + done);
+      if (bytesRead === 0) throw new CheckpointError(file, 'became shorter while it was read; read it again once it is written');
+      done += bytesRead;
+    }
+    return buf;
+  };
+  // the header is usually a few kB: one read for the length and the header
+  let start = await readAt(0, Math.min(size, 64 * 1024));
+  const length = headerLength(start, size, file);
+  if (start.length < 8 + length) start = await readAt(0, 8 + length);
+  const header = parseHeader(start, size, file);
+  let weightsEnd = 0;
+  for (const t of header.tensors) if (!notWeights(t.name)) weightsEnd = Math.max(weightsEnd, t.end);
+  const covered = Object.prototype.hasOwnProperty.call(header.metadata, HEAD_CHECKSUM_KEY) && header.headBytes >= weightsEnd;
+  const data = await readAt(header.dataStart, covered ? header.headBytes : header.dataLength);
+  return { header, data, whole: !covered };
 }
 
 /** Validates and interprets checkpoint bytes; every problem is a CheckpointError. */
 export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weightsOnly?: boolean } = {}): Checkpoint {
-  const { metadata, tensors } = decodeSafetensors(bytes, file, opts.weightsOnly ? (name) => !name.startsWith('optim.') : undefined);
+  const header = parseHeader(bytes, bytes.length, file);
+  const data = bytes.subarray(header.dataStart);
+  verifyChecksums(header, data, file, true);
+  return interpretCheckpoint(header, data, file, opts, false);
+}
+
+/**
+ * The checkpoint in a validated header and its data section (all of it, or with weightsOnly
+ * at least the weights); `owned`: `data` is this call's, its tensors may be views of it.
+ */
+function interpretCheckpoint(header: SafetensorsHeader, data: Uint8Array, file: string, opts: { weightsOnly?: boolean }, owned: boolean): Checkpoint {
+  const { metadata } = header;
+  const infos = new Map<string, TensorInfo>(header.tensors.map((t) => [t.name, t]));
+  const tensors = tensorData(header, data, opts.weightsOnly ? (name) => !notWeights(name) : undefined, owned);
   if (metadata.format !== FORMAT_NAME) {
     throw new CheckpointError(file, `is a safetensors file but not an rnn checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)})`);
   }
@@ -178,12 +237,17 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
     throw new CheckpointError(file, `holds a model of task ${JSON.stringify(taskName)}, which this version of rnn does not know; upgrade rnn`);
   }
   const task = TASKS[taskName];
-  const { meta, specs, stateSpecs } = task.decodeMeta(metadata, file, tensors.size);
-  const take = (name: string, shape: number[]): Float32Array => {
-    const t = tensors.get(name);
+  const tensorCount = opts.weightsOnly ? header.tensors.filter((t) => !t.name.startsWith('optim.')).length : header.tensors.length;
+  const { meta, specs, stateSpecs } = task.decodeMeta(metadata, file, tensorCount);
+  /** Checks that a tensor is there with the shape the config needs (in the header: its data may not have been read). */
+  const need = (name: string, shape: number[]): void => {
+    const t = infos.get(name);
     if (!t) throw new CheckpointError(file, `tensor ${name} is missing`);
     checkTensor(file, name, t, shape);
-    return t.data as Float32Array;
+  };
+  const take = (name: string, shape: number[]): Float32Array => {
+    need(name, shape);
+    return tensors.get(name)!.data as Float32Array;
   };
   const params = new Map<string, Float32Array>();
   for (const s of specs) params.set(s.name, take(s.name, s.shape));
@@ -226,7 +290,10 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
     if (!Array.isArray(progress.history)) progress.history = [];
     if (!optimizer || typeof optimizer !== 'object') throw new CheckpointError(file, 'metadata "optimizer" is invalid');
     const taskState: Record<string, Float32Array> = {};
-    for (const s of stateSpecs(train)) taskState[s.name] = take(s.name, s.shape);
+    for (const s of stateSpecs(train)) {
+      if (opts.weightsOnly) need(s.name, s.shape);
+      else taskState[s.name] = take(s.name, s.shape);
+    }
     const layout = new ParamLayout(specs);
     const flat = (byName: (name: string) => Float32Array): Float32Array => {
       const buf = new Float32Array(layout.size);
@@ -234,20 +301,21 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
       return buf;
     };
     const moments: Record<string, Float32Array> = {};
-    for (const kind of ['m', 'v']) {
-      if (tensors.has(`optim.${kind}.${specs[0]!.name}`)) moments[kind] = flat((name) => take(`optim.${kind}.${name}`, layout.spec(name).shape));
+    // (a weightsOnly read leaves the moments alone, as it has no use for them)
+    for (const kind of opts.weightsOnly ? [] : ['m', 'v']) {
+      if (infos.has(`optim.${kind}.${specs[0]!.name}`)) moments[kind] = flat((name) => take(`optim.${kind}.${name}`, layout.spec(name).shape));
     }
     if (!opts.weightsOnly) state = { params: flat((name) => params.get(name)!), moments, progress, task: taskState };
   }
   return { file, task: taskName, meta, model: meta.model, vocab: meta.vocab, params, train, progress, optimizer, corpus, state } as Checkpoint;
 }
 
-function checkTensor(file: string, name: string, t: TensorOut, shape: number[]): void {
+function checkTensor(file: string, name: string, t: TensorInfo, shape: number[]): void {
   if (t.dtype !== 'F32') throw new CheckpointError(file, `tensor ${name} has dtype ${t.dtype}, expected F32`);
   if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
     throw new CheckpointError(file, `tensor ${name} has shape [${t.shape}] but the model config needs [${shape}]`);
   }
-  if (t.data.length !== numel(shape)) throw new CheckpointError(file, `tensor ${name} has the wrong number of values`);
+  if ((t.end - t.begin) / 4 !== numel(shape)) throw new CheckpointError(file, `tensor ${name} has the wrong number of values`);
 }
 
 /** Builds a (plain or conditioned) language model on the given kernels with the checkpoint's weights (refuses other tasks). */
@@ -264,17 +332,21 @@ export function modelFromCheckpoint(k: Kernels, checkpoint: Checkpoint): Model {
  */
 export const MAX_PLAUSIBLE_WEIGHT = 1e8;
 
-/** The largest |value| (∞ when there is one), or NaN when a value is NaN; one plain loop. */
+/**
+ * The largest |value| (∞ when there is one), or NaN when a value is NaN. On the bits: with
+ * the sign bit cleared, a float32's bit pattern orders as its magnitude does, +∞ is
+ * 0x7f800000 and every NaN above it; an integer maximum runs about twice as fast as a
+ * float one in the first (unoptimised) pass over the weights that a start makes.
+ */
 function largestMagnitude(x: Float32Array): number {
+  const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
   let max = 0;
-  for (let i = 0; i < x.length; i++) {
-    const a = Math.abs(x[i]);
-    if (!(a <= max)) {
-      if (a !== a) return Number.NaN;
-      max = a;
-    }
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i]! & 0x7fffffff;
+    if (b > max) max = b;
   }
-  return max;
+  if (max > 0x7f800000) return Number.NaN;
+  return new Float32Array(Int32Array.of(max).buffer)[0]!;
 }
 
 function parseJsonOrNull(text: string): unknown {

@@ -63,14 +63,31 @@ describe('damaged numbers', () => {
     trained = join('run', readdirSync(join(tmp.dir, 'run')).find((f) => f.endsWith('-best.safetensors'))!);
   });
 
-  it('a checkpoint written by rnn carries a CRC-32 of its tensor data; one flipped bit is found', async () => {
+  it('a checkpoint written by rnn carries a CRC-32 of its tensor data and of its weights; one flipped bit in the weights is found by every reader', async () => {
     const bytes = new Uint8Array(readFileSync(join(tmp.dir, trained)));
-    expect(JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(new DataView(bytes.buffer).getBigUint64(0, true))))).__metadata__.data_crc32)
-      .toMatch(/^[0-9a-f]{8}$/);
-    // a low mantissa bit: the weights stay finite and small, only the checksum can tell
-    bytes[bytes.length - 8] ^= 0x01;
+    const headerLength = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))).__metadata__;
+    expect(meta.data_crc32).toMatch(/^[0-9a-f]{8}$/);
+    expect(meta.data_crc32_head).toMatch(/^\d+:[0-9a-f]{8}$/);
+    // a low mantissa bit of the first weight: the weights stay finite and small, only the checksum can tell
+    bytes[8 + headerLength] ^= 0x01;
     writeFileSync(join(tmp.dir, 'flipped.safetensors'), bytes);
     for (const args of readers('flipped.safetensors')) await expectRefused(args, /flipped\.safetensors: the tensor data does not match the checksum.*damaged/);
+  });
+
+  it('one flipped bit in the optimizer moments or run state: resume and info refuse the file, sample and eval (which read only the checked weights) use it', async () => {
+    const bytes = new Uint8Array(readFileSync(join(tmp.dir, trained)));
+    bytes[bytes.length - 8] ^= 0x01;
+    writeFileSync(join(tmp.dir, 'flipped-state.safetensors'), bytes);
+    const damaged = /flipped-state\.safetensors: the tensor data does not match the checksum.*damaged/;
+    await expectRefused(['info', 'flipped-state.safetensors'], damaged);
+    await expectRefused(['train', 'text.txt', '--resume', 'flipped-state.safetensors', '--steps', '4', '--out', 'run-resumed', '-q'], damaged);
+    const sample = await runCli(['sample', '-c', 'flipped-state.safetensors', '-n', '10', '--seed', '1'], { cwd: tmp.dir });
+    const intact = await runCli(['sample', '-c', trained, '-n', '10', '--seed', '1'], { cwd: tmp.dir });
+    expect(sample.code, sample.stderr).toBe(0);
+    expect(sample.stdout).toBe(intact.stdout);
+    const evaluated = await runCli(['eval', 'text.txt', '-c', 'flipped-state.safetensors'], { cwd: tmp.dir });
+    expect(evaluated.code, evaluated.stderr).toBe(0);
   });
 
   it('an older file without a checksum, with a weight of 3e38, is refused as damaged', async () => {
