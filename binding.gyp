@@ -8,6 +8,7 @@
         "src/kernels/native/pool.c",
         "src/kernels/native/gemm_generic.c",
         "src/kernels/native/ops.c",
+        "src/kernels/native/step.c",
         "src/kernels/native/cells_generic.c"
       ],
       "conditions": [

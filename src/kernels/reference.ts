@@ -1,7 +1,8 @@
 // Plain TypeScript kernels: the oracle the fast backend is tested against, and the
 // float64 path the finite-difference gradient checks run on. Written for clarity
 // first; the loops are in cache-friendly order but nothing is blocked or unrolled.
-import type { Arena, Dtype, Kernels, RnnActivation, Vec } from './types.js';
+import { ComposedStepper } from './step.js';
+import type { Arena, Dtype, Kernels, RnnActivation, StepNet, Stepper, Vec } from './types.js';
 
 function sigmoid(x: number): number {
   return x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
@@ -318,5 +319,9 @@ export class ReferenceKernels implements Kernels {
       m[i] = mi;
       p[i] -= lr * mi;
     }
+  }
+
+  stepper(net: StepNet): Stepper {
+    return new ComposedStepper(this, net);
   }
 }

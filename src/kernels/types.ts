@@ -38,6 +38,72 @@ export interface ArenaCapacity {
 
 export type RnnActivation = 'tanh' | 'relu';
 
+/** The recurrent cells a Stepper runs (the equations are in src/nn/rnn.ts, lstm.ts, gru.ts). */
+export type StepCell = 'rnn' | 'rnn-relu' | 'gru' | 'gru-min' | 'gru-torch' | 'lstm' | 'lstm-peep';
+
+/** One recurrent layer's weights in PyTorch's layout (G = gates·H rows, In = E for layer 0, else H). */
+export interface StepLayer {
+  /** [G, In] */
+  Wih: Vec;
+  /** [G, H] */
+  Whh: Vec;
+  /** [G] */
+  bih: Vec;
+  /** [G] */
+  bhh: Vec;
+  /** [3H, H] peephole weights from c_{t-1} to the i, f, o gates (lstm-peep only, else null). */
+  Wch: Vec | null;
+}
+
+/**
+ * A character model run one character at a time (batch 1, no gradients):
+ *   ids → embed [V,E] → L × cell → head: logits = W_y·h + b_y [V].
+ * Views of the model's parameters; a Stepper reads them when it is created.
+ */
+export interface StepNet {
+  cell: StepCell;
+  /** V */
+  vocab: number;
+  /** E */
+  embed: number;
+  /** H */
+  hidden: number;
+  /** [V, E] */
+  embedTable: Vec;
+  layers: StepLayer[];
+  /** [V, H] */
+  headW: Vec;
+  /** [V] */
+  headB: Vec;
+  /** True when layer 0 takes an extra pre-activation term (Stepper.inputBias: a conditioned model's tag input). */
+  tagged: boolean;
+}
+
+/**
+ * Batch-1 generation over a StepNet: the recurrent state is carried from call to call.
+ * Backends may lay the weights out anew when the Stepper is created, so a Stepper sees the
+ * weights as they were then: create a new one after they change.
+ */
+export interface Stepper {
+  /** The carried state of layer l: h [H], and c [H] for LSTM cells (null otherwise). Writable. */
+  state(l: number): { h: Vec; c: Vec | null };
+  /** Tagged nets: a term [G] added to layer 0's pre-activations at every step (zero until written); null otherwise. */
+  readonly inputBias: Vec | null;
+  /** [V] the logits of the last step(). */
+  readonly logits: Vec;
+  /** [V] after step(id, temp > 0): exp((logits_j − max logits)/temp), unnormalised. */
+  readonly probs: Vec;
+  /** Zeroes the carried state. */
+  reset(): void;
+  /** Feeds ids[from, to) through the layers (the head is not computed). */
+  advance(ids: Int32Array, from: number, to: number): void;
+  /**
+   * Feeds one id and computes the logits predicting the next one, and with temp > 0 the
+   * tempered exps. Returns their sum (0 when temp is 0), or NaN when a logit is NaN or ±∞.
+   */
+  step(id: number, temp: number): number;
+}
+
 export interface Kernels {
   readonly name: string;
   readonly dtype: Dtype;
@@ -133,4 +199,9 @@ export interface Kernels {
   rmsprop(n: number, p: Vec, g: Vec, v: Vec, lr: number, alpha: number, eps: number): void;
   /** SGD with momentum: m = mu·m + g; p −= lr · m (mu = 0: plain SGD). */
   sgd(n: number, p: Vec, g: Vec, m: Vec, lr: number, mu: number): void;
+
+  // ---- generation
+
+  /** A batch-1 stepper over a model's weights (see Stepper); its buffers come from a new arena. */
+  stepper(net: StepNet): Stepper;
 }

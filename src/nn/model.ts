@@ -17,7 +17,7 @@
 // the last D columns of the [G, E + D] input weight that torch.nn.LSTM(E + D, H) would hold
 // for the concatenated input (torch.cat([weight_ih_l0, weight_ih_tag_l0], 1)). Every other
 // tensor keeps its language-model name and shape. Row 0 of tag_embed is the untagged mode.
-import type { Arena, Kernels, Vec } from '../kernels/types.js';
+import type { Arena, Kernels, StepNet, Stepper, Vec } from '../kernels/types.js';
 import type { Rng } from '../util/rng.js';
 import { applyMask, drawDropoutMask } from './dropout.js';
 import { embeddingBackward, embeddingForward } from './embedding.js';
@@ -109,6 +109,8 @@ export class Model {
   readonly params: Vec;
   /** ∂L/∂params, same layout; backward accumulates, the trainer zeroes once per step. */
   readonly grads: Vec;
+  /** tagTerm's buffers (conditioned models), made on first use. */
+  private tagScratch: { Q: Vec; w: Vec } | null = null;
 
   constructor(readonly k: Kernels, readonly config: ModelConfig, arena?: Arena) {
     validateConfig(config);
@@ -146,6 +148,40 @@ export class Model {
       bhh: view('bias_hh'),
       Wch: this.config.cell === 'lstm-peep' ? view('weight_ch') : null,
     };
+  }
+
+  /** The network for batch-1 generation: views of the parameters (see Kernels.stepper). */
+  stepNet(): StepNet {
+    const { cell, vocab, embed, hidden, layers } = this.config;
+    const view = (name: string) => this.layout.view(this.params, name);
+    return {
+      cell, vocab, embed, hidden, embedTable: view('embed.weight'),
+      layers: Array.from({ length: layers }, (_, l) => this.layerWeights(this.params, l)),
+      headW: view('head.weight'), headB: view('head.bias'), tagged: isConditioned(this.config),
+    };
+  }
+
+  /** A batch-1 stepper over the weights as they are now (src/sample/sampler.ts drives it). */
+  stepper(): Stepper {
+    return this.k.stepper(this.stepNet());
+  }
+
+  /**
+   * Conditioned models: layer 0's tag term for a weighting w [K] of the tag rows, written
+   * into out [G]: W_tag·(wᵀ·tag_embed), formed as the Workspace does, through Q = tag_embed·W_tagᵀ.
+   */
+  tagTerm(weights: ArrayLike<number>, out: Vec): void {
+    if (!isConditioned(this.config)) throw new Error('this model has no tag input');
+    const K = this.config.tags!;
+    const D = this.config.tagEmbed!;
+    const G = gateCount(this.config.cell) * this.config.hidden;
+    if (weights.length !== K) throw new Error(`tagTerm needs ${K} weights, got ${weights.length}`);
+    this.tagScratch ??= { Q: this.arena.floats(K * G), w: this.arena.floats(K) };
+    const { Q, w } = this.tagScratch;
+    for (let i = 0; i < K; i++) w[i] = weights[i];
+    this.k.gemm(false, true, K, G, D, this.layout.view(this.params, 'tag_embed.weight'), D,
+      this.layout.view(this.params, 'rnn.weight_ih_tag_l0'), D, 0, Q, G);
+    this.k.gemm(false, false, 1, G, K, w, K, Q, G, 0, out, G);
   }
 
   /**

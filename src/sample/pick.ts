@@ -134,7 +134,7 @@ export function draw(probs: Float64Array, V: number, rng: Rng): number {
 }
 
 /** Draws with u ∈ [0, Σ probs): the cumulative walk of `draw` without normalising first. */
-function drawScaled(probs: Float64Array, V: number, u: number): number {
+function drawScaled(probs: ArrayLike<number>, V: number, u: number): number {
   let cum = 0;
   let last = 0;
   for (let j = 0; j < V; j++) {
@@ -148,10 +148,23 @@ function drawScaled(probs: Float64Array, V: number, u: number): number {
   return last;
 }
 
+/** True when a draw with τ ≠ 0 needs no top-k or top-p cut (plain temperature sampling): pick draws from the exps alone. */
+export function plainTemperature(opts: PickOptions, V: number): boolean {
+  return !(opts.topK > 0 && opts.topK < V) && !(opts.topP < 1);
+}
+
+/**
+ * Plain temperature sampling from exps[j] = exp((z_j − max z)/τ) already formed (a
+ * Stepper's probs) and their sum: the draw pick makes in that case, one rng.next().
+ */
+export function drawTempered(exps: ArrayLike<number>, V: number, sum: number, rng: Rng): number {
+  return drawScaled(exps, V, rng.next() * sum);
+}
+
 /** One character id from one row of logits [V]. */
 export function pick(logits: Vec, V: number, opts: PickOptions, rng: Rng, scratch: PickScratch): number {
   if (opts.temp === 0) return argmax(logits, V);
-  if (!(opts.topK > 0 && opts.topK < V) && !(opts.topP < 1)) {
+  if (plainTemperature(opts, V)) {
     // plain temperature sampling: no need to normalise, scale the draw instead
     const sum = softmaxInto(logits, V, opts.temp, scratch.probs);
     return drawScaled(scratch.probs, V, rng.next() * sum);

@@ -1,33 +1,37 @@
 // Generation: warm the state on a prime, then repeatedly pick a character from the
-// logits and feed it back. Batch 1, no gradients. The prime runs through the network in
-// windows (all-steps products), generation one step at a time; neither allocates per
-// character.
+// logits and feed it back. Batch 1, no gradients, through the backend's Stepper
+// (Kernels.stepper: on the native backend one call per character runs every layer, the
+// head and the tempered exps; elsewhere the backend's own kernels in the Workspace's
+// order). The prime runs through the layers only; nothing allocates per character.
+import type { Stepper } from '../kernels/types.js';
 import type { Model } from '../nn/model.js';
 import type { Vocab } from '../text/vocab.js';
+import { NonFiniteOutputError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { pick, PickScratch, type PickOptions } from './pick.js';
-import { StateStream } from './stream.js';
+import { drawTempered, pick, PickScratch, plainTemperature, type PickOptions } from './pick.js';
 
 export interface SampleOptions extends PickOptions {
   seed: number;
 }
 
 export class Sampler {
-  private readonly stream: StateStream;
+  private readonly stepper: Stepper;
   private readonly rng: Rng;
   private readonly scratch: PickScratch;
   /** The id fed at the next step, or -1 when the state has not been primed. */
   private nextId = -1;
 
   constructor(readonly model: Model, readonly vocab: Vocab, readonly opts: SampleOptions) {
-    this.stream = new StateStream(model);
+    this.stepper = model.stepper();
     this.rng = new Rng(opts.seed);
     this.scratch = new PickScratch(model.config.vocab);
   }
 
-  /** Conditioned models: the tag weighting to generate with (see StateStream.setTagMix). */
+  /** Conditioned models: the tag weighting w [K] to generate with (a one-hot row for a tag, or a blend); it stays until changed. */
   setTagMix(weights: ArrayLike<number>): void {
-    this.stream.setTagMix(weights);
+    const term = this.stepper.inputBias;
+    if (!term) throw new Error('this model has no tag input');
+    this.model.tagTerm(weights, term);
   }
 
   /**
@@ -35,7 +39,7 @@ export class Sampler {
    * generator is not reset: the next sample continues its sequence, so it differs.
    */
   reset(): void {
-    this.stream.reset();
+    this.stepper.reset();
     this.nextId = -1;
   }
 
@@ -48,7 +52,7 @@ export class Sampler {
     const run = new Int32Array(pending + n - 1);
     if (pending) run[0] = this.nextId;
     for (let i = 0; i < n - 1; i++) run[pending + i] = ids[i];
-    this.stream.run(run, 0, run.length);
+    this.stepper.advance(run, 0, run.length);
     this.nextId = ids[n - 1];
   }
 
@@ -71,8 +75,13 @@ export class Sampler {
   /** Generates one character id. */
   nextCharId(): number {
     if (this.nextId < 0) throw new Error('call start() or feed() before sampling');
-    const logits = this.stream.step(this.nextId);
-    const id = pick(logits, this.model.config.vocab, this.opts, this.rng, this.scratch);
+    const V = this.model.config.vocab;
+    const tempered = this.opts.temp !== 0 && plainTemperature(this.opts, V);
+    const sum = this.stepper.step(this.nextId, tempered ? this.opts.temp : 0);
+    if (sum !== sum) throw new NonFiniteOutputError();
+    const id = tempered
+      ? drawTempered(this.stepper.probs, V, sum, this.rng)
+      : pick(this.stepper.logits, V, this.opts, this.rng, this.scratch);
     this.nextId = id;
     return id;
   }

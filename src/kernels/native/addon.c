@@ -10,6 +10,7 @@
  *   supported()   the instruction sets this CPU can run, best first
  *   rnnForward … adam   the pointwise cell, head, row and optimizer kernels (ops.c), on
  *       the instruction set of the products
+ *   stepCreate, stepAdvance, stepNext   the batch-1 step of a whole model (step.c)
  *
  * Products too small to gain from a second thread run on the calling thread
  * (SPLIT_FLOPS below; see bench/kernels.mjs for the measurement). */
@@ -22,6 +23,7 @@
 #include "gemm.h"
 #include "ops.h"
 #include "pool.h"
+#include "step.h"
 
 /* A product is split across threads from this many flops (2·M·N·K) on (the default of
  * configure's splitFlops; bench/native.mjs measures where splitting pays; the figures are
@@ -76,6 +78,7 @@ static const rnn_cells_isa *cells_for(const rnn_gemm_isa *isa) {
 }
 
 const rnn_cells_isa *rnn_addon_cells(void) { return state.cells; }
+rnn_pool *rnn_addon_pool(void) { return state.pool; }
 
 static size_t max_scratch(void) {
   size_t s = 0;
@@ -309,6 +312,7 @@ static napi_value init(napi_env env, napi_value exports) {
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   CHECK(rnn_ops_define(env, exports));
+  CHECK(rnn_step_define(env, exports));
   return exports;
 }
 

@@ -37,6 +37,13 @@ typedef struct {
   /* c1 = 1 − b1, c2 = 1 − b2 rounded once by the caller (as the WebAssembly kernel) */
   void (*adam)(long n, float *p, const float *g, float *m, float *v, float lr, float b1, float b2, float eps, float lrWd,
                float c1, float c2);
+  /* the batch-1 step's kernels (step_impl.h, used by step.c): rows per panel, one panel
+   * times its input parts, the max (and finiteness) of logits, the tempered exps */
+  long step_rows;
+  void (*step_panel)(long rows, const float *init, const float *add, int nparts, const long *K, const float *const *x,
+                     const float *w, float *out);
+  float (*step_max)(long n, const float *x, int *finite);
+  double (*step_exp)(long n, const float *x, float mx, float invT, float *out);
 } rnn_cells_isa;
 
 extern const rnn_cells_isa rnn_cells_generic;

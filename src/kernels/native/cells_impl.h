@@ -326,7 +326,11 @@ static void adam(long n, float *p, const float *g, float *m, float *v, float lr,
 #undef B_
 }
 
+/* ---- the batch-1 step's panel product, max and exps */
+#include "step_impl.h"
+
 const rnn_cells_isa ISA_STRUCT = {
   ISA_NAME, rnn_forward, rnn_backward, lstm_forward, lstm_backward, gru_reset_forward, gru_out_forward,
   gru_out_backward, gru_reset_backward, gru_torch_forward, gru_torch_backward, softmax_xent, add_bias, sum_rows, adam,
+  STEP_ROWS, step_panel, step_max, step_exp,
 };

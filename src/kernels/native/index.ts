@@ -2,8 +2,9 @@
 // the top of the repository, scripts/install-native.mjs) computes the matrix products on
 // the CPU's full vector width (AVX-512, AVX2+FMA or NEON, chosen at run time from the CPU's
 // features; plain C otherwise), and so do the pointwise kernels of every cell, the softmax
-// cross-entropy head, addBias/sumRows and Adam (ops.c, cells_impl.h); the rest (row
-// gathers, the other optimizers, sums of squares) is the WebAssembly backend's.
+// cross-entropy head, addBias/sumRows and Adam (ops.c, cells_impl.h), and batch-1
+// generation as one call per character (step.c, ./step.ts); the rest (row gathers, the
+// other optimizers, sums of squares) is the WebAssembly backend's.
 //
 // Memory: the backend is a WebAssembly backend whose gemm is replaced. The arena is the
 // wasm one (its shared WebAssembly.Memory), and the addon reads and writes the same
@@ -19,8 +20,9 @@ import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, Vec } from '../types.js';
+import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, StepNet, Stepper, Vec } from '../types.js';
 import { createWasmKernels, type WasmKernels } from '../wasm/index.js';
+import { NativeStepper, type StepAddon, type StepTuning } from './step.js';
 
 export interface NativeInfo {
   /** The instruction set the products run on: 'avx512', 'avx2', 'neon' or 'generic'. */
@@ -32,8 +34,8 @@ export interface NativeInfo {
   features: string[];
 }
 
-/** The addon's JavaScript surface (addon.c). */
-interface NativeAddon {
+/** The addon's JavaScript surface (addon.c, ops.c, step.c). */
+interface NativeAddon extends StepAddon {
   gemm(
     transA: boolean, transB: boolean, M: number, N: number, K: number,
     A: Vec, lda: number, B: Vec, ldb: number, beta: 0 | 1, C: Vec, ldc: number,
@@ -68,6 +70,7 @@ const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'gemm', 'configure', 'rnnForward', 'rnnBackward', 'lstmForward', 'lstmBackward',
   'gruResetForward', 'gruOutForward', 'gruOutBackward', 'gruResetBackward', 'gruTorchForward',
   'gruTorchBackward', 'softmaxXent', 'addBias', 'sumRows', 'adam', 'info', 'supported',
+  'stepCreate', 'stepAdvance', 'stepNext',
 ];
 
 /**
@@ -128,6 +131,8 @@ export interface NativeKernels extends Kernels {
   /** The instruction set the products run on. */
   readonly isa: string;
   info(): NativeInfo;
+  /** The fused batch-1 step (native/step.ts); `tuning` moves its thread split, for measurements. */
+  stepper(net: StepNet, tuning?: StepTuning): Stepper;
   /** Stops nothing of its own (the addon's pool lives with the process); releases the wasm part's workers. */
   dispose(): void;
 }
@@ -246,6 +251,13 @@ class NativeBackend implements NativeKernels {
   adam(n: number, p: Vec, g: Vec, m: Vec, v: Vec, lr: number, b1: number, b2: number, eps: number, lrWd: number): void {
     if (applied !== this.setting) this.apply();
     this.addon.adam(n, p, g, m, v, lr, b1, b2, eps, lrWd);
+  }
+
+  stepper(net: StepNet, tuning: StepTuning = {}): Stepper {
+    this.apply();
+    return new NativeStepper(this.addon, net, this.arena(), () => {
+      if (applied !== this.setting) this.apply();
+    }, tuning);
   }
 
   // ---- everything else: the WebAssembly kernels on the same memory

@@ -1,7 +1,8 @@
 // The WebAssembly SIMD backend's kernels: each method checks its views (./memory.ts), turns
 // them into byte offsets and calls the compiled module (./module.ts); large products are
 // split across threads (./pool.ts).
-import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, Vec } from '../types.js';
+import { ComposedStepper } from '../step.js';
+import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, StepNet, Stepper, Vec } from '../types.js';
 import { GemmPath, type WasmExports } from './abi.js';
 import { allocatedBytes, WASM_MEMORY_LIMIT, WasmMemory } from './memory.js';
 import { kernelsModule, type WasmVariant } from './module.js';
@@ -274,5 +275,9 @@ export class WasmBackend implements WasmKernels {
   sgd(n: number, p: Vec, g: Vec, m: Vec, lr: number, mu: number): void {
     if (n <= 0) return;
     this.ex.sgd(n, this.mem.floatPtr(p, n, 'sgd p'), this.mem.floatPtr(g, n, 'sgd g'), this.mem.floatPtr(m, n, 'sgd m'), lr, mu);
+  }
+
+  stepper(net: StepNet): Stepper {
+    return new ComposedStepper(this, net);
   }
 }
