@@ -12,12 +12,12 @@
 #define STEP_ROWS (8 * VN)
 
 /* the first n (≤ 0 … VN) floats at p as a vector, zero past n */
-INL V ld_part(const float *p, long n) {
+INL V step_ld(const float *p, long n) {
   if (n >= VN) return VLD(p);
   if (n <= 0) return V1(0.0f);
   return VLDN(p, (int)n);
 }
-INL void st_part(float *p, V v, long n) {
+INL void step_st(float *p, V v, long n) {
   if (n >= VN) VST(p, v);
   else if (n > 0) VSTN(p, v, (int)n);
 }
@@ -26,19 +26,19 @@ INL void st_part(float *p, V v, long n) {
  * The weights of the parts follow each other: K[0]·STEP_ROWS floats for part 0, then part 1. */
 static void step_panel(long rows, const float *init, const float *add, int nparts, const long *K,
                        const float *const *x, const float *w, float *out) {
-  V a0 = ld_part(init, rows), a1 = ld_part(init + VN, rows - VN), a2 = ld_part(init + 2 * VN, rows - 2 * VN),
-    a3 = ld_part(init + 3 * VN, rows - 3 * VN), a4 = ld_part(init + 4 * VN, rows - 4 * VN),
-    a5 = ld_part(init + 5 * VN, rows - 5 * VN), a6 = ld_part(init + 6 * VN, rows - 6 * VN),
-    a7 = ld_part(init + 7 * VN, rows - 7 * VN);
+  V a0 = step_ld(init, rows), a1 = step_ld(init + VN, rows - VN), a2 = step_ld(init + 2 * VN, rows - 2 * VN),
+    a3 = step_ld(init + 3 * VN, rows - 3 * VN), a4 = step_ld(init + 4 * VN, rows - 4 * VN),
+    a5 = step_ld(init + 5 * VN, rows - 5 * VN), a6 = step_ld(init + 6 * VN, rows - 6 * VN),
+    a7 = step_ld(init + 7 * VN, rows - 7 * VN);
   if (add) {
-    a0 = VADD(a0, ld_part(add, rows));
-    a1 = VADD(a1, ld_part(add + VN, rows - VN));
-    a2 = VADD(a2, ld_part(add + 2 * VN, rows - 2 * VN));
-    a3 = VADD(a3, ld_part(add + 3 * VN, rows - 3 * VN));
-    a4 = VADD(a4, ld_part(add + 4 * VN, rows - 4 * VN));
-    a5 = VADD(a5, ld_part(add + 5 * VN, rows - 5 * VN));
-    a6 = VADD(a6, ld_part(add + 6 * VN, rows - 6 * VN));
-    a7 = VADD(a7, ld_part(add + 7 * VN, rows - 7 * VN));
+    a0 = VADD(a0, step_ld(add, rows));
+    a1 = VADD(a1, step_ld(add + VN, rows - VN));
+    a2 = VADD(a2, step_ld(add + 2 * VN, rows - 2 * VN));
+    a3 = VADD(a3, step_ld(add + 3 * VN, rows - 3 * VN));
+    a4 = VADD(a4, step_ld(add + 4 * VN, rows - 4 * VN));
+    a5 = VADD(a5, step_ld(add + 5 * VN, rows - 5 * VN));
+    a6 = VADD(a6, step_ld(add + 6 * VN, rows - 6 * VN));
+    a7 = VADD(a7, step_ld(add + 7 * VN, rows - 7 * VN));
   }
   for (int p = 0; p < nparts; p++) {
     const float *xp = x[p];
@@ -56,14 +56,14 @@ static void step_panel(long rows, const float *init, const float *add, int npart
       w += STEP_ROWS;
     }
   }
-  st_part(out, a0, rows);
-  st_part(out + VN, a1, rows - VN);
-  st_part(out + 2 * VN, a2, rows - 2 * VN);
-  st_part(out + 3 * VN, a3, rows - 3 * VN);
-  st_part(out + 4 * VN, a4, rows - 4 * VN);
-  st_part(out + 5 * VN, a5, rows - 5 * VN);
-  st_part(out + 6 * VN, a6, rows - 6 * VN);
-  st_part(out + 7 * VN, a7, rows - 7 * VN);
+  step_st(out, a0, rows);
+  step_st(out + VN, a1, rows - VN);
+  step_st(out + 2 * VN, a2, rows - 2 * VN);
+  step_st(out + 3 * VN, a3, rows - 3 * VN);
+  step_st(out + 4 * VN, a4, rows - 4 * VN);
+  step_st(out + 5 * VN, a5, rows - 5 * VN);
+  step_st(out + 6 * VN, a6, rows - 6 * VN);
+  step_st(out + 7 * VN, a7, rows - 7 * VN);
 }
 
 /* max of x[0:n]; *finite = 0 when some x is NaN or ±∞ (x·0 is then NaN) */
