@@ -3,8 +3,9 @@
 //
 // For each architecture the C files are the ones binding.gyp compiles there (its `sources`
 // plus the `target_arch` conditions, evaluated here as node-gyp would), with binding.gyp's
-// cflags and defines; the two Node-API files (addon.c, ops.c) are only compiled, against
-// this Node's headers, since the harness calls the kernels directly.
+// cflags and defines; the Node-API files (those that include node_api.h: addon.c, ops.c,
+// step.c) are only compiled, against this Node's headers, since the harness calls the
+// kernels directly.
 //
 //   host:   cc (or $CC), run natively: every instruction set this CPU has
 //   arm64:  aarch64-linux-gnu-gcc (or $RNN_CROSS_CC, e.g. "clang-14 --target=aarch64-linux-gnu"),
@@ -45,7 +46,8 @@ function sourcesFor(arch) {
 }
 
 const cflags = [...(target.cflags ?? []), ...(target.defines ?? []).map((d) => `-D${d}`)];
-const nodeApi = new Set(['src/kernels/native/addon.c', 'src/kernels/native/ops.c']);
+// the Node-API files (addon.c, ops.c, step.c, ...): those that include node_api.h
+const usesNodeApi = (f) => /#include\s*<node_api\.h>/.test(readFileSync(join(root, f), 'utf8'));
 const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node')]
   .find((d) => d && existsSync(join(d, 'node_api.h')));
 
@@ -73,19 +75,19 @@ function part(name, arch, cc, extraLink, runner) {
   const exe = join(out, `harness-${name}`);
   const t0 = Date.now();
   if (nodeInclude) {
-    for (const f of files.filter((f) => nodeApi.has(f))) run([...cc, ...cflags, `-I${nodeInclude}`, '-fsyntax-only', f], `${name}: compiling ${f}`);
+    for (const f of files.filter(usesNodeApi)) run([...cc, ...cflags, `-I${nodeInclude}`, '-fsyntax-only', f], `${name}: compiling ${f}`);
   }
   // the harness's own float reference must not be contracted into fused multiply-adds
   // (clang would by default); the kernel files get exactly binding.gyp's flags
   const objs = [];
-  for (const f of files.filter((f) => !nodeApi.has(f))) {
+  for (const f of files.filter((f) => !usesNodeApi(f))) {
     const o = join(out, `${name}-${f.replace(/.*\//, '').replace(/\.c$/, '.o')}`);
     run([...cc, ...cflags, '-c', f, '-o', o], `${name}: compiling ${f}`);
     objs.push(o);
   }
   run([...cc, ...cflags, '-ffp-contract=off', '-pthread', '-o', exe, 'test/native-cross/harness.c', ...objs, ...extraLink, '-lm'],
     `${name}: linking the harness`);
-  say(`${name}: ${files.length} files from binding.gyp (target_arch ${arch}): ${files.map((f) => f.replace(/.*\//, '')).join(' ')}${nodeInclude ? '' : ' (addon.c, ops.c not compiled: no Node headers found)'}`);
+  say(`${name}: ${files.length} files from binding.gyp (target_arch ${arch}): ${files.map((f) => f.replace(/.*\//, '')).join(' ')}${nodeInclude ? '' : ' (the Node-API files not compiled: no Node headers found)'}`);
   const r = spawnSync(runner[0], [...runner.slice(1), exe], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26, timeout: 15 * 60 * 1000 });
   process.stdout.write((r.stdout ?? '').replace(/^/gm, `  ${name}: `).replace(/  \w+: $/, ''));
   process.stdout.write(r.stderr ?? '');
