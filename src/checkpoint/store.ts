@@ -29,6 +29,7 @@ import { asFingerprint, type CorpusFingerprint } from '../train/fingerprint.js';
 import { stateIsFinite, type RunState, type TrainProgress } from '../train/state.js';
 import { CheckpointError, TrainingError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { largestMagnitude } from './magnitude.js';
 import { encodeSafetensors, headerLength, HEAD_CHECKSUM_KEY, parseHeader, tensorData, verifyChecksums, type SafetensorsHeader, type TensorIn, type TensorInfo, type TensorOut } from './safetensors.js';
 
 export const FORMAT_NAME = 'rnn-charlm';
@@ -331,23 +332,6 @@ export function modelFromCheckpoint(k: Kernels, checkpoint: Checkpoint): Model {
  * 1e37), not from training: clipped, small-learning-rate updates keep weights within tens.
  */
 export const MAX_PLAUSIBLE_WEIGHT = 1e8;
-
-/**
- * The largest |value| (∞ when there is one), or NaN when a value is NaN. On the bits: with
- * the sign bit cleared, a float32's bit pattern orders as its magnitude does, +∞ is
- * 0x7f800000 and every NaN above it; an integer maximum runs about twice as fast as a
- * float one in the first (unoptimised) pass over the weights that a start makes.
- */
-function largestMagnitude(x: Float32Array): number {
-  const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
-  let max = 0;
-  for (let i = 0; i < bits.length; i++) {
-    const b = bits[i]! & 0x7fffffff;
-    if (b > max) max = b;
-  }
-  if (max > 0x7f800000) return Number.NaN;
-  return new Float32Array(Int32Array.of(max).buffer)[0]!;
-}
 
 function parseJsonOrNull(text: string): unknown {
   try {
