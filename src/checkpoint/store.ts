@@ -17,7 +17,8 @@
 //   reader)
 // Fields added to TrainConfig/TrainProgress after version 1 was first written (dropout,
 // dropoutRng, lrScale, …) are optional on reading and take their neutral values.
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Kernels } from '../kernels/types.js';
 import { Model, type ModelConfig } from '../nn/model.js';
 import { numel, ParamLayout, type ParamSpec } from '../nn/params.js';
@@ -143,16 +144,16 @@ export async function saveCheckpoint(path: string, header: CheckpointHeader, sta
  */
 export async function readCheckpoint(file: string, opts: { weightsOnly?: boolean } = {}): Promise<Checkpoint> {
   let read: { header: SafetensorsHeader; data: Uint8Array; whole: boolean };
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    const st = await stat(file);
+    const st = statSync(file);
     if (st.isDirectory()) throw new CheckpointError(file, 'is a folder, not a checkpoint file; pass a .safetensors file');
     // a FIFO, socket or device would block or never end: only regular files are read
     if (!st.isFile()) throw new CheckpointError(file, 'is not a regular file (a pipe, socket or device); pass a .safetensors file');
     if (st.size > MAX_CHECKPOINT_BYTES) throw new CheckpointError(file, `is ${st.size} bytes, larger than any checkpoint this tool writes`);
     if (opts.weightsOnly) {
-      handle = await open(file, 'r');
-      read = await readWeightsPrefix(handle, file);
+      fd = openSync(file, 'r');
+      read = readWeightsPrefix(fd, file);
     } else {
       const buf = await readFile(file);
       // a plain Uint8Array view: Buffer#slice would share memory where decoding expects copies
@@ -167,7 +168,7 @@ export async function readCheckpoint(file: string, opts: { weightsOnly?: boolean
     if (code === 'EACCES') throw new CheckpointError(file, 'permission denied; check the file permissions');
     throw new CheckpointError(file, `cannot be read (${code ?? (e as Error).message})`);
   } finally {
-    await handle?.close();
+    if (fd !== undefined) closeSync(fd);
   }
   verifyChecksums(read.header, read.data, file, read.whole);
   // the bytes were read for this call alone: the tensors can be views of them
@@ -179,29 +180,31 @@ const notWeights = (name: string): boolean => name.startsWith('optim.') || name.
 
 /**
  * The header and the data section's bytes up to the end of the weights when the file
- * records their checksum (whole: false), or all of the data section (whole: true).
+ * records their checksum (whole: false), or all of the data section (whole: true). The
+ * reads are synchronous: a command reads its checkpoint before it does anything else, and
+ * a few reads on this thread cost less than handing each to libuv's thread pool.
  */
-async function readWeightsPrefix(handle: FileHandle, file: string): Promise<{ header: SafetensorsHeader; data: Uint8Array; whole: boolean }> {
-  const size = (await handle.stat()).size;
-  const readAt = async (position: number, length: number): Promise<Uint8Array> => {
+function readWeightsPrefix(fd: number, file: string): { header: SafetensorsHeader; data: Uint8Array; whole: boolean } {
+  const size = fstatSync(fd).size;
+  const readAt = (position: number, length: number): Uint8Array => {
     const buf = new Uint8Array(length);
     let done = 0;
     while (done < length) {
-      const { bytesRead } = await handle.read(buf, done, length - done, position + done);
+      const bytesRead = readSync(fd, buf, done, length - done, position + done);
       if (bytesRead === 0) throw new CheckpointError(file, 'became shorter while it was read; read it again once it is written');
       done += bytesRead;
     }
     return buf;
   };
   // the header is usually a few kB: one read for the length and the header
-  let start = await readAt(0, Math.min(size, 64 * 1024));
+  let start = readAt(0, Math.min(size, 64 * 1024));
   const length = headerLength(start, size, file);
-  if (start.length < 8 + length) start = await readAt(0, 8 + length);
+  if (start.length < 8 + length) start = readAt(0, 8 + length);
   const header = parseHeader(start, size, file);
   let weightsEnd = 0;
   for (const t of header.tensors) if (!notWeights(t.name)) weightsEnd = Math.max(weightsEnd, t.end);
   const covered = Object.prototype.hasOwnProperty.call(header.metadata, HEAD_CHECKSUM_KEY) && header.headBytes >= weightsEnd;
-  const data = await readAt(header.dataStart, covered ? header.headBytes : header.dataLength);
+  const data = readAt(header.dataStart, covered ? header.headBytes : header.dataLength);
   return { header, data, whole: !covered };
 }
 
