@@ -27,10 +27,10 @@
           ]
         }]
       ],
-      "cflags": ["-O3", "-std=c11", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["-O3", "-std=c11", "-ffp-contract=off", "-fno-strict-aliasing", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "ldflags": ["-pthread"],
       "libraries": ["-lm"],
-      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=c11"] },
+      "xcode_settings": { "OTHER_CFLAGS": ["-O3", "-std=c11", "-ffp-contract=off", "-fno-strict-aliasing"] },
       "defines": ["_POSIX_C_SOURCE=200809L"]
     }
   ]
