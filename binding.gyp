@@ -4,6 +4,7 @@
       "target_name": "rnn_native",
       "sources": [
         "src/kernels/native/addon.c",
+        "src/kernels/native/args.c",
         "src/kernels/native/cpu.c",
         "src/kernels/native/pool.c",
         "src/kernels/native/gemm_generic.c",

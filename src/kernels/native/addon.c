@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "args.h"
 #include "cpu.h"
 #include "gemm.h"
 #include "ops.h"
@@ -86,47 +87,9 @@ static size_t max_scratch(void) {
   return s;
 }
 
-#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "native kernels: Node-API call failed: " #call); return NULL; } } while (0)
-
 static napi_value throw_range(napi_env env, const char *msg) {
   napi_throw_range_error(env, NULL, msg);
   return NULL;
-}
-
-static int get_long(napi_env env, napi_value v, long *out) {
-  int64_t x;
-  if (napi_get_value_int64(env, v, &x) != napi_ok) return 0;
-  *out = (long)x;
-  return 1;
-}
-
-/* the data of a Float32Array with at least `need` elements */
-static float *float_data(napi_env env, napi_value v, long need, const char *what) {
-  bool is;
-  char msg[160];
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) {
-    snprintf(msg, sizeof msg, "native gemm: %s must be a Float32Array", what);
-    napi_throw_type_error(env, NULL, msg);
-    return NULL;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    snprintf(msg, sizeof msg, "native gemm: %s must be a Float32Array", what);
-    napi_throw_type_error(env, NULL, msg);
-    return NULL;
-  }
-  if ((long)length < need) {
-    snprintf(msg, sizeof msg, "native gemm: %s has %zu elements, the call needs %ld", what, length, need);
-    napi_throw_range_error(env, NULL, msg);
-    return NULL;
-  }
-  if (data == NULL) { /* an empty view; need is 0 */
-    static float none;
-    return &none;
-  }
-  return (float *)data;
 }
 
 typedef struct {
@@ -147,38 +110,31 @@ static void run_part(void *ctx, int part, float *scratch) {
   else j->isa->block(j->g, lo, hi, 0, j->g->N, j->path, scratch);
 }
 
+static const rnn_op GEMM = {"gemm", {ARG_BOOL("transA"), ARG_BOOL("transB"), ARG_INT("M"), ARG_INT("N"), ARG_INT("K"),
+                                     ARG_F32("A"), ARG_INT("lda"), ARG_F32("B"), ARG_INT("ldb"), ARG_INT("beta"),
+                                     ARG_F32("C"), ARG_INT("ldc")}};
+
 static napi_value js_gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 12) return throw_range(env, "native gemm: 12 arguments expected");
-  bool ta, tb;
-  long M, N, K, lda, ldb, beta, ldc;
-  if (napi_get_value_bool(env, argv[0], &ta) != napi_ok || napi_get_value_bool(env, argv[1], &tb) != napi_ok)
-    return throw_range(env, "native gemm: transA and transB must be booleans");
-  if (!get_long(env, argv[2], &M) || !get_long(env, argv[3], &N) || !get_long(env, argv[4], &K) ||
-      !get_long(env, argv[6], &lda) || !get_long(env, argv[8], &ldb) || !get_long(env, argv[9], &beta) ||
-      !get_long(env, argv[11], &ldc))
-    return throw_range(env, "native gemm: sizes must be numbers");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &GEMM)) return NULL;
+  const int ta = (int)a.v[0].i, tb = (int)a.v[1].i;
+  const long M = a.v[2].i, N = a.v[3].i, K = a.v[4].i, lda = a.v[6].i, ldb = a.v[8].i, beta = a.v[9].i, ldc = a.v[11].i;
   if (M <= 0 || N <= 0) return NULL;
-  if (K < 0) return throw_range(env, "native gemm: K < 0");
-  if (beta != 0 && beta != 1) return throw_range(env, "native gemm: beta must be 0 or 1");
-  char msg[120];
-  if (ldc < N) { snprintf(msg, sizeof msg, "gemm: ldc %ld < N %ld", ldc, N); return throw_range(env, msg); }
+  if (K < 0) return rnn_range_error(&a, "native gemm: K < 0");
+  if (beta != 0 && beta != 1) return rnn_range_error(&a, "native gemm: beta must be 0 or 1");
+  if (ldc < N) return rnn_range_error(&a, "gemm: ldc %ld < N %ld", ldc, N);
   rnn_gemm_args g;
   g.transA = ta; g.transB = tb; g.M = M; g.N = N; g.K = K; g.lda = lda; g.ldb = ldb; g.beta = (int)beta; g.ldc = ldc;
-  g.C = float_data(env, argv[10], (M - 1) * ldc + N, "C");
-  if (!g.C) return NULL;
+  g.C = rnn_view(&a, 10, (M - 1) * ldc + N);
   g.A = NULL; g.B = NULL;
-  if (K > 0) {
+  if (a.ok && K > 0) {
     const long aCols = ta ? M : K, bCols = tb ? K : N;
-    if (lda < aCols) { snprintf(msg, sizeof msg, "gemm: lda %ld < %ld", lda, aCols); return throw_range(env, msg); }
-    if (ldb < bCols) { snprintf(msg, sizeof msg, "gemm: ldb %ld < %ld", ldb, bCols); return throw_range(env, msg); }
-    g.A = float_data(env, argv[5], ((ta ? K : M) - 1) * lda + aCols, "A");
-    if (!g.A) return NULL;
-    g.B = float_data(env, argv[7], ((tb ? N : K) - 1) * ldb + bCols, "B");
-    if (!g.B) return NULL;
+    if (lda < aCols) return rnn_range_error(&a, "gemm: lda %ld < %ld", lda, aCols);
+    if (ldb < bCols) return rnn_range_error(&a, "gemm: ldb %ld < %ld", ldb, bCols);
+    g.A = rnn_view(&a, 5, ((ta ? K : M) - 1) * lda + aCols);
+    g.B = rnn_view(&a, 7, ((tb ? N : K) - 1) * ldb + bCols);
   }
+  if (!a.ok) return NULL;
   const rnn_gemm_isa *isa = state.isa;
   split_job j;
   j.g = &g;

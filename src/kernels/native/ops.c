@@ -1,290 +1,218 @@
 /* The Node-API surface of the cell, head, row and optimizer kernels (cells.h), next to gemm
  * in addon.c. Each function takes the arguments of the Kernels method of the same name
- * (src/kernels/types.ts), checks that every view is a Float32Array (Int32Array for ids and
- * targets) long enough for the call, and runs the kernel in place on the views' memory on
- * the calling thread. */
+ * (src/kernels/types.ts), listed in a table above it (args.h), checks that every view is a
+ * Float32Array (Int32Array for targets) long enough for the call, and runs the kernel in
+ * place on the views' memory on the calling thread. */
 #define NAPI_VERSION 8
 #include <node_api.h>
-#include <stdio.h>
-#include <string.h>
 
+#include "args.h"
 #include "ops.h"
 
-#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "native kernels: Node-API call failed: " #call); return NULL; } } while (0)
-
-/* The arguments of one call: numbers read first, then views checked against the lengths
- * the numbers imply. Any failure throws and leaves ok = 0. */
-typedef struct {
-  napi_env env;
-  const char *op;
-  napi_value argv[12];
-  size_t argc;
-  int ok;
-} call_args;
-
-static int args_get(call_args *a, napi_env env, napi_callback_info info, const char *op, size_t need) {
-  a->env = env;
-  a->op = op;
-  a->argc = 12;
-  a->ok = 0;
-  if (napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL) != napi_ok) {
-    napi_throw_error(env, NULL, "native kernels: Node-API call failed");
-    return 0;
-  }
-  if (a->argc < need) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "native %s: %zu arguments expected", op, need);
-    napi_throw_range_error(env, NULL, msg);
-    return 0;
-  }
-  a->ok = 1;
-  return 1;
-}
-
-static long arg_long(call_args *a, size_t i) {
-  int64_t x = 0;
-  if (a->ok && napi_get_value_int64(a->env, a->argv[i], &x) != napi_ok) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "native %s: argument %zu must be a number", a->op, i + 1);
-    napi_throw_type_error(a->env, NULL, msg);
-    a->ok = 0;
-  }
-  return (long)x;
-}
-
-static double arg_double(call_args *a, size_t i) {
-  double x = 0;
-  if (a->ok && napi_get_value_double(a->env, a->argv[i], &x) != napi_ok) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "native %s: argument %zu must be a number", a->op, i + 1);
-    napi_throw_type_error(a->env, NULL, msg);
-    a->ok = 0;
-  }
-  return x;
-}
-
-static int arg_bool(call_args *a, size_t i) {
-  bool x = false;
-  if (a->ok && napi_get_value_bool(a->env, a->argv[i], &x) != napi_ok) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "native %s: argument %zu must be a boolean", a->op, i + 1);
-    napi_throw_type_error(a->env, NULL, msg);
-    a->ok = 0;
-  }
-  return x;
-}
-
-/* the data of a typed array of `type` with at least `need` elements */
-static void *arg_view(call_args *a, size_t i, napi_typedarray_type want, long need, const char *what) {
-  if (!a->ok) return NULL;
-  char msg[160];
-  bool is = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  const char *kind = want == napi_int32_array ? "an Int32Array" : "a Float32Array";
-  if (napi_is_typedarray(a->env, a->argv[i], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(a->env, a->argv[i], &type, &length, &data, NULL, NULL) != napi_ok || type != want) {
-    snprintf(msg, sizeof msg, "native %s: %s must be %s", a->op, what, kind);
-    napi_throw_type_error(a->env, NULL, msg);
-    a->ok = 0;
-    return NULL;
-  }
-  if ((long)length < need) {
-    snprintf(msg, sizeof msg, "native %s: %s has %zu elements, the call needs %ld", a->op, what, length, need);
-    napi_throw_range_error(a->env, NULL, msg);
-    a->ok = 0;
-    return NULL;
-  }
-  return data;
-}
-#define FV(i, need, what) ((float *)arg_view(&a, i, napi_float32_array, need, what))
-#define IV(i, need, what) ((int *)arg_view(&a, i, napi_int32_array, need, what))
+static const rnn_op RNN_FORWARD = {"rnnForward", {ARG_INT("relu"), ARG_INT("n"), ARG_INT("H"), ARG_F32("pre"), ARG_F32("h")}};
 
 static napi_value js_rnn_forward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "rnnForward", 5)) return NULL;
-  const int relu = arg_long(&a, 0) != 0;
-  const long n = arg_long(&a, 1), H = arg_long(&a, 2), m = n * H;
-  if (!a.ok || m <= 0) return NULL;
-  float *pre = FV(3, m, "pre"), *h = FV(4, m, "h");
-  if (a.ok) rnn_addon_cells()->rnn_forward(relu, m, pre, h);
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &RNN_FORWARD)) return NULL;
+  const long n = a.v[1].i, H = a.v[2].i, m = n * H;
+  if (m <= 0) return NULL;
+  float *pre = rnn_view(&a, 3, m), *h = rnn_view(&a, 4, m);
+  if (a.ok) rnn_addon_cells()->rnn_forward(a.v[0].i != 0, m, pre, h);
   return NULL;
 }
+
+static const rnn_op RNN_BACKWARD = {"rnnBackward", {ARG_INT("relu"), ARG_INT("n"), ARG_INT("H"), ARG_F32("h"), ARG_F32("dh"), ARG_F32("dPre")}};
 
 static napi_value js_rnn_backward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "rnnBackward", 6)) return NULL;
-  const int relu = arg_long(&a, 0) != 0;
-  const long n = arg_long(&a, 1), H = arg_long(&a, 2), m = n * H;
-  if (!a.ok || m <= 0) return NULL;
-  float *h = FV(3, m, "h"), *dh = FV(4, m, "dh"), *dPre = FV(5, m, "dPre");
-  if (a.ok) rnn_addon_cells()->rnn_backward(relu, m, h, dh, dPre);
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &RNN_BACKWARD)) return NULL;
+  const long n = a.v[1].i, H = a.v[2].i, m = n * H;
+  if (m <= 0) return NULL;
+  float *h = rnn_view(&a, 3, m), *dh = rnn_view(&a, 4, m), *dPre = rnn_view(&a, 5, m);
+  if (a.ok) rnn_addon_cells()->rnn_backward(a.v[0].i != 0, m, h, dh, dPre);
   return NULL;
 }
 
+static const rnn_op LSTM_FORWARD = {"lstmForward", {ARG_INT("n"), ARG_INT("H"), ARG_F32("gates"), ARG_F32("cPrev"),
+                                                    ARG_F32("c"), ARG_F32("h"), ARG_F32("tanhC")}};
+
 static napi_value js_lstm_forward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "lstmForward", 7)) return NULL;
-  const long n = arg_long(&a, 0), H = arg_long(&a, 1), m = n * H;
-  if (!a.ok || m <= 0) return NULL;
-  float *gates = FV(2, 4 * m, "gates"), *cPrev = FV(3, m, "cPrev"), *c = FV(4, m, "c"), *h = FV(5, m, "h"),
-        *tanhC = FV(6, m, "tanhC");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &LSTM_FORWARD)) return NULL;
+  const long n = a.v[0].i, H = a.v[1].i, m = n * H;
+  if (m <= 0) return NULL;
+  float *gates = rnn_view(&a, 2, 4 * m), *cPrev = rnn_view(&a, 3, m), *c = rnn_view(&a, 4, m), *h = rnn_view(&a, 5, m),
+        *tanhC = rnn_view(&a, 6, m);
   if (a.ok) rnn_addon_cells()->lstm_forward(n, H, gates, cPrev, c, h, tanhC);
   return NULL;
 }
 
+static const rnn_op LSTM_BACKWARD = {"lstmBackward", {ARG_INT("n"), ARG_INT("H"), ARG_F32("gates"), ARG_F32("cPrev"),
+                                                      ARG_F32("tanhC"), ARG_F32("dh"), ARG_F32("dc"), ARG_F32("dGates")}};
+
 static napi_value js_lstm_backward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "lstmBackward", 8)) return NULL;
-  const long n = arg_long(&a, 0), H = arg_long(&a, 1), m = n * H;
-  if (!a.ok || m <= 0) return NULL;
-  float *gates = FV(2, 4 * m, "gates"), *cPrev = FV(3, m, "cPrev"), *tanhC = FV(4, m, "tanhC"), *dh = FV(5, m, "dh"),
-        *dc = FV(6, m, "dc"), *dGates = FV(7, 4 * m, "dGates");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &LSTM_BACKWARD)) return NULL;
+  const long n = a.v[0].i, H = a.v[1].i, m = n * H;
+  if (m <= 0) return NULL;
+  float *gates = rnn_view(&a, 2, 4 * m), *cPrev = rnn_view(&a, 3, m), *tanhC = rnn_view(&a, 4, m), *dh = rnn_view(&a, 5, m),
+        *dc = rnn_view(&a, 6, m), *dGates = rnn_view(&a, 7, 4 * m);
   if (a.ok) rnn_addon_cells()->lstm_backward(n, H, gates, cPrev, tanhC, dh, dc, dGates);
   return NULL;
 }
 
+static const rnn_op GRU_RESET_FORWARD = {"gruResetForward", {ARG_INT("n"), ARG_INT("H"), ARG_F32("gates"), ARG_F32("hPrev"), ARG_F32("rh")}};
+
 static napi_value js_gru_reset_forward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "gruResetForward", 5)) return NULL;
-  const long n = arg_long(&a, 0), H = arg_long(&a, 1), m = n * H;
-  if (!a.ok || m <= 0) return NULL;
-  float *gates = FV(2, 3 * m, "gates"), *hPrev = FV(3, m, "hPrev"), *rh = FV(4, m, "rh");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &GRU_RESET_FORWARD)) return NULL;
+  const long n = a.v[0].i, H = a.v[1].i, m = n * H;
+  if (m <= 0) return NULL;
+  float *gates = rnn_view(&a, 2, 3 * m), *hPrev = rnn_view(&a, 3, m), *rh = rnn_view(&a, 4, m);
   if (a.ok) rnn_addon_cells()->gru_reset_forward(n, H, gates, hPrev, rh);
   return NULL;
 }
 
 /* the u and c̃ blocks must lie inside a row of G */
-static int gru_offsets(call_args *a, long H, long G, long uOff, long cOff) {
-  if (!a->ok) return 0;
-  if (uOff < 0 || cOff < 0 || uOff + H > G || cOff + H > G) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "%s: gate blocks at %ld and %ld (width %ld) do not fit a row of %ld", a->op, uOff, cOff, H, G);
-    napi_throw_range_error(a->env, NULL, msg);
-    a->ok = 0;
-  }
+static int gru_offsets(rnn_args *a, long H, long G, long uOff, long cOff) {
+  if (uOff < 0 || cOff < 0 || uOff + H > G || cOff + H > G)
+    rnn_range_error(a, "%s: gate blocks at %ld and %ld (width %ld) do not fit a row of %ld", a->op->name, uOff, cOff, H, G);
   return a->ok;
 }
 
+static const rnn_op GRU_OUT_FORWARD = {"gruOutForward", {ARG_INT("n"), ARG_INT("H"), ARG_INT("G"), ARG_INT("uOffset"),
+                                                         ARG_INT("cOffset"), ARG_BOOL("sigmoidU"), ARG_F32("gates"),
+                                                         ARG_F32("hPrev"), ARG_F32("h")}};
+
 static napi_value js_gru_out_forward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "gruOutForward", 9)) return NULL;
-  const long n = arg_long(&a, 0), H = arg_long(&a, 1), G = arg_long(&a, 2), uOff = arg_long(&a, 3),
-             cOff = arg_long(&a, 4), m = n * H;
-  const int sigmoidU = arg_bool(&a, 5);
-  if (!a.ok || m <= 0 || !gru_offsets(&a, H, G, uOff, cOff)) return NULL;
-  float *gates = FV(6, n * G, "gates"), *hPrev = FV(7, m, "hPrev"), *h = FV(8, m, "h");
-  if (a.ok) rnn_addon_cells()->gru_out_forward(n, H, G, uOff, cOff, sigmoidU, gates, hPrev, h);
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &GRU_OUT_FORWARD)) return NULL;
+  const long n = a.v[0].i, H = a.v[1].i, G = a.v[2].i, uOff = a.v[3].i, cOff = a.v[4].i, m = n * H;
+  if (m <= 0 || !gru_offsets(&a, H, G, uOff, cOff)) return NULL;
+  float *gates = rnn_view(&a, 6, n * G), *hPrev = rnn_view(&a, 7, m), *h = rnn_view(&a, 8, m);
+  if (a.ok) rnn_addon_cells()->gru_out_forward(n, H, G, uOff, cOff, (int)a.v[5].i, gates, hPrev, h);
   return NULL;
 }
 
+static const rnn_op GRU_OUT_BACKWARD = {"gruOutBackward", {ARG_INT("n"), ARG_INT("H"), ARG_INT("G"), ARG_INT("uOffset"),
+                                                           ARG_INT("cOffset"), ARG_F32("gates"), ARG_F32("hPrev"),
+                                                           ARG_F32("dh"), ARG_F32("dGates"), ARG_F32("dhPrev")}};
+
 static napi_value js_gru_out_backward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "gruOutBackward", 10)) return NULL;
-  const long n = arg_long(&a, 0), H = arg_long(&a, 1), G = arg_long(&a, 2), uOff = arg_long(&a, 3),
-             cOff = arg_long(&a, 4), m = n * H;
-  if (!a.ok || m <= 0 || !gru_offsets(&a, H, G, uOff, cOff)) return NULL;
-  float *gates = FV(5, n * G, "gates"), *hPrev = FV(6, m, "hPrev"), *dh = FV(7, m, "dh"),
-        *dGates = FV(8, n * G, "dGates"), *dhPrev = FV(9, m, "dhPrev");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &GRU_OUT_BACKWARD)) return NULL;
+  const long n = a.v[0].i, H = a.v[1].i, G = a.v[2].i, uOff = a.v[3].i, cOff = a.v[4].i, m = n * H;
+  if (m <= 0 || !gru_offsets(&a, H, G, uOff, cOff)) return NULL;
+  float *gates = rnn_view(&a, 5, n * G), *hPrev = rnn_view(&a, 6, m), *dh = rnn_view(&a, 7, m),
+        *dGates = rnn_view(&a, 8, n * G), *dhPrev = rnn_view(&a, 9, m);
   if (a.ok) rnn_addon_cells()->gru_out_backward(n, H, G, uOff, cOff, gates, hPrev, dh, dGates, dhPrev);
   return NULL;
 }
 
+static const rnn_op GRU_RESET_BACKWARD = {"gruResetBackward", {ARG_INT("n"), ARG_INT("H"), ARG_F32("gates"), ARG_F32("hPrev"),
+                                                               ARG_F32("dRh"), ARG_F32("dGates"), ARG_F32("dhPrev")}};
+
 static napi_value js_gru_reset_backward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "gruResetBackward", 7)) return NULL;
-  const long n = arg_long(&a, 0), H = arg_long(&a, 1), m = n * H;
-  if (!a.ok || m <= 0) return NULL;
-  float *gates = FV(2, 3 * m, "gates"), *hPrev = FV(3, m, "hPrev"), *dRh = FV(4, m, "dRh"),
-        *dGates = FV(5, 3 * m, "dGates"), *dhPrev = FV(6, m, "dhPrev");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &GRU_RESET_BACKWARD)) return NULL;
+  const long n = a.v[0].i, H = a.v[1].i, m = n * H;
+  if (m <= 0) return NULL;
+  float *gates = rnn_view(&a, 2, 3 * m), *hPrev = rnn_view(&a, 3, m), *dRh = rnn_view(&a, 4, m),
+        *dGates = rnn_view(&a, 5, 3 * m), *dhPrev = rnn_view(&a, 6, m);
   if (a.ok) rnn_addon_cells()->gru_reset_backward(n, H, gates, hPrev, dRh, dGates, dhPrev);
   return NULL;
 }
 
+static const rnn_op GRU_TORCH_FORWARD = {"gruTorchForward", {ARG_INT("n"), ARG_INT("H"), ARG_F32("gates"), ARG_F32("hw"),
+                                                             ARG_F32("hPrev"), ARG_F32("h")}};
+
 static napi_value js_gru_torch_forward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "gruTorchForward", 6)) return NULL;
-  const long n = arg_long(&a, 0), H = arg_long(&a, 1), m = n * H;
-  if (!a.ok || m <= 0) return NULL;
-  float *gates = FV(2, 3 * m, "gates"), *hw = FV(3, 3 * m, "hw"), *hPrev = FV(4, m, "hPrev"), *h = FV(5, m, "h");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &GRU_TORCH_FORWARD)) return NULL;
+  const long n = a.v[0].i, H = a.v[1].i, m = n * H;
+  if (m <= 0) return NULL;
+  float *gates = rnn_view(&a, 2, 3 * m), *hw = rnn_view(&a, 3, 3 * m), *hPrev = rnn_view(&a, 4, m), *h = rnn_view(&a, 5, m);
   if (a.ok) rnn_addon_cells()->gru_torch_forward(n, H, gates, hw, hPrev, h);
   return NULL;
 }
 
+static const rnn_op GRU_TORCH_BACKWARD = {"gruTorchBackward", {ARG_INT("n"), ARG_INT("H"), ARG_F32("gates"), ARG_F32("hw"),
+                                                               ARG_F32("hPrev"), ARG_F32("dh"), ARG_F32("dGates"),
+                                                               ARG_F32("dHw"), ARG_F32("dhPrev")}};
+
 static napi_value js_gru_torch_backward(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "gruTorchBackward", 9)) return NULL;
-  const long n = arg_long(&a, 0), H = arg_long(&a, 1), m = n * H;
-  if (!a.ok || m <= 0) return NULL;
-  float *gates = FV(2, 3 * m, "gates"), *hw = FV(3, 3 * m, "hw"), *hPrev = FV(4, m, "hPrev"), *dh = FV(5, m, "dh"),
-        *dGates = FV(6, 3 * m, "dGates"), *dHw = FV(7, 3 * m, "dHw"), *dhPrev = FV(8, m, "dhPrev");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &GRU_TORCH_BACKWARD)) return NULL;
+  const long n = a.v[0].i, H = a.v[1].i, m = n * H;
+  if (m <= 0) return NULL;
+  float *gates = rnn_view(&a, 2, 3 * m), *hw = rnn_view(&a, 3, 3 * m), *hPrev = rnn_view(&a, 4, m), *dh = rnn_view(&a, 5, m),
+        *dGates = rnn_view(&a, 6, 3 * m), *dHw = rnn_view(&a, 7, 3 * m), *dhPrev = rnn_view(&a, 8, m);
   if (a.ok) rnn_addon_cells()->gru_torch_backward(n, H, gates, hw, hPrev, dh, dGates, dHw, dhPrev);
   return NULL;
 }
 
+static const rnn_op SOFTMAX_XENT = {"softmaxXent", {ARG_INT("rows"), ARG_INT("V"), ARG_F32("logits"), ARG_I32("targets"),
+                                                    ARG_F32_OR_NULL("dLogits"), ARG_NUMBER("scale")}};
+
 /* softmaxXent(rows, V, logits, targets, dLogits | null, scale) → loss */
 static napi_value js_softmax_xent(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "softmaxXent", 6)) return NULL;
-  const long rows = arg_long(&a, 0), V = arg_long(&a, 1);
-  const double scale = arg_double(&a, 5);
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &SOFTMAX_XENT)) return NULL;
+  const long rows = a.v[0].i, V = a.v[1].i;
   napi_value out;
-  if (!a.ok) return NULL;
   if (rows <= 0 || V <= 0) {
     CHECK(napi_create_double(env, 0, &out));
     return out;
   }
-  float *logits = FV(2, rows * V, "logits");
-  const int *targets = IV(3, rows, "targets");
-  napi_valuetype dt;
-  CHECK(napi_typeof(env, a.argv[4], &dt));
-  float *dLogits = dt == napi_null || dt == napi_undefined ? NULL : FV(4, rows * V, "dLogits");
+  float *logits = rnn_view(&a, 2, rows * V);
+  const int *targets = rnn_view(&a, 3, rows);
+  float *dLogits = rnn_view(&a, 4, rows * V);
   if (!a.ok) return NULL;
-  for (long r = 0; r < rows; r++) {
-    if (targets[r] < 0 || targets[r] >= V) {
-      char msg[120];
-      snprintf(msg, sizeof msg, "softmaxXent: target %d at row %ld is outside [0, %ld)", targets[r], r, V);
-      napi_throw_range_error(env, NULL, msg);
-      return NULL;
-    }
-  }
-  const double loss = rnn_addon_cells()->softmax_xent(rows, V, logits, targets, dLogits, (float)scale);
+  for (long r = 0; r < rows; r++)
+    if (targets[r] < 0 || targets[r] >= V)
+      return rnn_range_error(&a, "softmaxXent: target %d at row %ld is outside [0, %ld)", targets[r], r, V);
+  const double loss = rnn_addon_cells()->softmax_xent(rows, V, logits, targets, dLogits, (float)a.v[5].d);
   CHECK(napi_create_double(env, loss, &out));
   return out;
 }
 
+static const rnn_op ADD_BIAS = {"addBias", {ARG_INT("rows"), ARG_INT("N"), ARG_F32("X"), ARG_INT("ldx"), ARG_F32("bias")}};
+
 static napi_value js_add_bias(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "addBias", 5)) return NULL;
-  const long rows = arg_long(&a, 0), N = arg_long(&a, 1), ldx = arg_long(&a, 3);
-  if (!a.ok || rows <= 0 || N <= 0) return NULL;
-  if (ldx < N) return napi_throw_range_error(env, NULL, "native addBias: ldx < N"), NULL;
-  float *X = FV(2, (rows - 1) * ldx + N, "X"), *bias = FV(4, N, "bias");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &ADD_BIAS)) return NULL;
+  const long rows = a.v[0].i, N = a.v[1].i, ldx = a.v[3].i;
+  if (rows <= 0 || N <= 0) return NULL;
+  if (ldx < N) return rnn_range_error(&a, "native addBias: ldx < N");
+  float *X = rnn_view(&a, 2, (rows - 1) * ldx + N), *bias = rnn_view(&a, 4, N);
   if (a.ok) rnn_addon_cells()->add_bias(rows, N, X, ldx, bias);
   return NULL;
 }
 
+static const rnn_op SUM_ROWS = {"sumRows", {ARG_INT("rows"), ARG_INT("N"), ARG_F32("dX"), ARG_INT("ldx"), ARG_F32("dbias")}};
+
 static napi_value js_sum_rows(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "sumRows", 5)) return NULL;
-  const long rows = arg_long(&a, 0), N = arg_long(&a, 1), ldx = arg_long(&a, 3);
-  if (!a.ok || rows <= 0 || N <= 0) return NULL;
-  if (ldx < N) return napi_throw_range_error(env, NULL, "native sumRows: ldx < N"), NULL;
-  float *dX = FV(2, (rows - 1) * ldx + N, "dX"), *dbias = FV(4, N, "dbias");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &SUM_ROWS)) return NULL;
+  const long rows = a.v[0].i, N = a.v[1].i, ldx = a.v[3].i;
+  if (rows <= 0 || N <= 0) return NULL;
+  if (ldx < N) return rnn_range_error(&a, "native sumRows: ldx < N");
+  float *dX = rnn_view(&a, 2, (rows - 1) * ldx + N), *dbias = rnn_view(&a, 4, N);
   if (a.ok) rnn_addon_cells()->sum_rows(rows, N, dX, ldx, dbias);
   return NULL;
 }
 
+static const rnn_op ADAM = {"adam", {ARG_INT("n"), ARG_F32("p"), ARG_F32("g"), ARG_F32("m"), ARG_F32("v"), ARG_NUMBER("lr"),
+                                     ARG_NUMBER("b1"), ARG_NUMBER("b2"), ARG_NUMBER("eps"), ARG_NUMBER("lrWd")}};
+
 /* adam(n, p, g, m, v, lr, b1, b2, eps, lrWd) */
 static napi_value js_adam(napi_env env, napi_callback_info info) {
-  call_args a;
-  if (!args_get(&a, env, info, "adam", 10)) return NULL;
-  const long n = arg_long(&a, 0);
-  const double lr = arg_double(&a, 5), b1 = arg_double(&a, 6), b2 = arg_double(&a, 7), eps = arg_double(&a, 8),
-               lrWd = arg_double(&a, 9);
-  if (!a.ok || n <= 0) return NULL;
-  float *p = FV(1, n, "p"), *g = FV(2, n, "g"), *m = FV(3, n, "m"), *v = FV(4, n, "v");
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &ADAM)) return NULL;
+  const long n = a.v[0].i;
+  const double lr = a.v[5].d, b1 = a.v[6].d, b2 = a.v[7].d, eps = a.v[8].d, lrWd = a.v[9].d;
+  if (n <= 0) return NULL;
+  float *p = rnn_view(&a, 1, n), *g = rnn_view(&a, 2, n), *m = rnn_view(&a, 3, n), *v = rnn_view(&a, 4, n);
   if (a.ok)
     rnn_addon_cells()->adam(n, p, g, m, v, (float)lr, (float)b1, (float)b2, (float)eps, (float)lrWd, (float)(1 - b1),
                             (float)(1 - b2));

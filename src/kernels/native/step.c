@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "cells.h"
 #include "ops.h"
 #include "step.h"
@@ -384,8 +385,6 @@ static double run_head(step_plan *s, double invT) {
 
 static const napi_type_tag STEP_TAG = {0x5b1e2c7a9d3f4e61ULL, 0xa2c4e6f8b1d3f5a7ULL};
 
-#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "native step: Node-API call failed: " #call); return NULL; } } while (0)
-
 static int fail(napi_env env, const char *msg) {
   napi_throw_range_error(env, NULL, msg);
   return 0;
@@ -423,13 +422,10 @@ static int prop_floats(napi_env env, napi_value obj, const char *name, long need
   if (!prop(env, obj, name, &v)) return 0;
   if (napi_typeof(env, v, &t) != napi_ok) return fail(env, "native step: Node-API call failed");
   if (optional && (t == napi_null || t == napi_undefined)) return 1;
-  bool is = false;
-  napi_typedarray_type type;
   size_t length = 0;
   void *data = NULL;
   char msg[128];
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
+  if (!rnn_typed_array(env, v, napi_float32_array, &data, &length)) {
     snprintf(msg, sizeof msg, "native step: %s must be a Float32Array", name);
     return fail(env, msg);
   }
@@ -549,16 +545,6 @@ fail:
   return NULL;
 }
 
-static step_plan *get_plan(napi_env env, napi_value v) {
-  bool ok = false;
-  void *p = NULL;
-  if (napi_check_object_type_tag(env, v, &STEP_TAG, &ok) != napi_ok || !ok || napi_unwrap(env, v, &p) != napi_ok) {
-    napi_throw_type_error(env, NULL, "native step: not a step handle");
-    return NULL;
-  }
-  return (step_plan *)p;
-}
-
 static int valid_id(napi_env env, const step_plan *s, int64_t id) {
   if (id >= 0 && id < s->V) return 1;
   char msg[96];
@@ -566,47 +552,33 @@ static int valid_id(napi_env env, const step_plan *s, int64_t id) {
   return fail(env, msg);
 }
 
+static const rnn_op STEP_ADVANCE = {"stepAdvance", {ARG_HANDLE("step handle", &STEP_TAG), ARG_I32("ids"), ARG_INT("from"), ARG_INT("to")}};
+
 /* stepAdvance(handle, ids, from, to): feeds ids[from, to) through the layers (no head) */
 static napi_value js_step_advance(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return fail(env, "native stepAdvance: 4 arguments expected"), NULL;
-  step_plan *s = get_plan(env, argv[0]);
-  if (!s) return NULL;
-  bool is = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_is_typedarray(env, argv[1], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, argv[1], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_int32_array)
-    return napi_throw_type_error(env, NULL, "native stepAdvance: ids must be an Int32Array"), NULL;
-  int64_t from, to;
-  if (napi_get_value_int64(env, argv[2], &from) != napi_ok || napi_get_value_int64(env, argv[3], &to) != napi_ok)
-    return fail(env, "native stepAdvance: from and to must be numbers"), NULL;
-  if (from < 0 || to < from || to > (int64_t)length) return fail(env, "native stepAdvance: [from, to) is outside ids"), NULL;
-  const int32_t *ids = (const int32_t *)data;
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &STEP_ADVANCE)) return NULL;
+  step_plan *s = a.v[0].p;
+  const int32_t *ids = rnn_view(&a, 1, 0);
+  const int64_t from = a.v[2].i, to = a.v[3].i;
+  if (!ids) return NULL;
+  if (from < 0 || to < from || to > (int64_t)a.length[1]) return rnn_range_error(&a, "native stepAdvance: [from, to) is outside ids");
   for (int64_t i = from; i < to; i++) if (!valid_id(env, s, ids[i])) return NULL;
   for (int64_t i = from; i < to; i++) run_layers(s, ids[i]);
   return NULL;
 }
 
+static const rnn_op STEP_NEXT = {"stepNext", {ARG_HANDLE("step handle", &STEP_TAG), ARG_INT("id"), ARG_NUMBER("invTemp")}};
+
 /* stepNext(handle, id, invTemp) → Σ exps (0 when invTemp is 0; NaN for a non-finite logit) */
 static napi_value js_step_next(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) return fail(env, "native stepNext: 3 arguments expected"), NULL;
-  step_plan *s = get_plan(env, argv[0]);
-  if (!s) return NULL;
-  int64_t id;
-  double invT;
-  if (napi_get_value_int64(env, argv[1], &id) != napi_ok || napi_get_value_double(env, argv[2], &invT) != napi_ok)
-    return fail(env, "native stepNext: id and invTemp must be numbers"), NULL;
-  if (!valid_id(env, s, id)) return NULL;
-  run_layers(s, (long)id);
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &STEP_NEXT)) return NULL;
+  step_plan *s = a.v[0].p;
+  if (!valid_id(env, s, a.v[1].i)) return NULL;
+  run_layers(s, (long)a.v[1].i);
   napi_value out;
-  CHECK(napi_create_double(env, run_head(s, invT), &out));
+  CHECK(napi_create_double(env, run_head(s, a.v[2].d), &out));
   return out;
 }
 
