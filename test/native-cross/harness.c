@@ -100,30 +100,7 @@ static int n_gemm_isas = 0;
 static const rnn_cells_isa *cell_isas[8];
 static int n_cell_isas = 0;
 
-typedef struct {
-  const rnn_gemm_args *g;
-  const rnn_gemm_isa *isa;
-  int path, byN, parts;
-  long unit, total;
-} part_job;
-
-/* part p of `parts` runs of whole units along M or N (the split addon.c makes) */
-static void run_part(void *ctx, int part, float *scratch) {
-  const part_job *j = (const part_job *)ctx;
-  const long units = (j->total + j->unit - 1) / j->unit;
-  const long lo = (units * part / j->parts) * j->unit;
-  long hi = (units * (part + 1) / j->parts) * j->unit;
-  if (hi > j->total) hi = j->total;
-  if (j->byN) j->isa->block(j->g, 0, j->g->M, lo, hi, j->path, scratch);
-  else j->isa->block(j->g, lo, hi, 0, j->g->N, j->path, scratch);
-}
-
 static rnn_pool *pool1, *pool2, *pool3;
-
-/* the path addon.c's js_gemm picks */
-static int addon_path(int ta, int tb, long M) {
-  return !ta && tb && M <= RNN_DOT_MAX_M ? RNN_PATH_DOT : !ta && tb && M <= RNN_SWAP_MAX_M ? RNN_PATH_SWAPPED : RNN_PATH_PACKED;
-}
 
 static const char *path_name(int p) { return p == RNN_PATH_DOT ? "dot" : p == RNN_PATH_SWAPPED ? "swapped" : "packed"; }
 
@@ -163,7 +140,7 @@ static void check_gemm(const rnn_gemm_isa *isa, int ta, int tb, long M, long N, 
     }
 
   int paths[3], np = 0;
-  paths[np++] = addon_path(ta, tb, M);
+  paths[np++] = rnn_gemm_path(ta, tb, M); /* the one addon.c picks */
   if (!ta && tb) { /* force the other paths too (swapped needs M ≤ NC for its scratch) */
     for (int p = 0; p < 3; p++)
       if (p != paths[0] && (p != RNN_PATH_SWAPPED || M <= isa->nc)) paths[np++] = p;
@@ -171,12 +148,12 @@ static void check_gemm(const rnn_gemm_isa *isa, int ta, int tb, long M, long N, 
   rnn_gemm_args g = {ta, tb, M, N, K, A.p, lda, B.p, ldb, beta, C.p, ldc};
   for (int pi = 0; pi < np; pi++) {
     const int path = paths[pi];
-    const int swapped = path == RNN_PATH_SWAPPED, dot = path == RNN_PATH_DOT;
-    const long unitM = dot ? 1 : swapped ? isa->nr : isa->mr, unitN = dot ? 4 : swapped ? isa->mr : isa->nr;
+    long unitM, unitN;
+    rnn_gemm_units(isa, path, &unitM, &unitN);
     /* split 0: the whole block on the calling thread; 1–4: 2–5 parts along N (odd) or M
      * (even) on pools of 2 (1, 2) and 3 (3, 4) threads */
     for (int split = 0; split < 5; split++) {
-      part_job job = {&g, isa, path, 0, 1, 1, M}; /* the whole: one part of M rows */
+      rnn_gemm_split job = {&g, isa, path, 0, 1, 1, M}; /* the whole: one part of M rows */
       rnn_pool *pool = pool1;
       if (split > 0) {
         job.byN = split & 1;
@@ -191,7 +168,7 @@ static void check_gemm(const rnn_gemm_isa *isa, int ta, int tb, long M, long N, 
       memcpy(C.p, c0, sizeof(float) * (size_t)nC);
       if (!beta) for (long i = 0; i < M; i++) for (long j = 0; j < N; j++) C.p[i * ldc + j] = NAN; /* never read */
       gemm_calls++;
-      rnn_pool_run(pool, job.parts, run_part, &job);
+      rnn_pool_run(pool, job.parts, rnn_gemm_run_part, &job);
       char what[220];
       snprintf(what, sizeof what, "%s gemm %s%s %ldx%ldx%ld beta %d %s, lds %ld/%ld/%ld, offsets %d/%d/%d, %d part(s)%s",
                isa->name, ta ? "T" : "N", tb ? "T" : "N", M, N, K, beta, path_name(path), lda, ldb, ldc, offA, offB, offC,

@@ -92,24 +92,6 @@ static napi_value throw_range(napi_env env, const char *msg) {
   return NULL;
 }
 
-typedef struct {
-  const rnn_gemm_args *g;
-  const rnn_gemm_isa *isa;
-  int path, byN, parts;
-  long unit, total;
-} split_job;
-
-/* part p of `parts` equal runs of whole units along M or N */
-static void run_part(void *ctx, int part, float *scratch) {
-  const split_job *j = (const split_job *)ctx;
-  const long units = (j->total + j->unit - 1) / j->unit;
-  const long lo = (units * part / j->parts) * j->unit;
-  long hi = (units * (part + 1) / j->parts) * j->unit;
-  if (hi > j->total) hi = j->total;
-  if (j->byN) j->isa->block(j->g, 0, j->g->M, lo, hi, j->path, scratch);
-  else j->isa->block(j->g, lo, hi, 0, j->g->N, j->path, scratch);
-}
-
 static const rnn_op GEMM = {"gemm", {ARG_BOOL("transA"), ARG_BOOL("transB"), ARG_INT("M"), ARG_INT("N"), ARG_INT("K"),
                                      ARG_F32("A"), ARG_INT("lda"), ARG_F32("B"), ARG_INT("ldb"), ARG_INT("beta"),
                                      ARG_F32("C"), ARG_INT("ldc")}};
@@ -136,20 +118,20 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   }
   if (!a.ok) return NULL;
   const rnn_gemm_isa *isa = state.isa;
-  split_job j;
+  rnn_gemm_split j;
   j.g = &g;
   j.isa = isa;
-  j.path = !ta && tb && M <= RNN_DOT_MAX_M ? RNN_PATH_DOT : !ta && tb && M <= RNN_SWAP_MAX_M ? RNN_PATH_SWAPPED : RNN_PATH_PACKED;
+  j.path = rnn_gemm_path(ta, tb, M);
   const int threads = rnn_pool_threads(state.pool);
   const double flops = 2.0 * (double)M * (double)N * (double)K;
   if (threads <= 1 || flops < state.split_flops) {
     isa->block(&g, 0, M, 0, N, j.path, rnn_pool_scratch(state.pool));
     return NULL;
   }
-  /* split the side with more tiles, in whole tiles (in swapped mode the roles of the
-   * tile's rows and columns are exchanged; dot products go 4 rows of B at a time) */
-  const int swapped = j.path == RNN_PATH_SWAPPED, dot = j.path == RNN_PATH_DOT;
-  const long unitM = dot ? 1 : swapped ? isa->nr : isa->mr, unitN = dot ? 4 : swapped ? isa->mr : isa->nr;
+  /* split the side with more tiles, in whole tiles (dot products: along N only) */
+  long unitM, unitN;
+  rnn_gemm_units(isa, j.path, &unitM, &unitN);
+  const int dot = j.path == RNN_PATH_DOT;
   const long tilesM = (M + unitM - 1) / unitM, tilesN = (N + unitN - 1) / unitN;
   j.byN = dot || tilesN >= tilesM;
   j.unit = j.byN ? unitN : unitM;
@@ -158,7 +140,7 @@ static napi_value js_gemm(napi_env env, napi_callback_info info) {
   long parts = (long)threads * (flops >= (double)FINE_SPLIT_FLOPS ? 2 : 1);
   if (parts > tiles) parts = tiles;
   j.parts = (int)parts;
-  rnn_pool_run(state.pool, j.parts, run_part, &j);
+  rnn_pool_run(state.pool, j.parts, rnn_gemm_run_part, &j);
   return NULL;
 }
 

@@ -42,6 +42,40 @@ typedef struct {
   void (*block)(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, int path, float *scratch);
 } rnn_gemm_isa;
 
+/* The path a product takes (addon.c's js_gemm; the cross harness forces the others too). */
+static inline int rnn_gemm_path(int transA, int transB, long M) {
+  return !transA && transB && M <= RNN_DOT_MAX_M ? RNN_PATH_DOT
+       : !transA && transB && M <= RNN_SWAP_MAX_M ? RNN_PATH_SWAPPED : RNN_PATH_PACKED;
+}
+
+/* A product split into `parts` equal runs of whole units along M (byN = 0) or N; each
+ * part is one call of rnn_gemm_run_part (a pool.h part function). */
+typedef struct {
+  const rnn_gemm_args *g;
+  const rnn_gemm_isa *isa;
+  int path, byN, parts;
+  long unit, total; /* the unit of the split side, and its length (M or N) */
+} rnn_gemm_split;
+
+/* The units a split moves in along M and N: the register tile (its rows and columns
+ * exchanged on the swapped path, which computes Cᵀ); 4 rows of B on the dot path. */
+static inline void rnn_gemm_units(const rnn_gemm_isa *isa, int path, long *unitM, long *unitN) {
+  const int swapped = path == RNN_PATH_SWAPPED, dot = path == RNN_PATH_DOT;
+  *unitM = dot ? 1 : swapped ? isa->nr : isa->mr;
+  *unitN = dot ? 4 : swapped ? isa->mr : isa->nr;
+}
+
+/* part `part` of a split product (ctx: an rnn_gemm_split) */
+static inline void rnn_gemm_run_part(void *ctx, int part, float *scratch) {
+  const rnn_gemm_split *j = (const rnn_gemm_split *)ctx;
+  const long units = (j->total + j->unit - 1) / j->unit;
+  const long lo = (units * part / j->parts) * j->unit;
+  long hi = (units * (part + 1) / j->parts) * j->unit;
+  if (hi > j->total) hi = j->total;
+  if (j->byN) j->isa->block(j->g, 0, j->g->M, lo, hi, j->path, scratch);
+  else j->isa->block(j->g, lo, hi, 0, j->g->N, j->path, scratch);
+}
+
 extern const rnn_gemm_isa rnn_gemm_generic;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const rnn_gemm_isa rnn_gemm_avx2;
