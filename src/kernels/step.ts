@@ -3,9 +3,9 @@
 //
 // It runs the calls a training Workspace of B = 1, T = 1 makes (src/nn/model.ts,
 // layer.ts and the cell files), in the same order on the same shapes, so its logits are
-// those of the windowed model path bit for bit, and the tempered exps are computed as
-// src/sample/pick.ts always did (float64 Math.exp), so seeded samples stay as they were
-// on these backends. Per layer, with x = the layer's input and h, c = its carried state:
+// those of the windowed model path bit for bit, and the tempered exps are pick.ts's own
+// (temperedExps: float64 Math.exp), so seeded samples stay as they were on these
+// backends. Per layer, with x = the layer's input and h, c = its carried state:
 //
 //   gates = x·W_ihᵀ + b_ih (+ b_hh) (+ the tag term on layer 0)
 //   rnn        gates += h·W_hhᵀ;                         h' = g(gates)
@@ -13,6 +13,7 @@
 //   gru        [r u] += h·W_hh[r,u]ᵀ; σ; rh = r ⊙ h;  c += rh·W_hh[c]ᵀ;  h' = gruOutForward
 //   gru-min    gates += h·W_hhᵀ;                         h' = gruOutForward (σ on u)
 //   gru-torch  hw = h·W_hhᵀ + b_hh (b_hh not in gates);  h' = gruTorchForward
+import { temperedExps } from '../sample/pick.js';
 import type { Arena, Kernels, StepNet, Stepper, Vec } from './types.js';
 
 interface LayerBuffers {
@@ -93,15 +94,7 @@ export class ComposedStepper implements Stepper {
       if (z > max) max = z;
     }
     if (!(temp > 0)) return 0;
-    const invT = 1 / temp;
-    const probs = this.probs;
-    let sum = 0;
-    for (let j = 0; j < V; j++) {
-      const e = Math.exp((logits[j] - max) * invT);
-      probs[j] = e;
-      sum += e;
-    }
-    return sum;
+    return temperedExps(logits, V, max, 1 / temp, this.probs);
   }
 
   private runLayers(id: number): void {

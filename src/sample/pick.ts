@@ -69,7 +69,15 @@ export function samplingDistribution(
 function softmaxInto(logits: ArrayLike<number>, V: number, temp: number, probs: Float64Array): number {
   let max = -Infinity;
   for (let j = 0; j < V; j++) if (logits[j] > max) max = logits[j];
-  const invT = 1 / temp;
+  return temperedExps(logits, V, max, 1 / temp, probs);
+}
+
+/**
+ * probs[j] = exp((z_j − max)·invT) in float64, unnormalised; returns their sum, added in
+ * order of j (in float64 whatever `probs` stores). The composed stepper (kernels/step.ts)
+ * calls it too, so its draws are the ones this file makes.
+ */
+export function temperedExps(logits: ArrayLike<number>, V: number, max: number, invT: number, probs: Vec): number {
   let sum = 0;
   for (let j = 0; j < V; j++) {
     const e = Math.exp((logits[j] - max) * invT);
