@@ -42,7 +42,6 @@ export interface LmMeta {
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
-const LN2 = Math.LN2;
 
 /** Reads the text of a run: a file, a folder, or the stdin bytes. */
 export async function readText(input: DataInput): Promise<string> {
@@ -99,7 +98,7 @@ export class LmSession implements TaskSession {
 
   evaluate(): Metrics | null {
     const r = this.evaluator.run(this.data.val, this.config.batch, this.config.seq, this.config.evalWindows);
-    return r ? { loss: r.nats, bpc: r.nats / LN2 } : null;
+    return r ? { loss: r.nats, bpc: r.nats / Math.LN2 } : null;
   }
 
   stateSpecs(): ParamSpec[] {
@@ -237,7 +236,7 @@ export const lmTask: Task<LmData, LmMeta> = {
   },
 
   formatMetrics(m: Metrics): string {
-    return `${m.loss!.toFixed(3)} (${(m.loss! / LN2).toFixed(2)} bpc) nats/char`;
+    return `${m.loss!.toFixed(3)} (${(m.loss! / Math.LN2).toFixed(2)} bpc) nats/char`;
   },
 };
 
