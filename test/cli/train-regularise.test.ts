@@ -6,18 +6,10 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/store.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, tempDir, wordCorpus } from '../helpers/cli.js';
 
 const WORDS = ['a', 'rope', 'of', 'sand', 'holds', 'the', 'tide', 'back', 'for', 'now', 'and', 'then'];
-function corpus(chars: number): string {
-  let s = '';
-  let x = 777;
-  while (s.length < chars) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += WORDS[x % WORDS.length] + ((x >> 9) % 6 === 0 ? '.\n' : ' ');
-  }
-  return s;
-}
+const corpus = (chars: number) => wordCorpus(WORDS, chars, { seed: 777, shift: 9, lineEvery: 6, lineEnd: '.\n' });
 
 const SMALL = ['--layers', '2', '--hidden', '16', '--embed', '8', '--batch', '8', '--seq', '16', '--seed', '3', '--schedule', 'constant', '--eval-every', '5'];
 const REG = ['--embed-dropout', '0.1', '--recurrent-dropout', '0.25', '--weight-decay', '0.05'];

@@ -6,19 +6,11 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/checkpoint/store.js';
-import { BIN, assertBuilt, runCli, tempDir } from '../helpers/cli.js';
+import { BIN, assertBuilt, runCli, tempDir, wordCorpus } from '../helpers/cli.js';
 
 // a text with some structure, long enough for a few hundred windows
 const WORDS = ['the', 'ship', 'sails', 'at', 'dawn', 'and', 'crew', 'sing', 'of', 'salt', 'wind', 'rope', 'sea'];
-function corpus(chars: number): string {
-  let s = '';
-  let x = 12345;
-  while (s.length < chars) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += WORDS[x % WORDS.length] + ((x >> 8) % 7 === 0 ? '.\n' : ' ');
-  }
-  return s;
-}
+const corpus = (chars: number) => wordCorpus(WORDS, chars, { seed: 12345, shift: 8, lineEvery: 7, lineEnd: '.\n' });
 
 const SMALL = ['--layers', '1', '--hidden', '24', '--embed', '8', '--batch', '8', '--seq', '16'];
 const ESC = '\x1b';

@@ -5,18 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TRAIN_DEFAULTS } from '../../src/train/config.js';
 import { CANDIDATE_WIDTHS, SIZED_CELL, lrForWidth } from '../../src/train/sizing.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { runCli, tempDir, wordCorpus } from '../helpers/cli.js';
 
-function corpus(chars: number): string {
-  const words = ['wind', 'salt', 'rope', 'the', 'sea', 'and', 'dawn', 'crew'];
-  let s = '';
-  let x = 7;
-  while (s.length < chars) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += words[x % words.length] + ((x >> 8) % 5 === 0 ? '\n' : ' ');
-  }
-  return s;
-}
+const WORDS = ['wind', 'salt', 'rope', 'the', 'sea', 'and', 'dawn', 'crew'];
+const corpus = (chars: number) => wordCorpus(WORDS, chars, { seed: 7, shift: 8, lineEvery: 5, lineEnd: '\n' });
 const FAST = ['--batch', '4', '--seq', '8', '--eval-every', '0', '--eval-windows', '2'];
 const startEvent = (stdout: string) => JSON.parse(stdout.split('\n')[0]);
 

@@ -72,3 +72,20 @@ export function expectOneLineError(r: RunResult, code: number, pattern: RegExp):
   expect(lines[0]).toMatch(/^rnn: /);
   expect(lines[0]).toMatch(pattern);
 }
+
+/**
+ * A text of at least `chars` characters for end-to-end runs: words drawn from `words` by a
+ * linear congruential generator started at `seed`, each followed by a space or, when bits
+ * `shift` and up of the draw are a multiple of `lineEvery`, by `lineEnd`.
+ */
+export function wordCorpus(
+  words: readonly string[], chars: number, opts: { seed: number; shift: number; lineEvery: number; lineEnd: string },
+): string {
+  let s = '';
+  let x = opts.seed;
+  while (s.length < chars) {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    s += words[x % words.length] + ((x >> opts.shift) % opts.lineEvery === 0 ? opts.lineEnd : ' ');
+  }
+  return s;
+}

@@ -7,7 +7,7 @@ import { CELL_KINDS, type CellKind } from '../../src/nn/layer.js';
 import { Model } from '../../src/nn/model.js';
 import { Rng } from '../../src/util/rng.js';
 import { gradcheck } from '../helpers/gradcheck.js';
-import { naiveForward } from './naive.js';
+import { naiveForward, naiveParams } from './naive.js';
 
 const k = new ReferenceKernels('f64');
 const TOL = 1e-5;
@@ -134,15 +134,6 @@ describe('embedding and recurrent dropout', () => {
     return { model, ws, rng };
   }
 
-  const matrices = (model: Model) => ({
-    get(name: string) {
-      const spec = model.layout.spec(name);
-      const v = Array.from(model.layout.view(model.params, name));
-      if (spec.shape.length === 1) return v;
-      const [r, c] = spec.shape;
-      return Array.from({ length: r }, (_, i) => v.slice(i * c, (i + 1) * c));
-    },
-  });
   const rows = (v: ArrayLike<number>, n: number, w: number) => Array.from({ length: n }, (_, i) => Array.from(v).slice(i * w, (i + 1) * w));
 
   for (const cell of CELL_KINDS) {
@@ -159,8 +150,8 @@ describe('embedding and recurrent dropout', () => {
         expect(m.some((x) => x === 0) && m.some((x) => x !== 0)).toBe(true);
       }
       ws.forward();
-      const ref = naiveForward(cell, L, H, matrices(model), ids, h0, c0, { embed, recurrent });
-      const plain = naiveForward(cell, L, H, matrices(model), ids, h0, c0);
+      const ref = naiveForward(cell, L, H, naiveParams(model), ids, h0, c0, { embed, recurrent });
+      const plain = naiveForward(cell, L, H, naiveParams(model), ids, h0, c0);
       let err = 0;
       let apart = 0;
       for (let t = 0; t < T; t++) {

@@ -4,7 +4,7 @@ import type { Kernels } from '../../src/kernels/types.js';
 import { CELL_KINDS, type CellKind } from '../../src/nn/layer.js';
 import { Model } from '../../src/nn/model.js';
 import { Rng } from '../../src/util/rng.js';
-import { naiveForward } from './naive.js';
+import { naiveForward, naiveParams } from './naive.js';
 
 const f64 = new ReferenceKernels('f64');
 
@@ -14,18 +14,6 @@ function randomModel(k: Kernels, cell: CellKind, L: number, seed = 3) {
   model.init(rng);
   for (let i = 0; i < model.params.length; i++) model.params[i] = 0.7 * rng.normal();
   return { model, rng };
-}
-
-function paramsAsArrays(model: Model) {
-  return {
-    get(name: string) {
-      const spec = model.layout.spec(name);
-      const v = Array.from(model.layout.view(model.params, name));
-      if (spec.shape.length === 1) return v;
-      const [r, c] = spec.shape;
-      return Array.from({ length: r }, (_, i) => v.slice(i * c, (i + 1) * c));
-    },
-  };
 }
 
 describe('forward pass against a naive per-element reference', () => {
@@ -55,7 +43,7 @@ describe('forward pass against a naive per-element reference', () => {
         c0.push(Array.from({ length: B }, (_, b) => (s.c ? Array.from(s.c.subarray(b * H, (b + 1) * H)) : new Array(H).fill(0))));
       }
       ws.forward();
-      const ref = naiveForward(cell, 2, H, paramsAsArrays(model), ids, h0, c0);
+      const ref = naiveForward(cell, 2, H, naiveParams(model), ids, h0, c0);
       let maxErr = 0;
       for (let t = 0; t < T; t++) {
         for (let b = 0; b < B; b++) {

@@ -2,6 +2,7 @@
 // concatenation [a, x], one element at a time, plain number arrays, no kernels and no
 // shared buffers. It shares nothing with src/nn except the parameter names.
 import type { CellKind } from '../../src/nn/layer.js';
+import type { Model } from '../../src/nn/model.js';
 
 type Mat = number[][];
 
@@ -24,6 +25,19 @@ function matvec(W: Mat, v: number[], rows: [number, number]): number[] {
 
 export interface NaiveParams {
   get(name: string): Mat | number[];
+}
+
+/** A model's parameters by name as plain arrays: vectors as they are, matrices as rows. */
+export function naiveParams(model: Model): NaiveParams {
+  return {
+    get(name: string) {
+      const spec = model.layout.spec(name);
+      const v = Array.from(model.layout.view(model.params, name));
+      if (spec.shape.length === 1) return v;
+      const [r, c] = spec.shape;
+      return Array.from({ length: r }, (_, i) => v.slice(i * c, (i + 1) * c));
+    },
+  };
 }
 
 /**
