@@ -266,6 +266,7 @@ export class Seq2SeqWorkspace {
     this.dropped = drop ? a.floats(T * B * H) : null;
     this.dDropped = drop ? a.floats(T * B * H) : null;
     this.logits = a.floats(T * B * V);
+    a.end();
   }
 
   /** Shapes for a batch of source/target id sequences (targets without the boundary symbol) and fills it. */
