@@ -164,6 +164,12 @@ export class Predictor {
 
   constructor(readonly model: ClassifierModel, readonly batch = 64) {}
 
+  /** The workspace for examples up to Tmax long, made now if it is not there (a session reserves it at the start). */
+  reserve(Tmax: number): ClassifierWorkspace {
+    if (!this.ws || this.ws.Tmax < Tmax) this.ws = this.model.workspace(this.batch, Math.max(Tmax, this.ws?.Tmax ?? 0), false);
+    return this.ws;
+  }
+
   /**
    * @returns probs [n,K] (row i for ids[i]) and, with labels, the summed cross-entropy (nats)
    * @throws NonFiniteOutputError when a logit or the loss is NaN or infinite (damaged weights)
@@ -173,9 +179,7 @@ export class Predictor {
     const probs = new Float64Array(ids.length * K);
     let lossSum = 0;
     if (ids.length === 0) return { probs, lossSum };
-    const Tmax = longest(ids);
-    if (!this.ws || this.ws.Tmax < Tmax) this.ws = this.model.workspace(this.batch, Math.max(Tmax, this.ws?.Tmax ?? 0), false);
-    const ws = this.ws;
+    const ws = this.reserve(longest(ids));
     const order = ids.map((_, i) => i).sort((a, b) => ids[a]!.length - ids[b]!.length);
     const rowProbs = new Float64Array(ws.B * K);
     for (let at = 0; at < order.length; at += ws.B) {
@@ -232,6 +236,8 @@ export class ClassifySession extends StatelessSession implements TaskSession {
     this.batcher = new BucketBatcher(data.train, (i) => data.ids[i]!.length, config.batch, config.seed);
     this.stepsPerEpoch = this.batcher.batchesPerEpoch;
     this.predictor = new Predictor(this.net, config.batch);
+    // the evaluation's workspace is made now, so the memory need (src/train/memory.ts) counts it
+    if (data.val.length > 0) this.predictor.reserve(longest(data.val.map((i) => data.ids[i]!)));
     const top = data.counts.reduce((best, c, k) => (c > data.counts[best]! ? k : best), 0);
     this.majority = data.val.length === 0 ? 0 : data.val.filter((i) => data.labels[i] === top).length / data.val.length;
     const chars = (list: number[]) => list.reduce((s, i) => s + data.ids[i]!.length, 0);

@@ -187,7 +187,10 @@ export class CondSession implements TaskSession {
     this.tagRows = new Int32Array(config.batch * config.seq);
     this.scratch = new Int32Array(config.batch * config.seq);
     this.stepsPerEpoch = this.batcher.windowsPerEpoch;
-    const scored = evalPlan(data.val.ids.length, config.batch, config.seq, config.evalWindows)?.chars ?? 0;
+    const plan = evalPlan(data.val.ids.length, config.batch, config.seq, config.evalWindows);
+    // made now, not at the first evaluation: the memory need (src/train/memory.ts) counts it
+    if (plan) this.evalWs = this.net.workspace(plan.B, plan.T, false);
+    const scored = plan?.chars ?? 0;
     this.size = { unit: 'chars', train: data.train.ids.length, val: data.val.ids.length, valScored: scored, trainChars: data.train.ids.length, vocab: data.vocab.size };
   }
 

@@ -34,11 +34,19 @@ export class Evaluator {
 
   constructor(readonly model: Model) {}
 
+  /**
+   * Makes now the workspace that run() on n ids will use, so that a training session holds
+   * it from the start and the run's memory need counts it (src/train/memory.ts).
+   */
+  prepare(n: number, B: number, T: number, maxWindows = 0): void {
+    const plan = evalPlan(n, B, T, maxWindows);
+    if (plan) this.workspaceFor(plan);
+  }
+
   run(ids: Int32Array, B: number, T: number, maxWindows = 0): EvalResult | null {
     const plan = evalPlan(ids.length, B, T, maxWindows);
     if (!plan) return null;
-    if (!this.ws || this.ws.B !== plan.B || this.ws.T !== plan.T) this.ws = this.model.workspace(plan.B, plan.T, false);
-    const ws = this.ws;
+    const ws = this.workspaceFor(plan);
     const batcher = new Batcher(ids, plan.B, plan.T, 'the validation text');
     ws.resetState();
     let total = 0;
@@ -49,5 +57,10 @@ export class Evaluator {
       ws.carry();
     }
     return { nats: total / plan.chars, chars: plan.chars };
+  }
+
+  private workspaceFor(plan: { B: number; T: number }): Workspace {
+    if (!this.ws || this.ws.B !== plan.B || this.ws.T !== plan.T) this.ws = this.model.workspace(plan.B, plan.T, false);
+    return this.ws;
   }
 }

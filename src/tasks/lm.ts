@@ -68,7 +68,10 @@ export class LmSession implements TaskSession {
     this.ws = this.net.workspace(config.batch, config.seq, true, {
       layers: config.dropout ?? 0, embed: config.embedDropout ?? 0, recurrent: config.recurrentDropout ?? 0,
     });
+    // the evaluation's workspace is made now, not at the first evaluation, so that the
+    // memory need measured before the run (src/train/memory.ts) includes it
     this.evaluator = new Evaluator(this.net);
+    this.evaluator.prepare(data.val.length, config.batch, config.seq, config.evalWindows);
     this.stepsPerEpoch = this.batcher.windowsPerEpoch;
     const scored = evalPlan(data.val.length, config.batch, config.seq, config.evalWindows)?.chars ?? 0;
     this.size = { unit: 'chars', train: data.train.length, val: data.val.length, valScored: scored, trainChars: data.train.length, vocab: data.vocab.size };

@@ -267,6 +267,17 @@ export class Seq2SeqSession extends StatelessSession implements TaskSession {
     }
     this.ws.shape(Math.min(config.batch, data.train.length), S, T);
     this.evalWs = this.net.workspace(false);
+    // and the evaluation's, at the largest validation batch (teacher-forced loss; decoding
+    // shapes it smaller), so its slab is taken now and counted in the memory need too
+    if (data.val.length > 0) {
+      let valS = 1;
+      let valT = 1;
+      for (const p of data.val) {
+        valS = Math.max(valS, p.src.length);
+        valT = Math.max(valT, p.tgt.length + 1);
+      }
+      this.evalWs.shape(Math.min(config.batch, data.val.length), valS, valT);
+    }
     this.stepsPerEpoch = Math.ceil(data.train.length / config.batch);
     this.batches = new EpochBatches(this.stepsPerEpoch, (epoch) =>
       bucketBatches(data.train, config.batch, new Rng((Math.imul(config.seed, 0x9e3779b1) + epoch + 1) >>> 0)));

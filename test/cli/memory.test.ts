@@ -23,6 +23,18 @@ describe('rnn train with a model past the memory limit', () => {
     expect(existsSync(join(tmp.dir, 'sized'))).toBe(false);
   });
 
+  it('a run whose evaluation needs more than its training (a long validation pair) is refused before it trains', async () => {
+    // --seed 14 puts the last of these 31 pairs, the one with a 600,000-character source, in
+    // the validation split (--val-frac 0.05: one pair); training fits, the first evaluation
+    // would not (it used to fail there, after the training steps, with exit 1)
+    const pairs = Array.from({ length: 30 }, (_, i) => `ab${i}\t${i}ba`);
+    writeFileSync(join(tmp.dir, 'pairs.tsv'), `${[...pairs, `${'x'.repeat(600_000)}\tshort`].join('\n')}\n`);
+    const r = await runCli(['train', 'pairs.tsv', '--task', 'seq2seq', '--steps', '3', '--seed', '14', '--out', 'long-val'], { cwd: tmp.dir });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^rnn: a 2×128 lstm \([\d.]+K parameters\) with --batch 32 needs [\d.]+ GiB of memory .*more than the [\d.]+ GiB the \S+ backend can hold; reduce --hidden, --layers or --batch\n$/);
+    expect(existsSync(join(tmp.dir, 'long-val'))).toBe(false);
+  });
+
   for (const backend of ['wasm', 'auto']) {
     for (const [what, flags] of cases) {
       it(`${what} (--backend ${backend}): exit 2, the need and the limit, before anything is written`, async () => {

@@ -1,6 +1,7 @@
 // The memory a run needs is measured, not guessed: building the session and optimizer on
 // the counting arena gives exactly the bytes the WebAssembly memory hands out for them,
-// for every task; a run past the limit is refused before anything trains, fresh or resumed.
+// its training steps and its evaluations, for every task; a run past the limit is refused
+// before anything trains, fresh or resumed.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { taskByName } from '../../src/tasks/registry.js';
 import { measureRun } from '../../src/train/memory.js';
 import { freshConfig, prepareRun } from '../../src/train/run.js';
 import { UsageError } from '../../src/util/errors.js';
+import { Rng } from '../../src/util/rng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rnn-memory-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,7 +30,7 @@ const SMALL = { layers: 2, hidden: 8, embed: 4, batch: 3, seq: 5, steps: 5 };
 
 describe('measureRun', () => {
   for (const name of Object.keys(files)) {
-    it(`counts what the WebAssembly memory hands out for a ${name} session and its optimizer`, async () => {
+    it(`counts what the WebAssembly memory hands out for a ${name} session, its optimizer and its evaluations`, async () => {
       const task = taskByName(name);
       const config = freshConfig(task, { ...SMALL, seq: undefined, ...(task.flags.includes('seq') ? { seq: 5 } : {}) });
       const data = await task.readData({ path: join(dir, `${name}.txt`) }, config, null);
@@ -38,6 +40,11 @@ describe('measureRun', () => {
       const before = capacity.available();
       const session = task.open(wasm, data, config);
       new Optimizer(wasm, DEFAULT_OPTIM[config.optim], session.net.layout.size, session.net.arena);
+      // a training step and two evaluations take nothing more (the evaluation's workspace
+      // was made when the session opened)
+      session.trainStep(new Rng(1));
+      expect(session.evaluate()).not.toBeNull();
+      session.evaluate();
       expect(before - capacity.available()).toBe(need.total);
       expect(need.atLeast).toBe(false);
       expect(need.parameterCount).toBe(session.net.parameterCount);
