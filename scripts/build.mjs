@@ -24,8 +24,23 @@ const bin = resolve('bin');
 rmSync('bin/chunks', { recursive: true, force: true });
 rmSync('bin/rnn-cli.cache', { force: true });
 const cjs = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', logLevel: 'warning' };
+// commander requires node:child_process at load for one thing, running a subcommand that is
+// an executable of its own, which rnn has none of; loading it (with dgram and the child
+// process internals) is about 2 ms of every start, so in the bundle commander gets an
+// object that loads it on first use
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) => (/[\\/]commander[\\/]/.test(args.importer) ? { path: 'child_process', namespace: 'lazy' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'lazy' }, () => ({
+      contents: "let loaded; module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require('node:child_process'))[key] });",
+      loader: 'js',
+    }));
+  },
+};
 await build({
   ...cjs,
+  plugins: [lazyChildProcess],
   entryPoints: ['src/cli/main.ts'],
   outfile: 'bin/rnn-cli.js',
   minify: true,

@@ -7,8 +7,7 @@
 // writer (two processes saving to one folder never share a temp file), and never
 // matching a checkpoint suffix, so newestFile does not pick them up.
 
-import { existsSync } from 'node:fs';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { existsSync, promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { nodeCrypto } from '../util/builtins.js';
 import { CheckpointError } from '../util/errors.js';
@@ -25,7 +24,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   const tmp = join(dir, `.${basename(path)}.${nodeCrypto().randomBytes(8).toString('hex')}.tmp`);
   let created = false;
   try {
-    const handle = await open(tmp, 'wx');
+    const handle = await fsp.open(tmp, 'wx');
     created = true;
     try {
       let written = 0;
@@ -37,10 +36,10 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     } finally {
       await handle.close();
     }
-    await rename(tmp, path);
+    await fsp.rename(tmp, path);
     created = false;
   } catch (err) {
-    if (created) await unlink(tmp).catch(() => undefined);
+    if (created) await fsp.unlink(tmp).catch(() => undefined);
     throw writeError(path, err);
   }
   await syncDirectory(dir);
@@ -57,7 +56,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
 export async function newestFile(dir: string, suffix: string): Promise<string | null> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = await fsp.readdir(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
@@ -67,7 +66,7 @@ export async function newestFile(dir: string, suffix: string): Promise<string | 
   let best: { name: string; mtime: number } | null = null;
   for (const name of names) {
     if (name.startsWith('.') || !name.endsWith(suffix)) continue;
-    const info = await stat(join(dir, name)).catch(() => null); // vanished or unreadable: skip
+    const info = await fsp.stat(join(dir, name)).catch(() => null); // vanished or unreadable: skip
     if (!info?.isFile()) continue;
     const mtime = info.mtimeMs;
     if (best === null || mtime > best.mtime || (mtime === best.mtime && name > best.name)) best = { name, mtime };
@@ -79,7 +78,7 @@ export async function newestFile(dir: string, suffix: string): Promise<string | 
 async function syncDirectory(dir: string): Promise<void> {
   let handle;
   try {
-    handle = await open(dir, 'r');
+    handle = await fsp.open(dir, 'r');
     await handle.sync();
   } catch {
     // Opening or syncing a directory fails on some platforms and file systems; the

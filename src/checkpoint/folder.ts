@@ -3,7 +3,7 @@
 // as /proc that refuses new entries with ENOENT), proven writable by creating and
 // removing a file in it, and cleared of the temporary files that an interrupted save
 // (kill -9, a power cut) left behind.
-import { mkdir, open, readdir, stat, unlink } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { nodeCrypto } from '../util/builtins.js';
 import { RnnError } from '../util/errors.js';
@@ -30,7 +30,7 @@ export async function prepareFolder(dir: string, opts: { create?: boolean } = {}
   const full = resolve(dir);
   const missing: string[] = [];
   for (let d = full; ; d = dirname(d)) {
-    const info = await stat(d).catch((e: NodeJS.ErrnoException) => {
+    const info = await fsp.stat(d).catch((e: NodeJS.ErrnoException) => {
       if (e.code === 'ENOENT') return null;
       throw folderError(d, e);
     });
@@ -44,7 +44,7 @@ export async function prepareFolder(dir: string, opts: { create?: boolean } = {}
   const create = opts.create ?? true;
   if (create) {
     for (const d of missing) {
-      await mkdir(d).catch((e: NodeJS.ErrnoException) => {
+      await fsp.mkdir(d).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EEXIST') throw folderError(d, e);
       });
     }
@@ -52,12 +52,12 @@ export async function prepareFolder(dir: string, opts: { create?: boolean } = {}
   const where = create || missing.length === 0 ? full : dirname(missing[0]!);
   const probe = join(where, `.rnn-write-check.${nodeCrypto().randomBytes(8).toString('hex')}.tmp`);
   try {
-    const handle = await open(probe, 'wx');
+    const handle = await fsp.open(probe, 'wx');
     await handle.close();
   } catch (e) {
     throw folderError(create || missing.length === 0 ? full : missing[0]!, e as NodeJS.ErrnoException);
   }
-  await unlink(probe).catch(() => undefined);
+  await fsp.unlink(probe).catch(() => undefined);
 }
 
 /**
@@ -68,7 +68,7 @@ export async function prepareFolder(dir: string, opts: { create?: boolean } = {}
 export async function removeStaleTemporaries(dir: string, run: string, now = Date.now()): Promise<number> {
   let names: string[];
   try {
-    names = await readdir(dir);
+    names = await fsp.readdir(dir);
   } catch {
     return 0;
   }
@@ -77,10 +77,10 @@ export async function removeStaleTemporaries(dir: string, run: string, now = Dat
   for (const name of names) {
     if (!isTempName(name) || !/\.safetensors\.[0-9a-f]{16}\.tmp$/.test(name)) continue;
     const path = join(dir, name);
-    const info = await stat(path).catch(() => null);
+    const info = await fsp.stat(path).catch(() => null);
     if (!info?.isFile()) continue;
     if (ours.test(name) || now - info.mtimeMs > STALE_TEMP_MS) {
-      if (await unlink(path).then(() => true, () => false)) removed++;
+      if (await fsp.unlink(path).then(() => true, () => false)) removed++;
     }
   }
   return removed;

@@ -12,8 +12,7 @@
 // writes rnn checkpoints (format rnn-charlm, version 1), so a run moves between the two
 // engines in either direction and goes on exactly. Only cells whose formulation
 // torch.nn has can go: lstm, gru-torch (torch.nn.GRU), rnn and rnn-relu (torch.nn.RNN).
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { existsSync, promises as fsp } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CellKind } from '../nn/layer.js';
@@ -114,19 +113,19 @@ rnn train book.txt --resume out/<run>-last.safetensors               # go on tra
  */
 export async function writePytorchJob(dir: string, job: PytorchJob, opts: { force?: boolean } = {}): Promise<string[]> {
   checkTorchCell(job.model.cell);
-  const info = await stat(dir).catch(() => null);
+  const info = await fsp.stat(dir).catch(() => null);
   if (info && !info.isDirectory()) throw new UsageError(`${dir} is a file; give a folder for the job`);
   if (existsSync(join(dir, 'job.json')) && !opts.force) {
     throw new UsageError(`${dir} already holds a job (job.json); give another folder, or --force to replace the job (its out/ is kept)`);
   }
-  await mkdir(dir, { recursive: true });
+  await fsp.mkdir(dir, { recursive: true });
   const assets = await assetDir();
   const files: string[] = [];
   const put = async (name: string, data: Uint8Array | string) => {
     await writeFileAtomic(join(dir, name), typeof data === 'string' ? new TextEncoder().encode(data) : data);
     files.push(join(dir, name));
   };
-  await put('train.py', await readFile(join(assets, 'train.py')));
+  await put('train.py', await fsp.readFile(join(assets, 'train.py')));
   if (job.start) await put('start.safetensors', job.start);
   await put('job.json', `${JSON.stringify({
     format: JOB_FORMAT, version: JOB_VERSION, model: job.model, train: job.train,

@@ -17,8 +17,7 @@
 //   reader)
 // Fields added to TrainConfig/TrainProgress after version 1 was first written (dropout,
 // dropoutRng, lrScale, …) are optional on reading and take their neutral values.
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { closeSync, fstatSync, openSync, readSync, statSync, promises as fsp } from 'node:fs';
 import type { Kernels } from '../kernels/types.js';
 import { Model, type ModelConfig } from '../nn/model.js';
 import { numel, ParamLayout, type ParamSpec } from '../nn/params.js';
@@ -155,7 +154,7 @@ export async function readCheckpoint(file: string, opts: { weightsOnly?: boolean
       fd = openSync(file, 'r');
       read = readWeightsPrefix(fd, file);
     } else {
-      const buf = await readFile(file);
+      const buf = await fsp.readFile(file);
       // a plain Uint8Array view: Buffer#slice would share memory where decoding expects copies
       const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
       const header = parseHeader(bytes, bytes.length, file);

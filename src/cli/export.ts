@@ -1,7 +1,7 @@
 // `rnn export`: a checkpoint as an ONNX model (--onnx), as a weights-only safetensors file
 // for PyTorch (--safetensors-weights; '-' writes either to stdout), or as a PyTorch
 // training job folder (--pytorch DIR, src/checkpoint/pytorch-job.ts).
-import { readFile } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { writeFileAtomic } from '../checkpoint/atomic.js';
@@ -131,7 +131,7 @@ async function runExport(flags: ExportFlags): Promise<number> {
     await writePytorchJob(flags.pytorch, {
       model: { cell, embed, hidden, layers },
       train: { ...(ckpt.train ?? freshConfig(TASKS.lm, { cell, embed, hidden, layers })) },
-      start: await readFile(file),
+      start: await fsp.readFile(file),
       run: ckpt.progress ? runOfCheckpoint(file) : null,
     }, { force: flags.force });
     say(`wrote ${flags.pytorch}: a PyTorch job for ${file} (${what}; ${ckpt.progress ? `continues at step ${ckpt.progress.step}` : 'starts from its weights'})`);

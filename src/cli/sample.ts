@@ -1,5 +1,5 @@
 // `rnn sample`: load a checkpoint, warm it on the prime, stream characters to stdout.
-import { readFile } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import { Command, Option } from 'commander';
 import { readCheckpoint, type Checkpoint, type TaskCheckpoint } from '../checkpoint/store.js';
 import { requireTask } from '../tasks/registry.js';
@@ -127,7 +127,7 @@ async function readPrime(flags: SampleFlags): Promise<string> {
   } else if (flags.primeFile !== undefined) {
     name = flags.primeFile;
     try {
-      bytes = await readFile(flags.primeFile);
+      bytes = await fsp.readFile(flags.primeFile);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code})`;

@@ -3,8 +3,7 @@
 //   cat app.log | rnn score | sort -rn | head
 // finds the most surprising lines. `--chars` gives per-character surprisal instead: TSV
 // rows, or, when stdout is a terminal that shows colour, the text as a heat map.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ChalkInstance } from 'chalk';
 import { Command } from 'commander';
@@ -63,7 +62,7 @@ async function openInput(file: string): Promise<Readable> {
     if (process.stdin.isTTY) throw new UsageError('reading lines from stdin, but stdin is a terminal; pipe text in (cat FILE | rnn score) or give a file');
     return process.stdin;
   }
-  const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
+  const info = await fsp.stat(file).catch((e: NodeJS.ErrnoException) => {
     const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : `cannot be read (${e.code})`;
     throw new CorpusError(`${file}: ${why}; give a text file or - for stdin`);
   });

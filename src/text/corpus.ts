@@ -7,7 +7,7 @@
 // hands the bytes over with the name "stdin". readCorpusPath reads a file or a directory,
 // readTextFile one file that is not a corpus (a table, pairs, a file to classify).
 
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { CorpusError } from '../util/errors.js';
 
@@ -23,7 +23,7 @@ export const MAX_CORPUS_BYTES = 512 * 1024 * 1024;
  * @throws CorpusError naming the file and what to do.
  */
 export async function readTextFile(path: string, folderHint = 'give a file'): Promise<string> {
-  const info = await stat(path).catch((err: unknown) => {
+  const info = await fsp.stat(path).catch((err: unknown) => {
     throw fsError(path, err);
   });
   if (info.isDirectory()) throw new CorpusError(`${path}: is a folder; ${folderHint}`);
@@ -67,7 +67,7 @@ export function decodeCorpus(bytes: Uint8Array, name: string): string {
  *   without text files, or a file that is not valid text.
  */
 export async function readCorpusPath(path: string): Promise<{ text: string; files: string[] }> {
-  const info = await stat(path).catch((err: unknown) => {
+  const info = await fsp.stat(path).catch((err: unknown) => {
     throw fsError(path, err);
   });
   if (info.isFile()) {
@@ -294,7 +294,7 @@ function guessEncoding(body: Uint8Array): string {
 
 async function readBytes(path: string): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await fsp.readFile(path);
   } catch (err) {
     throw fsError(path, err);
   }
@@ -304,7 +304,7 @@ async function readBytes(path: string): Promise<Uint8Array> {
 async function listFiles(root: string, dir: string): Promise<string[]> {
   let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = await fsp.readdir(dir, { withFileTypes: true });
   } catch (err) {
     throw fsError(dir, err);
   }
@@ -318,7 +318,7 @@ async function listFiles(root: string, dir: string): Promise<string[]> {
       found.push(relative(root, full));
     } else if (entry.isSymbolicLink()) {
       // Follow links to files; links to directories are not followed (no cycles).
-      const target = await stat(full).catch(() => null);
+      const target = await fsp.stat(full).catch(() => null);
       if (target?.isFile()) found.push(relative(root, full));
     }
   }

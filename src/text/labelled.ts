@@ -16,7 +16,7 @@
 // same text) are kept (they are part of the data's distribution) and counted. A folder holding both files and folders, an empty
 // class, a line without a label column and a single class are one-line CorpusErrors that
 // name the layouts there are.
-import { readdir, stat } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { CorpusError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
@@ -56,7 +56,7 @@ export const LAYOUTS_HELP =
  */
 export async function readLabelled(path: string, stdin?: Uint8Array): Promise<LabelledSet> {
   if (path === '-') return finish('table', 'label<TAB>text lines of stdin', parseTable(decodeCorpus(stdin ?? new Uint8Array(0), 'stdin'), 'stdin', 'tsv'));
-  const info = await stat(path).catch((e: NodeJS.ErrnoException) => {
+  const info = await fsp.stat(path).catch((e: NodeJS.ErrnoException) => {
     throw new CorpusError(`${path}: ${e.code === 'ENOENT' ? 'no such file or folder' : `cannot be read (${e.code})`}; check the path`);
   });
   if (info.isFile()) {
@@ -65,7 +65,7 @@ export async function readLabelled(path: string, stdin?: Uint8Array): Promise<La
     return finish('table', `${kind === 'csv' ? 'label,text CSV records' : 'label<TAB>text lines'} of ${path}`, parseTable(text, path, kind));
   }
   if (!info.isDirectory()) throw new CorpusError(`${path}: not a regular file or a folder; ${LAYOUTS_HELP}`);
-  const entries = (await readdir(path, { withFileTypes: true })).filter((e) => !e.name.startsWith('.')).sort((a, b) => cmp(a.name, b.name));
+  const entries = (await fsp.readdir(path, { withFileTypes: true })).filter((e) => !e.name.startsWith('.')).sort((a, b) => cmp(a.name, b.name));
   const dirs = entries.filter((e) => e.isDirectory());
   const files = entries.filter((e) => e.isFile());
   if (dirs.length > 0 && files.length > 0) {
@@ -197,7 +197,7 @@ function splitLines(text: string): string[] {
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of (await readdir(dir, { withFileTypes: true })).sort((a, b) => cmp(a.name, b.name))) {
+  for (const e of (await fsp.readdir(dir, { withFileTypes: true })).sort((a, b) => cmp(a.name, b.name))) {
     if (e.name.startsWith('.')) continue;
     const full = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await filesUnder(full)));

@@ -11,8 +11,7 @@
 //             renamed or moved between class folders changes it too
 //   stdin     the bytes read; path "-"
 //   path      absolute (resolved against the working folder at training time), or "-"
-import { createReadStream } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { createReadStream, promises as fsp } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { crc32 } from '../checkpoint/crc32.js';
 
@@ -32,7 +31,7 @@ export async function fingerprintCorpus(path: string, stdin?: Uint8Array): Promi
     return { path: '-', bytes: bytes.length, crc32: crc32(bytes) };
   }
   const root = resolve(path);
-  const info = await stat(root);
+  const info = await fsp.stat(root);
   if (!info.isDirectory()) {
     const { bytes, crc } = await crcOfFile(root, 0);
     return { path: root, bytes, crc32: crc };
@@ -77,7 +76,7 @@ async function crcOfFile(file: string, previous: number): Promise<{ bytes: numbe
 
 async function filesBelow(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (const e of await readdir(dir, { withFileTypes: true })) {
+  for (const e of await fsp.readdir(dir, { withFileTypes: true })) {
     if (e.name.startsWith('.')) continue;
     const full = join(dir, e.name);
     if (e.isDirectory()) out.push(...(await filesBelow(full)));
