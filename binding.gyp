@@ -10,6 +10,7 @@
         "src/kernels/native/gemm_generic.c",
         "src/kernels/native/ops.c",
         "src/kernels/native/step.c",
+        "src/kernels/native/sweep.c",
         "src/kernels/native/cells_generic.c"
       ],
       "conditions": [

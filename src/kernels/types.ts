@@ -200,6 +200,25 @@ export interface Kernels {
   /** SGD with momentum: m = mu·m + g; p −= lr · m (mu = 0: plain SGD). */
   sgd(n: number, p: Vec, g: Vec, m: Vec, lr: number, mu: number): void;
 
+  // ---- whole windows of one layer (optional: the native backend has them; callers fall back to the per-step kernels)
+
+  /**
+   * The time loop of one LSTM layer's window (src/nn/lstm.ts, without peepholes, masked
+   * rows or recurrent dropout), on the buffers of layer.ts: for t = 0 … T−1,
+   * gates_t += h_{t-1}·W_hhᵀ (h_{t-1} = Hs slot t), then lstmForward(B, H, gates_t,
+   * Cs slot t, Cs slot t+1, Hs slot t+1, TC slot t). Returns false, having written
+   * nothing, when the backend declines the shape.
+   */
+  lstmSweepForward?(B: number, T: number, H: number, gates: Vec, Whh: Vec, Hs: Vec, Cs: Vec, TC: Vec): boolean;
+  /**
+   * Its backward: for t = T−1 … 0, lstmBackward(B, H, gates_t, Cs slot t, TC slot t,
+   * dHs slot t+1, dC, dGates_t), then dHs slot t += dGates_t·W_hh. Returns false, having
+   * written nothing, when the backend declines the shape.
+   */
+  lstmSweepBackward?(
+    B: number, T: number, H: number, gates: Vec, Whh: Vec, Cs: Vec, TC: Vec, dHs: Vec, dC: Vec, dGates: Vec,
+  ): boolean;
+
   // ---- generation
 
   /** A batch-1 stepper over a model's weights (see Stepper); its buffers come from a new arena. */

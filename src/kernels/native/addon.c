@@ -11,6 +11,7 @@
  *   rnnForward … adam   the pointwise cell, head, row and optimizer kernels (ops.c), on
  *       the instruction set of the products
  *   stepCreate, stepAdvance, stepNext   the batch-1 step of a whole model (step.c)
+ *   lstmSweepForward, lstmSweepBackward   the time loop of one LSTM layer's window (sweep.c)
  *
  * Products too small to gain from a second thread run on the calling thread
  * (SPLIT_FLOPS below; see bench/kernels.mjs for the measurement). */
@@ -25,6 +26,7 @@
 #include "ops.h"
 #include "pool.h"
 #include "step.h"
+#include "sweep.h"
 
 /* A product is split across threads from this many flops (2·M·N·K) on (the default of
  * configure's splitFlops; bench/native.mjs measures where splitting pays; the figures are
@@ -80,6 +82,7 @@ static const rnn_cells_isa *cells_for(const rnn_gemm_isa *isa) {
 
 const rnn_cells_isa *rnn_addon_cells(void) { return state.cells; }
 rnn_pool *rnn_addon_pool(void) { return state.pool; }
+const rnn_gemm_isa *rnn_addon_gemm(void) { return state.isa; }
 
 static size_t max_scratch(void) {
   size_t s = 0;
@@ -251,6 +254,7 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   CHECK(rnn_ops_define(env, exports));
   CHECK(rnn_step_define(env, exports));
+  CHECK(rnn_sweep_define(env, exports));
   return exports;
 }
 

@@ -44,6 +44,12 @@ typedef struct {
                      const float *w, float *out);
   float (*step_max)(long n, const float *x, int *finite);
   double (*step_exp)(long n, const float *x, float mx, float invT, float *out);
+  /* lstm_forward / lstm_backward on hidden units [j0, j1) of each row only (the layer
+   * sweep, sweep.c): the same operations on every element as the whole-row kernels */
+  void (*lstm_forward_cols)(long n, long H, long j0, long j1, float *gates, const float *cPrev, float *c, float *h,
+                            float *tanhC);
+  void (*lstm_backward_cols)(long n, long H, long j0, long j1, const float *gates, const float *cPrev,
+                             const float *tanhC, const float *dh, float *dc, float *dGates);
 } rnn_cells_isa;
 
 extern const rnn_cells_isa rnn_cells_generic;

@@ -102,14 +102,19 @@ INL void lstm_fwd_at(float *gr, long H, const float *cp, float *c, float *h, flo
   st(tc + j, t, k);
   st(h + j, VMUL(o, t), k);
 }
-static void lstm_forward(long n, long H, float *gates, const float *cPrev, float *c, float *h, float *tanhC) {
+/* hidden units [j0, j1) of every row (the layer sweep, sweep.c, runs each thread's units) */
+static void lstm_forward_cols(long n, long H, long j0, long j1, float *gates, const float *cPrev, float *c, float *h,
+                              float *tanhC) {
   for (long b = 0; b < n; b++) {
     float *gr = gates + b * 4 * H;
     const long r = b * H;
-#define B_(j, k) lstm_fwd_at(gr, H, cPrev + r, c + r, h + r, tanhC + r, j, k)
-    COLUMNS(H, B_);
+#define B_(j, k) lstm_fwd_at(gr, H, cPrev + r, c + r, h + r, tanhC + r, j0 + j, k)
+    COLUMNS(j1 - j0, B_);
 #undef B_
   }
+}
+static void lstm_forward(long n, long H, float *gates, const float *cPrev, float *c, float *h, float *tanhC) {
+  lstm_forward_cols(n, H, 0, H, gates, cPrev, c, h, tanhC);
 }
 INL void lstm_bwd_at(const float *gr, float *dg, long H, const float *cp, const float *tc, const float *dh, float *dc,
                      long j, int k) {
@@ -125,14 +130,18 @@ INL void lstm_bwd_at(const float *gr, float *dg, long H, const float *cp, const 
   st(dg + 3 * H + j, VMUL(dO, dsig(o)), k);
   st(dc + j, VMUL(dct, f), k);
 }
-static void lstm_backward(long n, long H, const float *gates, const float *cPrev, const float *tanhC, const float *dh,
-                          float *dc, float *dGates) {
+static void lstm_backward_cols(long n, long H, long j0, long j1, const float *gates, const float *cPrev,
+                               const float *tanhC, const float *dh, float *dc, float *dGates) {
   for (long b = 0; b < n; b++) {
     const long r = b * H;
-#define B_(j, k) lstm_bwd_at(gates + b * 4 * H, dGates + b * 4 * H, H, cPrev + r, tanhC + r, dh + r, dc + r, j, k)
-    COLUMNS(H, B_);
+#define B_(j, k) lstm_bwd_at(gates + b * 4 * H, dGates + b * 4 * H, H, cPrev + r, tanhC + r, dh + r, dc + r, j0 + j, k)
+    COLUMNS(j1 - j0, B_);
 #undef B_
   }
+}
+static void lstm_backward(long n, long H, const float *gates, const float *cPrev, const float *tanhC, const float *dh,
+                          float *dc, float *dGates) {
+  lstm_backward_cols(n, H, 0, H, gates, cPrev, tanhC, dh, dc, dGates);
 }
 
 /* ---- classic GRU (src/nn/gru.ts), gates [r u c] */
@@ -332,5 +341,5 @@ static void adam(long n, float *p, const float *g, float *m, float *v, float lr,
 const rnn_cells_isa ISA_STRUCT = {
   ISA_NAME, rnn_forward, rnn_backward, lstm_forward, lstm_backward, gru_reset_forward, gru_out_forward,
   gru_out_backward, gru_reset_backward, gru_torch_forward, gru_torch_backward, softmax_xent, add_bias, sum_rows, adam,
-  STEP_ROWS, step_panel, step_max, step_exp,
+  STEP_ROWS, step_panel, step_max, step_exp, lstm_forward_cols, lstm_backward_cols,
 };

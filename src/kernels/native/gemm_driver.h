@@ -182,6 +182,45 @@ static void swapped_block(const rnn_gemm_args *g, long m0, long m1, long n0, lon
   }
 }
 
+/* The recurrent product of a layer sweep (sweep.c): C[0:M, n0:n1] += A·B[n0:n1, :]ᵀ by the
+ * swapped path's sums (so bit for bit swapped_block with beta = 1), with Aᵀ packed once by
+ * the caller for every part: for the KC-deep slice from k0 (kc deep), strip s of NR rows
+ * of A at packed + k0·Mp + s·kc·NR, element (m, k) at (k − k0)·NR + m mod NR, Mp = M
+ * rounded up to NR, zero past row M. */
+static void swept(const float *B, long ldb, long K, const float *packed, long M, float *C, long ldc, long n0, long n1,
+                  float *scratch) {
+  float *edge = scratch;     /* the last partial panel of B rows: MR × KC */
+  float *ct = edge + MR * KC; /* NR × SWAP_CHUNK */
+  const long mStrips = (M + NR - 1) / NR;
+  for (long pc = 0; pc < K; pc += KC) {
+    const long kc = min_l(KC, K - pc);
+    const float *bp = packed + pc * mStrips * NR;
+    for (long nc0 = n0; nc0 < n1; nc0 += SWAP_CHUNK) {
+      const long ncnt = min_l(SWAP_CHUNK, n1 - nc0);
+      for (long s = 0; s < mStrips; s++) {
+        const long m = s * NR;
+        const int mr = (int)min_l(NR, M - m);
+        for (long n = nc0; n < nc0 + ncnt; n += MR) {
+          const int nr = (int)min_l(MR, nc0 + ncnt - n);
+          const float *a = B + n * ldb + pc;
+          long rsa = ldb, csa = 1;
+          if (nr < MR) {
+            for (long r = 0; r < MR; r++)
+              for (long k = 0; k < kc; k++) edge[k * MR + r] = r < nr ? a[r * ldb + k] : 0.0f;
+            a = edge; rsa = 1; csa = MR;
+          }
+          kernel(kc, a, rsa, csa, bp + s * kc * NR, NR, ct + (n - nc0), 1, SWAP_CHUNK, nr, mr, 0);
+        }
+        for (int j = 0; j < mr; j++) {
+          float *c = C + (m + j) * ldc + nc0;
+          const float *t = ct + j * SWAP_CHUNK;
+          for (long i = 0; i < ncnt; i++) c[i] += t[i];
+        }
+      }
+    }
+  }
+}
+
 static inline float dot_tail(const float *a, const float *b, long k, long K, float s) {
   for (; k < K; k++) s += a[k] * b[k];
   return s;
@@ -228,5 +267,5 @@ static void block(const rnn_gemm_args *g, long m0, long m1, long n0, long n1, in
  * KC × M rounded up to NR — the caller only swaps when M ≤ NC) + MR×KC (edge panel)
  * + NR×SWAP_CHUNK (transposed tiles) */
 const rnn_gemm_isa ISA_STRUCT = {
-  ISA_NAME, MR, NR, KC, MC, NC, (size_t)(MC * KC + KC * NC + MR * KC + NR * SWAP_CHUNK + 64), block,
+  ISA_NAME, MR, NR, KC, MC, NC, (size_t)(MC * KC + KC * NC + MR * KC + NR * SWAP_CHUNK + 64), block, swept,
 };

@@ -2,8 +2,9 @@
 // the top of the repository, scripts/install-native.mjs) computes the matrix products on
 // the CPU's full vector width (AVX-512, AVX2+FMA or NEON, chosen at run time from the CPU's
 // features; plain C otherwise), and so do the pointwise kernels of every cell, the softmax
-// cross-entropy head, addBias/sumRows and Adam (ops.c, cells_impl.h), and batch-1
-// generation as one call per character (step.c, ./step.ts); the rest (row gathers, the
+// cross-entropy head, addBias/sumRows and Adam (ops.c, cells_impl.h), an LSTM layer's
+// time loop as one call per window (sweep.c), and batch-1 generation as one call per
+// character (step.c, ./step.ts); the rest (row gathers, the
 // other optimizers, sums of squares) is the WebAssembly backend's.
 //
 // Memory: the backend is a WebAssembly backend whose gemm is replaced. The arena is the
@@ -56,6 +57,9 @@ interface NativeAddon extends StepAddon {
   addBias(rows: number, N: number, X: Vec, ldx: number, bias: Vec): void;
   sumRows(rows: number, N: number, dX: Vec, ldx: number, dbias: Vec): void;
   adam(n: number, p: Vec, g: Vec, m: Vec, v: Vec, lr: number, b1: number, b2: number, eps: number, lrWd: number): void;
+  // the time loop of one LSTM layer's window (sweep.c): Kernels' signatures
+  lstmSweepForward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Hs: Vec, Cs: Vec, TC: Vec): boolean;
+  lstmSweepBackward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Cs: Vec, TC: Vec, dHs: Vec, dC: Vec, dGates: Vec): boolean;
   info(): NativeInfo;
   /** The instruction sets this CPU runs, best first. */
   supported(): string[];
@@ -70,7 +74,7 @@ const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'gemm', 'configure', 'rnnForward', 'rnnBackward', 'lstmForward', 'lstmBackward',
   'gruResetForward', 'gruOutForward', 'gruOutBackward', 'gruResetBackward', 'gruTorchForward',
   'gruTorchBackward', 'softmaxXent', 'addBias', 'sumRows', 'adam', 'info', 'supported',
-  'stepCreate', 'stepAdvance', 'stepNext',
+  'stepCreate', 'stepAdvance', 'stepNext', 'lstmSweepForward', 'lstmSweepBackward',
 ];
 
 /**
@@ -124,6 +128,8 @@ export interface NativeKernelOptions {
   isa?: string;
   /** Split products from this many flops on (default: the addon's measured threshold; for benchmarks). */
   splitFlops?: number;
+  /** Run LSTM windows as one sweep call (default true; false: the per-step calls, for tests and measurements). */
+  sweep?: boolean;
 }
 
 export interface NativeKernels extends Kernels {
@@ -148,7 +154,10 @@ class NativeBackend implements NativeKernels {
   readonly threads: number;
   private readonly setting: Setting;
 
-  constructor(private readonly addon: NativeAddon, private readonly w: WasmKernels, threads: number, isa: string, splitFlops?: number) {
+  constructor(
+    private readonly addon: NativeAddon, private readonly w: WasmKernels, threads: number, isa: string, splitFlops: number | undefined,
+    private readonly sweep: boolean,
+  ) {
     const info = addon.configure({ threads, isa, splitFlops: splitFlops ?? defaultSplitFlops(addon) });
     this.isa = info.isa;
     this.threads = info.threads;
@@ -253,6 +262,17 @@ class NativeBackend implements NativeKernels {
     this.addon.adam(n, p, g, m, v, lr, b1, b2, eps, lrWd);
   }
 
+  lstmSweepForward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Hs: Vec, Cs: Vec, TC: Vec): boolean {
+    if (!this.sweep) return false;
+    if (applied !== this.setting) this.apply();
+    return this.addon.lstmSweepForward(B, T, H, gates, Whh, Hs, Cs, TC);
+  }
+  lstmSweepBackward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Cs: Vec, TC: Vec, dHs: Vec, dC: Vec, dGates: Vec): boolean {
+    if (!this.sweep) return false;
+    if (applied !== this.setting) this.apply();
+    return this.addon.lstmSweepBackward(B, T, H, gates, Whh, Cs, TC, dHs, dC, dGates);
+  }
+
   stepper(net: StepNet, tuning: StepTuning = {}): Stepper {
     this.apply();
     return new NativeStepper(this.addon, net, this.arena(), () => {
@@ -297,5 +317,7 @@ export function createNativeKernels(opts: NativeKernelOptions = {}): NativeKerne
   // the wasm part runs only pointwise and row kernels: no workers of its own, and the plain
   // SIMD128 module (the two builds differ only in the GEMM, which is the addon's here), so
   // that a native process never turns on V8's relaxed-SIMD flag or loads node:v8
-  return new NativeBackend(addon, createWasmKernels({ threads: 1, variant: 'simd' }), threads, opts.isa ?? 'auto', opts.splitFlops);
+  return new NativeBackend(
+    addon, createWasmKernels({ threads: 1, variant: 'simd' }), threads, opts.isa ?? 'auto', opts.splitFlops, opts.sweep ?? true,
+  );
 }
