@@ -120,6 +120,10 @@ function profiled(inner: Kernels, into: typeof stats): Kernels {
         if (prop === 'gemm') {
           const [ta, tb, M, N, K] = a as [boolean, boolean, number, number, number];
           add(`gemm ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'} ${M}x${N}x${K}`, ms, 2 * M * N * K);
+        } else if (prop === 'lstmSweepForward' || prop === 'lstmSweepBackward') {
+          // the per-step recurrent products of a window: T × 2·B·4H·H
+          const [B, T, H] = a as [number, number, number];
+          add(`${String(prop)} ${B}x${4 * H}x${H} x${T}`, ms, 2 * B * T * 4 * H * H);
         } else add(String(prop), ms, 0);
         return r;
       };

@@ -43,8 +43,8 @@ typedef struct {
   /* C[0:M, n0:n1] += A·B[n0:n1, :]ᵀ (B is [N, K], row stride ldb) on Aᵀ packed by the caller
    * in the swapped path's strips (layout in gemm_driver.h), the same sums as block() on
    * RNN_PATH_SWAPPED with beta = 1; used by the LSTM layer sweep (sweep.c) */
-  void (*swept)(const float *B, long ldb, long K, const float *packed, long M, float *C, long ldc, long n0, long n1,
-                float *scratch);
+  void (*swept)(const float *B, long ldb, long N, long K, const float *packed, long M, float *C, long ldc, long n0,
+                long n1, float *scratch);
 } rnn_gemm_isa;
 
 /* The path a product takes (addon.c's js_gemm; the cross harness forces the others too). */

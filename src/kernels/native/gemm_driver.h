@@ -186,9 +186,11 @@ static void swapped_block(const rnn_gemm_args *g, long m0, long m1, long n0, lon
  * swapped path's sums (so bit for bit swapped_block with beta = 1), with Aᵀ packed once by
  * the caller for every part: for the KC-deep slice from k0 (kc deep), strip s of NR rows
  * of A at packed + k0·Mp + s·kc·NR, element (m, k) at (k − k0)·NR + m mod NR, Mp = M
- * rounded up to NR, zero past row M. */
-static void swept(const float *B, long ldb, long K, const float *packed, long M, float *C, long ldc, long n0, long n1,
-                  float *scratch) {
+ * rounded up to NR, zero past row M. B has N rows: a last partial tile of rows before N
+ * reads its rows past n1 in place (their sums are not stored), only one at the end of B
+ * is copied into a zero-padded panel. */
+static void swept(const float *B, long ldb, long N, long K, const float *packed, long M, float *C, long ldc, long n0,
+                  long n1, float *scratch) {
   float *edge = scratch;     /* the last partial panel of B rows: MR × KC */
   float *ct = edge + MR * KC; /* NR × SWAP_CHUNK */
   const long mStrips = (M + NR - 1) / NR;
@@ -204,7 +206,7 @@ static void swept(const float *B, long ldb, long K, const float *packed, long M,
           const int nr = (int)min_l(MR, nc0 + ncnt - n);
           const float *a = B + n * ldb + pc;
           long rsa = ldb, csa = 1;
-          if (nr < MR) {
+          if (nr < MR && n + MR > N) { /* rows past n1 are read (not stored) while B has them */
             for (long r = 0; r < MR; r++)
               for (long k = 0; k < kc; k++) edge[k * MR + r] = r < nr ? a[r * ldb + k] : 0.0f;
             a = edge; rsa = 1; csa = MR;

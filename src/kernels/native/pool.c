@@ -70,8 +70,7 @@ static void *worker_main(void *arg) {
   worker *w = (worker *)arg;
   rnn_pool *p = w->pool;
   /* the generation the pool was created with, not the one this thread first sees: a job
-   * posted before the thread started is still its to join (the layer sweep, sweep.c,
-   * needs every thread in every job) */
+   * posted before the thread started is still its to join */
   unsigned seen = 0;
   for (;;) {
     const long until = now_ns() + WORKER_SPIN_NS;

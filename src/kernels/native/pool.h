@@ -5,9 +5,7 @@
  * parts are claimed one at a time from a shared counter, so a worker that is slow to
  * wake only means the caller does more of them. Which thread ran a part never changes
  * its result (each part owns its block of the output), so the output is the same for
- * any interleaving. A job of as many parts as threads gets every thread, one part each,
- * when its parts wait for each other (no thread can claim a second part before its first
- * returns: sweep.c's barriers rely on it). Idle workers spin for a short while after a job (the gap between
+ * any interleaving. Idle workers spin for a short while after a job (the gap between
  * the per-step products of a time loop) and then sleep on a condition variable. */
 #ifndef RNN_POOL_H
 #define RNN_POOL_H

@@ -10,28 +10,34 @@
  * on the buffers of layer.ts (time-major, slot 0 of Hs/Cs the carried-in state), gates and
  * dGates [T,B,4H], W_hh [4H,H], gates [i f g o].
  *
- * Each thread of the pool owns a block of hidden units [j0, j1) for the whole window, so
- * its four gate columns j, H+j, 2H+j, 3H+j and its part of h_t, c_t, dC and ∂L/∂h_{t-1}:
- *   forward, per step: its gate columns of h_{t-1}·W_hhᵀ (its rows of W_hh read in place:
- *     gemm_driver.h's swept(), the swapped path's sums), the pointwise step of its units,
- *     then its columns of h_t copied into the packed hᵀ the next step reads (two buffers,
- *     alternating) — one barrier per step;
- *   backward, per step: the pointwise backward of its units (its columns of ∂L/∂h_t are
- *     its own from the step before), a barrier (every thread needs all of dGates_t), then
- *     its columns of dGates_t·W_hh (block() on the packed path, W_hh read in place).
- * The threads stay in the call for the whole window: no hand-off per step, and each keeps
- * its quarter-blocks of W_hh in its own cache.
+ * The hidden units are cut into blocks of whole register tiles and strips (48 units on
+ * AVX2); a block's four gate columns j, H+j, 2H+j, 3H+j, its part of h_t, c_t, dC and
+ * ∂L/∂h_{t-1} go together. Each step is a phase of one part per block:
+ *   forward, step t: the block's gate columns of h_{t-1}·W_hhᵀ (its rows of W_hh read in
+ *     place: gemm_driver.h's swept(), the swapped path's sums, on hᵀ packed once per step
+ *     for everyone), its pointwise step, then its columns of h_t into the packed hᵀ of
+ *     the next step (two buffers, alternating);
+ *   backward, phase k of T + 1: the block's columns of ∂L/∂h_{s-1} += dGates_s·W_hh
+ *     (s = T − k; block() on the packed path, W_hh read in place), then the pointwise
+ *     backward of step s − 1 for its units, which needs just those columns.
+ * A phase starts when the one before is complete (every thread needs all of h_{t-1}, or
+ * all of dGates_s). Each thread of the pool owns a run of blocks, claims its own first,
+ * in order, so its rows of W_hh stay in its cache from step to step, then what is left of
+ * the others' (from their far end), then waits. The threads stay in the call for the
+ * whole window: no hand-off per step. A thread that is descheduled (a shared 2-vCPU
+ * machine) or a worker slow to wake never holds the others up unless it is inside a
+ * part: the running threads take its blocks.
  *
  * Results: every element is computed by the same operations as the per-step path of
  * lstm.ts on this backend (gemm's swapped path for B > RNN_DOT_MAX_M, its packed path for
- * dh, the cells' kernels element by element), so they are bit-identical to it and to each
- * other for any thread count. With B ≤ RNN_DOT_MAX_M the per-step forward product takes
- * the dot-product path, whose sums differ: the sweep declines (returns false) and the
- * caller runs the per-step loop.
+ * dh, the cells' kernels element by element), whichever thread runs its block, so they
+ * are bit-identical to it and to each other for any thread count. With B ≤ RNN_DOT_MAX_M
+ * the per-step forward product takes the dot-product path, whose sums differ: the sweep
+ * declines (returns false) and the caller runs the per-step loop.
  *
- * The barrier spins for a while (a step is ~0.1 ms on the bench's models) and then sleeps
- * on a condition variable, so a thread descheduled on a shared machine does not leave the
- * other spinning through its time slice. */
+ * The wait at the end of a phase spins for a while (a step is ~0.1 ms on the bench's
+ * models), without PAUSE (under KVM a PAUSE loop makes the host deschedule the vCPU; see
+ * issue-10-sweep4 in the notes), and then sleeps on a condition variable. */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <pthread.h>
@@ -40,14 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#define CPU_RELAX() _mm_pause()
-#elif defined(__aarch64__)
-#define CPU_RELAX() __asm__ __volatile__("yield")
-#else
-#define CPU_RELAX() ((void)0)
-#endif
+/* a compiler barrier only: no PAUSE / YIELD in the spin (see above) */
+#define CPU_RELAX() __asm__ __volatile__("" ::: "memory")
 
 #include "cells.h"
 #include "gemm.h"
@@ -56,8 +56,8 @@
 #include "step.h"
 #include "sweep.h"
 
-/* How long a thread spins at a barrier before it sleeps (ns). */
-#define BARRIER_SPIN_NS 100000L
+/* How long a thread spins for the end of a step before it sleeps (ns). */
+#define WAIT_SPIN_NS 100000L
 
 static long now_ns(void) {
   struct timespec ts;
@@ -65,84 +65,28 @@ static long now_ns(void) {
   return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-/* ---- a barrier for the pool's threads: spin, then sleep */
-typedef struct {
-  int n;
-  atomic_int count;
-  atomic_uint generation;
-  atomic_int sleepers;
-  pthread_mutex_t lock;
-  pthread_cond_t wake;
-} barrier;
-
-static void barrier_init(barrier *b, int n) {
-  b->n = n;
-  atomic_init(&b->count, 0);
-  atomic_init(&b->generation, 0);
-  atomic_init(&b->sleepers, 0);
-  pthread_mutex_init(&b->lock, NULL);
-  pthread_cond_init(&b->wake, NULL);
-}
-
-static void barrier_destroy(barrier *b) {
-  pthread_mutex_destroy(&b->lock);
-  pthread_cond_destroy(&b->wake);
-}
-
-static void barrier_wait(barrier *b) {
-  if (b->n <= 1) return;
-  const unsigned g = atomic_load(&b->generation);
-  if (atomic_fetch_add(&b->count, 1) == b->n - 1) {
-    /* the last to arrive opens it (count first: a thread let through may reach the next barrier at once) */
-    atomic_store(&b->count, 0);
-    atomic_store(&b->generation, g + 1);
-    if (atomic_load(&b->sleepers) > 0) {
-      pthread_mutex_lock(&b->lock);
-      pthread_cond_broadcast(&b->wake);
-      pthread_mutex_unlock(&b->lock);
-    }
-    return;
-  }
-  const long until = now_ns() + BARRIER_SPIN_NS;
-  int spins = 0;
-  while (atomic_load(&b->generation) == g) {
-    CPU_RELAX();
-    if ((++spins & 127) == 0 && now_ns() > until) {
-      /* sleepers is raised before generation is read again under the lock, and the opener
-       * bumps generation before it reads sleepers: one of the two sees the other */
-      pthread_mutex_lock(&b->lock);
-      atomic_fetch_add(&b->sleepers, 1);
-      while (atomic_load(&b->generation) == g) pthread_cond_wait(&b->wake, &b->lock);
-      atomic_fetch_sub(&b->sleepers, 1);
-      pthread_mutex_unlock(&b->lock);
-      return;
-    }
-  }
-}
-
-/* ---- one sweep */
-typedef struct {
+/* ---- one sweep: phases (the steps) of blocks of hidden units */
+typedef struct sweep_job sweep_job;
+struct sweep_job {
   const rnn_gemm_isa *isa;
   const rnn_cells_isa *cells;
   long B, T, H, G;
   int threads;
-  long align; /* units per block boundary */
+  long bsize, blocks; /* hidden units per block, blocks */
+  long phases;
+  void (*part)(sweep_job *j, long block, long phase, float *scratch);
   const float *Whh;
   float *gates, *Hs, *Cs, *TC;
   float *dHs, *dC, *dGates;
   float *packed[2]; /* hᵀ in the swapped path's strips (forward) */
   long Mp;          /* B rounded up to the tile's strip width */
-  barrier bar;
-} sweep_job;
-
-/* the hidden units of thread p: whole blocks of `align` units, as even as they go */
-static void units(const sweep_job *j, int p, long *lo, long *hi) {
-  const long blocks = (j->H + j->align - 1) / j->align;
-  *lo = blocks * p / j->threads * j->align;
-  *hi = blocks * (p + 1) / j->threads * j->align;
-  if (*lo > j->H) *lo = j->H;
-  if (*hi > j->H) *hi = j->H;
-}
+  /* stamp[b]: the last phase block b was claimed in (−1 before the first) */
+  atomic_long *stamp;
+  atomic_long completed; /* parts finished, all phases */
+  atomic_int sleepers;
+  pthread_mutex_t lock;
+  pthread_cond_t wake;
+};
 
 /* columns [lo, hi) of h [B,H] into the packed hᵀ (layout: gemm_driver.h, swept) */
 static void pack_cols(const sweep_job *j, const float *h, float *packed, long lo, long hi) {
@@ -159,69 +103,138 @@ static void pack_cols(const sweep_job *j, const float *h, float *packed, long lo
   }
 }
 
-static void forward_part(void *ctx, int p, float *scratch) {
-  sweep_job *j = (sweep_job *)ctx;
+static void block_units(const sweep_job *j, long b, long *lo, long *hi) {
+  *lo = b * j->bsize;
+  *hi = *lo + j->bsize < j->H ? *lo + j->bsize : j->H;
+}
+
+/* forward, phase t: the block's gate columns of h_{t-1}·W_hhᵀ, its pointwise step, its h_t into the next packed hᵀ */
+static void forward_block(sweep_job *j, long b, long t, float *scratch) {
   const long B = j->B, H = j->H, G = j->G, n = B * H;
   long lo, hi;
-  units(j, p, &lo, &hi);
-  pack_cols(j, j->Hs, j->packed[0], lo, hi);
-  barrier_wait(&j->bar);
-  for (long t = 0; t < j->T; t++) {
-    float *gates = j->gates + t * B * G;
-    if (hi > lo) {
-      for (int q = 0; q < 4; q++)
-        j->isa->swept(j->Whh, H, H, j->packed[t & 1], B, gates, G, q * H + lo, q * H + hi, scratch);
-      j->cells->lstm_forward_cols(B, H, lo, hi, gates, j->Cs + t * n, j->Cs + (t + 1) * n, j->Hs + (t + 1) * n,
-                                  j->TC + t * n);
-    }
-    if (t + 1 < j->T) {
-      pack_cols(j, j->Hs + (t + 1) * n, j->packed[(t + 1) & 1], lo, hi);
-      barrier_wait(&j->bar);
+  block_units(j, b, &lo, &hi);
+  float *gates = j->gates + t * B * G;
+  for (int q = 0; q < 4; q++)
+    j->isa->swept(j->Whh, H, G, H, j->packed[t & 1], B, gates, G, q * H + lo, q * H + hi, scratch);
+  j->cells->lstm_forward_cols(B, H, lo, hi, gates, j->Cs + t * n, j->Cs + (t + 1) * n, j->Hs + (t + 1) * n,
+                              j->TC + t * n);
+  if (t + 1 < j->T) pack_cols(j, j->Hs + (t + 1) * n, j->packed[(t + 1) & 1], lo, hi);
+}
+
+/* backward, phase k (of T + 1): the block's columns of ∂L/∂h_{s-1} += dGates_s·W_hh for
+ * s = T − k (k ≥ 1: dGates_s is whole since phase k − 1), then the pointwise backward of
+ * step t = T − 1 − k for its units (k < T), which reads those columns */
+static void backward_block(sweep_job *j, long b, long k, float *scratch) {
+  const long B = j->B, H = j->H, G = j->G, n = B * H;
+  long lo, hi;
+  block_units(j, b, &lo, &hi);
+  if (k >= 1) {
+    const long s = j->T - k;
+    const rnn_gemm_args g = {0, 0, B, H, G, j->dGates + s * B * G, G, j->Whh, H, 1, j->dHs + s * n, H};
+    j->isa->block(&g, 0, B, lo, hi, RNN_PATH_PACKED, scratch);
+  }
+  if (k < j->T) {
+    const long t = j->T - 1 - k;
+    j->cells->lstm_backward_cols(B, H, lo, hi, j->gates + t * B * G, j->Cs + t * n, j->TC + t * n,
+                                 j->dHs + (t + 1) * n, j->dC, j->dGates + t * B * G);
+  }
+}
+
+/* waits until every block of phase k is done: spins, then sleeps */
+static void wait_phase(sweep_job *j, long k) {
+  const long need = (k + 1) * j->blocks;
+  if (atomic_load(&j->completed) >= need) return;
+  const long until = now_ns() + WAIT_SPIN_NS;
+  int spins = 0;
+  while (atomic_load(&j->completed) < need) {
+    CPU_RELAX();
+    if ((++spins & 127) == 0 && now_ns() > until) {
+      /* sleepers is raised before completed is read again under the lock, and the last
+       * finisher of a phase raises completed before it reads sleepers: one sees the other */
+      pthread_mutex_lock(&j->lock);
+      atomic_fetch_add(&j->sleepers, 1);
+      while (atomic_load(&j->completed) < need) pthread_cond_wait(&j->wake, &j->lock);
+      atomic_fetch_sub(&j->sleepers, 1);
+      pthread_mutex_unlock(&j->lock);
+      return;
     }
   }
 }
 
-static void backward_part(void *ctx, int p, float *scratch) {
+/* One thread's run through the phases: in each, it claims its own blocks first (in
+ * order), then what is left of the others' (from their far end), and waits for the rest.
+ * A thread that is late (descheduled, or a worker that has not woken) only means the
+ * others do its blocks; one that joins after the end returns at once. */
+static void run_phases(void *ctx, int p, float *scratch) {
   sweep_job *j = (sweep_job *)ctx;
-  const long B = j->B, H = j->H, G = j->G, n = B * H;
-  long lo, hi;
-  units(j, p, &lo, &hi);
-  for (long t = j->T - 1; t >= 0; t--) {
-    float *dGates = j->dGates + t * B * G;
-    if (hi > lo)
-      j->cells->lstm_backward_cols(B, H, lo, hi, j->gates + t * B * G, j->Cs + t * n, j->TC + t * n,
-                                   j->dHs + (t + 1) * n, j->dC, dGates);
-    barrier_wait(&j->bar);
-    if (hi > lo) {
-      /* ∂L/∂h_{t-1}[:, lo:hi] += dGates_t · W_hh[:, lo:hi] */
-      const rnn_gemm_args g = {0, 0, B, H, G, dGates, G, j->Whh, H, 1, j->dHs + t * n, H};
-      j->isa->block(&g, 0, B, lo, hi, RNN_PATH_PACKED, scratch);
+  const long nb = j->blocks, P = j->threads;
+  for (long k = atomic_load(&j->completed) / nb; k < j->phases;) {
+    for (long q = 0; q < P; q++) {
+      const long owner = (p + q) % P, lo = nb * owner / P, hi = nb * (owner + 1) / P;
+      for (long i = 0; i < hi - lo; i++) {
+        const long b = q == 0 ? lo + i : hi - 1 - i;
+        long expect = k - 1;
+        if (atomic_load(&j->stamp[b]) != expect || !atomic_compare_exchange_strong(&j->stamp[b], &expect, k)) continue;
+        j->part(j, b, k, scratch);
+        if (atomic_fetch_add(&j->completed, 1) + 1 == (k + 1) * nb && atomic_load(&j->sleepers) > 0) {
+          pthread_mutex_lock(&j->lock);
+          pthread_cond_broadcast(&j->wake);
+          pthread_mutex_unlock(&j->lock);
+        }
+      }
     }
+    wait_phase(j, k);
+    const long done = atomic_load(&j->completed) / nb;
+    k = done > k + 1 ? done : k + 1;
   }
 }
 
-/* the packed hᵀ buffers, kept between calls (calls come from the one JavaScript thread) */
+/* the buffers kept between calls (calls come from the one JavaScript thread): packed hᵀ, stamps */
 static float *packed_buf;
 static size_t packed_floats;
+static atomic_long *stamp_buf;
+static long stamp_count;
 
-static int ensure_packed(size_t floats) {
-  if (floats <= packed_floats) return 1;
-  void *p = NULL;
-  if (posix_memalign(&p, 64, floats * sizeof(float)) != 0) return 0;
-  free(packed_buf);
-  packed_buf = (float *)p;
-  packed_floats = floats;
-  return 1;
-}
-
-static void job_init(sweep_job *j, long B, long T, long H) {
+static int job_init(sweep_job *j, long B, long T, long H, size_t packed) {
   j->isa = rnn_addon_gemm();
   j->cells = rnn_addon_cells();
   j->B = B; j->T = T; j->H = H; j->G = 4 * H;
   j->threads = rnn_pool_threads(rnn_addon_pool());
-  j->align = j->isa->nr > 16 ? j->isa->nr : 16;
+  /* blocks of whole register tiles of rows (forward) and strips of columns (backward),
+   * and whole vectors: lcm(MR, max(NR, 16)) */
+  const long mr = j->isa->mr, w = j->isa->nr > 16 ? j->isa->nr : 16;
+  long a = mr, c = w;
+  while (c) { const long r = a % c; a = c; c = r; }
+  j->bsize = mr / a * w;
+  j->blocks = (H + j->bsize - 1) / j->bsize;
   j->Mp = (B + j->isa->nr - 1) / j->isa->nr * j->isa->nr;
-  barrier_init(&j->bar, j->threads);
+  if (packed > packed_floats) {
+    void *p = NULL;
+    if (posix_memalign(&p, 64, packed * sizeof(float)) != 0) return 0;
+    free(packed_buf);
+    packed_buf = (float *)p;
+    packed_floats = packed;
+  }
+  if (j->blocks > stamp_count) {
+    atomic_long *s = (atomic_long *)malloc((size_t)j->blocks * sizeof(atomic_long));
+    if (!s) return 0;
+    free(stamp_buf);
+    stamp_buf = s;
+    stamp_count = j->blocks;
+  }
+  j->stamp = stamp_buf;
+  for (long b = 0; b < j->blocks; b++) atomic_init(&j->stamp[b], -1);
+  atomic_init(&j->completed, 0);
+  atomic_init(&j->sleepers, 0);
+  pthread_mutex_init(&j->lock, NULL);
+  pthread_cond_init(&j->wake, NULL);
+  return 1;
+}
+
+static void job_run(sweep_job *j) {
+  rnn_pool_run(rnn_addon_pool(), j->threads, run_phases, j);
+  pthread_mutex_destroy(&j->lock);
+  pthread_cond_destroy(&j->wake);
 }
 
 /* ---- Node-API: arguments */
@@ -308,19 +321,20 @@ static napi_value js_forward(napi_env env, napi_callback_info info) {
   float *TC = get_floats(&a, 7, T * n, "TC");
   if (!a.ok) return NULL;
   sweep_job j;
-  job_init(&j, B, T, H);
-  const size_t each = (size_t)(H * j.Mp);
-  if (!ensure_packed(2 * each)) {
-    barrier_destroy(&j.bar);
+  const long Mp = (B + rnn_addon_gemm()->nr - 1) / rnn_addon_gemm()->nr * rnn_addon_gemm()->nr;
+  const size_t each = (size_t)(H * Mp);
+  if (!job_init(&j, B, T, H, 2 * each)) {
     napi_throw_error(env, NULL, "native lstmSweepForward: out of memory");
     return NULL;
   }
   j.packed[0] = packed_buf;
   j.packed[1] = packed_buf + each;
-  if (j.Mp > B) memset(packed_buf, 0, 2 * each * sizeof(float)); /* the strips' rows past B */
+  if (Mp > B) memset(packed_buf, 0, 2 * each * sizeof(float)); /* the strips' rows past B */
   j.Whh = Whh; j.gates = gates; j.Hs = Hs; j.Cs = Cs; j.TC = TC;
-  rnn_pool_run(rnn_addon_pool(), j.threads, forward_part, &j);
-  barrier_destroy(&j.bar);
+  j.phases = T;
+  j.part = forward_block;
+  pack_cols(&j, Hs, j.packed[0], 0, H);
+  job_run(&j);
   return boolean(env, true);
 }
 
@@ -338,11 +352,15 @@ static napi_value js_backward(napi_env env, napi_callback_info info) {
   float *dGates = get_floats(&a, 9, T * 4 * n, "dGates");
   if (!a.ok) return NULL;
   sweep_job j;
-  job_init(&j, B, T, H);
+  if (!job_init(&j, B, T, H, 0)) {
+    napi_throw_error(env, NULL, "native lstmSweepBackward: out of memory");
+    return NULL;
+  }
   j.Whh = Whh; j.gates = (float *)gates; j.Cs = (float *)Cs; j.TC = (float *)TC;
   j.dHs = dHs; j.dC = dC; j.dGates = dGates;
-  rnn_pool_run(rnn_addon_pool(), j.threads, backward_part, &j);
-  barrier_destroy(&j.bar);
+  j.phases = T + 1;
+  j.part = backward_block;
+  job_run(&j);
   return boolean(env, true);
 }
 
