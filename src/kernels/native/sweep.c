@@ -49,6 +49,7 @@
 /* a compiler barrier only: no PAUSE / YIELD in the spin (see above) */
 #define CPU_RELAX() __asm__ __volatile__("" ::: "memory")
 
+#include "args.h"
 #include "cells.h"
 #include "gemm.h"
 #include "ops.h"
@@ -237,69 +238,12 @@ static void job_run(sweep_job *j) {
   pthread_cond_destroy(&j->wake);
 }
 
-/* ---- Node-API: arguments */
-#define CHECK(call) do { if ((call) != napi_ok) { napi_throw_error(env, NULL, "native kernels: Node-API call failed: " #call); return NULL; } } while (0)
-
-typedef struct {
-  napi_env env;
-  const char *op;
-  napi_value argv[10];
-  int ok;
-} sweep_args;
-
-static long get_long(sweep_args *a, int i, const char *what) {
-  int64_t x = 0;
-  if (a->ok && (napi_get_value_int64(a->env, a->argv[i], &x) != napi_ok || x < 0)) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "native %s: %s must be a number ≥ 0", a->op, what);
-    napi_throw_type_error(a->env, NULL, msg);
-    a->ok = 0;
-  }
-  return (long)x;
-}
-
-static float *get_floats(sweep_args *a, int i, long need, const char *what) {
-  if (!a->ok) return NULL;
-  bool is = false;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  char msg[160];
-  if (napi_is_typedarray(a->env, a->argv[i], &is) != napi_ok || !is ||
-      napi_get_typedarray_info(a->env, a->argv[i], &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_float32_array) {
-    snprintf(msg, sizeof msg, "native %s: %s must be a Float32Array", a->op, what);
-    napi_throw_type_error(a->env, NULL, msg);
-    a->ok = 0;
-    return NULL;
-  }
-  if ((long)length < need) {
-    snprintf(msg, sizeof msg, "native %s: %s has %zu elements, the call needs %ld", a->op, what, length, need);
-    napi_throw_range_error(a->env, NULL, msg);
-    a->ok = 0;
-    return NULL;
-  }
-  return (float *)data;
-}
-
-static int get_args(sweep_args *a, napi_env env, napi_callback_info info, const char *op, size_t need) {
-  size_t argc = 10;
-  a->env = env;
-  a->op = op;
-  a->ok = 0;
-  if (napi_get_cb_info(env, info, &argc, a->argv, NULL, NULL) != napi_ok) {
-    napi_throw_error(env, NULL, "native kernels: Node-API call failed");
-    return 0;
-  }
-  if (argc < need) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "native %s: %zu arguments expected", op, need);
-    napi_throw_range_error(env, NULL, msg);
-    return 0;
-  }
-  a->ok = 1;
-  return 1;
-}
+/* ---- Node-API */
+static const rnn_op FORWARD = {"lstmSweepForward", {ARG_INT("B"), ARG_INT("T"), ARG_INT("H"), ARG_F32("gates"),
+                                                    ARG_F32("Whh"), ARG_F32("Hs"), ARG_F32("Cs"), ARG_F32("TC")}};
+static const rnn_op BACKWARD = {"lstmSweepBackward", {ARG_INT("B"), ARG_INT("T"), ARG_INT("H"), ARG_F32("gates"),
+                                                      ARG_F32("Whh"), ARG_F32("Cs"), ARG_F32("TC"), ARG_F32("dHs"),
+                                                      ARG_F32("dC"), ARG_F32("dGates")}};
 
 static napi_value boolean(napi_env env, bool v) {
   napi_value r;
@@ -307,21 +251,28 @@ static napi_value boolean(napi_env env, bool v) {
   return r;
 }
 
+/* B, T, H of a call; 0 when the sweep declines (thrown when a size is negative) */
+static int sizes(rnn_args *a, long *B, long *T, long *H) {
+  *B = (long)a->v[0].i; *T = (long)a->v[1].i; *H = (long)a->v[2].i;
+  if (*B < 0 || *T < 0 || *H < 0) {
+    rnn_range_error(a, "native %s: B, T and H must be ≥ 0", a->op->name);
+    return 0;
+  }
+  return *B > RNN_DOT_MAX_M;
+}
+
 static napi_value js_forward(napi_env env, napi_callback_info info) {
-  sweep_args a;
-  if (!get_args(&a, env, info, "lstmSweepForward", 8)) return NULL;
-  const long B = get_long(&a, 0, "B"), T = get_long(&a, 1, "T"), H = get_long(&a, 2, "H");
-  if (!a.ok) return NULL;
-  if (B <= RNN_DOT_MAX_M) return boolean(env, false);
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &FORWARD)) return NULL;
+  long B, T, H;
+  if (!sizes(&a, &B, &T, &H)) return a.ok ? boolean(env, false) : NULL;
   if (T == 0 || H == 0) return boolean(env, true);
   const long n = B * H;
-  float *gates = get_floats(&a, 3, T * 4 * n, "gates");
-  const float *Whh = get_floats(&a, 4, 4 * H * H, "Whh");
-  float *Hs = get_floats(&a, 5, (T + 1) * n, "Hs"), *Cs = get_floats(&a, 6, (T + 1) * n, "Cs");
-  float *TC = get_floats(&a, 7, T * n, "TC");
+  float *gates = rnn_view(&a, 3, T * 4 * n), *Whh = rnn_view(&a, 4, 4 * H * H), *Hs = rnn_view(&a, 5, (T + 1) * n),
+        *Cs = rnn_view(&a, 6, (T + 1) * n), *TC = rnn_view(&a, 7, T * n);
   if (!a.ok) return NULL;
   sweep_job j;
-  const long Mp = (B + rnn_addon_gemm()->nr - 1) / rnn_addon_gemm()->nr * rnn_addon_gemm()->nr;
+  const long nr = rnn_addon_gemm()->nr, Mp = (B + nr - 1) / nr * nr;
   const size_t each = (size_t)(H * Mp);
   if (!job_init(&j, B, T, H, 2 * each)) {
     napi_throw_error(env, NULL, "native lstmSweepForward: out of memory");
@@ -339,24 +290,22 @@ static napi_value js_forward(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_backward(napi_env env, napi_callback_info info) {
-  sweep_args a;
-  if (!get_args(&a, env, info, "lstmSweepBackward", 10)) return NULL;
-  const long B = get_long(&a, 0, "B"), T = get_long(&a, 1, "T"), H = get_long(&a, 2, "H");
-  if (!a.ok) return NULL;
-  if (B <= RNN_DOT_MAX_M) return boolean(env, false);
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &BACKWARD)) return NULL;
+  long B, T, H;
+  if (!sizes(&a, &B, &T, &H)) return a.ok ? boolean(env, false) : NULL;
   if (T == 0 || H == 0) return boolean(env, true);
   const long n = B * H;
-  const float *gates = get_floats(&a, 3, T * 4 * n, "gates"), *Whh = get_floats(&a, 4, 4 * H * H, "Whh");
-  const float *Cs = get_floats(&a, 5, (T + 1) * n, "Cs"), *TC = get_floats(&a, 6, T * n, "TC");
-  float *dHs = get_floats(&a, 7, (T + 1) * n, "dHs"), *dC = get_floats(&a, 8, n, "dC");
-  float *dGates = get_floats(&a, 9, T * 4 * n, "dGates");
+  float *gates = rnn_view(&a, 3, T * 4 * n), *Whh = rnn_view(&a, 4, 4 * H * H), *Cs = rnn_view(&a, 5, (T + 1) * n),
+        *TC = rnn_view(&a, 6, T * n), *dHs = rnn_view(&a, 7, (T + 1) * n), *dC = rnn_view(&a, 8, n),
+        *dGates = rnn_view(&a, 9, T * 4 * n);
   if (!a.ok) return NULL;
   sweep_job j;
   if (!job_init(&j, B, T, H, 0)) {
     napi_throw_error(env, NULL, "native lstmSweepBackward: out of memory");
     return NULL;
   }
-  j.Whh = Whh; j.gates = (float *)gates; j.Cs = (float *)Cs; j.TC = (float *)TC;
+  j.Whh = Whh; j.gates = gates; j.Cs = Cs; j.TC = TC;
   j.dHs = dHs; j.dC = dC; j.dGates = dGates;
   j.phases = T + 1;
   j.part = backward_block;
