@@ -137,6 +137,8 @@ export interface NativeKernels extends Kernels {
   /** The instruction set the products run on. */
   readonly isa: string;
   info(): NativeInfo;
+  lstmSweepForward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Hs: Vec, Cs: Vec, TC: Vec): boolean;
+  lstmSweepBackward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Cs: Vec, TC: Vec, dHs: Vec, dC: Vec, dGates: Vec): boolean;
   /** The fused batch-1 step (native/step.ts); `tuning` moves its thread split, for measurements. */
   stepper(net: StepNet, tuning?: StepTuning): Stepper;
   /** Stops nothing of its own (the addon's pool lives with the process); releases the wasm part's workers. */

@@ -75,7 +75,7 @@ struct sweep_job {
   int threads;
   long bsize, blocks; /* hidden units per block, blocks */
   long phases;
-  void (*part)(sweep_job *j, long block, long phase, float *scratch);
+  void (*part)(sweep_job *j, long b0, long b1, long phase, float *scratch); /* blocks [b0, b1) */
   const float *Whh;
   float *gates, *Hs, *Cs, *TC;
   float *dHs, *dC, *dGates;
@@ -104,16 +104,16 @@ static void pack_cols(const sweep_job *j, const float *h, float *packed, long lo
   }
 }
 
-static void block_units(const sweep_job *j, long b, long *lo, long *hi) {
-  *lo = b * j->bsize;
-  *hi = *lo + j->bsize < j->H ? *lo + j->bsize : j->H;
+static void block_units(const sweep_job *j, long b0, long b1, long *lo, long *hi) {
+  *lo = b0 * j->bsize;
+  *hi = b1 * j->bsize < j->H ? b1 * j->bsize : j->H;
 }
 
-/* forward, phase t: the block's gate columns of h_{t-1}·W_hhᵀ, its pointwise step, its h_t into the next packed hᵀ */
-static void forward_block(sweep_job *j, long b, long t, float *scratch) {
+/* forward, phase t: the blocks' gate columns of h_{t-1}·W_hhᵀ, its pointwise step, its h_t into the next packed hᵀ */
+static void forward_blocks(sweep_job *j, long b0, long b1, long t, float *scratch) {
   const long B = j->B, H = j->H, G = j->G, n = B * H;
   long lo, hi;
-  block_units(j, b, &lo, &hi);
+  block_units(j, b0, b1, &lo, &hi);
   float *gates = j->gates + t * B * G;
   for (int q = 0; q < 4; q++)
     j->isa->swept(j->Whh, H, G, H, j->packed[t & 1], B, gates, G, q * H + lo, q * H + hi, scratch);
@@ -122,13 +122,13 @@ static void forward_block(sweep_job *j, long b, long t, float *scratch) {
   if (t + 1 < j->T) pack_cols(j, j->Hs + (t + 1) * n, j->packed[(t + 1) & 1], lo, hi);
 }
 
-/* backward, phase k (of T + 1): the block's columns of ∂L/∂h_{s-1} += dGates_s·W_hh for
+/* backward, phase k (of T + 1): the blocks' columns of ∂L/∂h_{s-1} += dGates_s·W_hh for
  * s = T − k (k ≥ 1: dGates_s is whole since phase k − 1), then the pointwise backward of
  * step t = T − 1 − k for its units (k < T), which reads those columns */
-static void backward_block(sweep_job *j, long b, long k, float *scratch) {
+static void backward_blocks(sweep_job *j, long b0, long b1, long k, float *scratch) {
   const long B = j->B, H = j->H, G = j->G, n = B * H;
   long lo, hi;
-  block_units(j, b, &lo, &hi);
+  block_units(j, b0, b1, &lo, &hi);
   if (k >= 1) {
     const long s = j->T - k;
     const rnn_gemm_args g = {0, 0, B, H, G, j->dGates + s * B * G, G, j->Whh, H, 1, j->dHs + s * n, H};
@@ -162,26 +162,45 @@ static void wait_phase(sweep_job *j, long k) {
   }
 }
 
-/* One thread's run through the phases: in each, it claims its own blocks first (in
- * order), then what is left of the others' (from their far end), and waits for the rest.
- * A thread that is late (descheduled, or a worker that has not woken) only means the
- * others do its blocks; one that joins after the end returns at once. */
+/* claims block b for phase k (it was last claimed in phase k − 1) */
+static int claim(sweep_job *j, long b, long k) {
+  long expect = k - 1;
+  return atomic_load(&j->stamp[b]) == expect && atomic_compare_exchange_strong(&j->stamp[b], &expect, k);
+}
+
+static void finished(sweep_job *j, long blocks, long k) {
+  if (atomic_fetch_add(&j->completed, blocks) + blocks == (k + 1) * j->blocks && atomic_load(&j->sleepers) > 0) {
+    pthread_mutex_lock(&j->lock);
+    pthread_cond_broadcast(&j->wake);
+    pthread_mutex_unlock(&j->lock);
+  }
+}
+
+/* One thread's run through the phases: in each, it claims its own blocks first, in order
+ * and a few at a time (up to half of its run: one product call over consecutive blocks
+ * reuses its operands from cache; the rest stays for another thread to take if this one
+ * is held up), then what is left of the others' (one by one from their far end), and
+ * waits for the rest. A thread that is late (descheduled, or a worker that has not woken)
+ * only means the others do its blocks; one that joins after the end returns at once. */
 static void run_phases(void *ctx, int p, float *scratch) {
   sweep_job *j = (sweep_job *)ctx;
   const long nb = j->blocks, P = j->threads;
+  const long lo = nb * p / P, hi = nb * (p + 1) / P, chunk = (hi - lo + 1) / 2 > 0 ? (hi - lo + 1) / 2 : 1;
   for (long k = atomic_load(&j->completed) / nb; k < j->phases;) {
-    for (long q = 0; q < P; q++) {
-      const long owner = (p + q) % P, lo = nb * owner / P, hi = nb * (owner + 1) / P;
-      for (long i = 0; i < hi - lo; i++) {
-        const long b = q == 0 ? lo + i : hi - 1 - i;
-        long expect = k - 1;
-        if (atomic_load(&j->stamp[b]) != expect || !atomic_compare_exchange_strong(&j->stamp[b], &expect, k)) continue;
-        j->part(j, b, k, scratch);
-        if (atomic_fetch_add(&j->completed, 1) + 1 == (k + 1) * nb && atomic_load(&j->sleepers) > 0) {
-          pthread_mutex_lock(&j->lock);
-          pthread_cond_broadcast(&j->wake);
-          pthread_mutex_unlock(&j->lock);
-        }
+    for (long b = lo; b < hi; b++) {
+      if (!claim(j, b, k)) continue;
+      long e = b + 1;
+      while (e < hi && e - b < chunk && claim(j, e, k)) e++;
+      j->part(j, b, e, k, scratch);
+      finished(j, e - b, k);
+      b = e - 1;
+    }
+    for (long q = 1; q < P; q++) {
+      const long owner = (p + q) % P, olo = nb * owner / P, ohi = nb * (owner + 1) / P;
+      for (long b = ohi - 1; b >= olo; b--) {
+        if (!claim(j, b, k)) continue;
+        j->part(j, b, b + 1, k, scratch);
+        finished(j, 1, k);
       }
     }
     wait_phase(j, k);
@@ -283,7 +302,7 @@ static napi_value js_forward(napi_env env, napi_callback_info info) {
   if (Mp > B) memset(packed_buf, 0, 2 * each * sizeof(float)); /* the strips' rows past B */
   j.Whh = Whh; j.gates = gates; j.Hs = Hs; j.Cs = Cs; j.TC = TC;
   j.phases = T;
-  j.part = forward_block;
+  j.part = forward_blocks;
   pack_cols(&j, Hs, j.packed[0], 0, H);
   job_run(&j);
   return boolean(env, true);
@@ -308,7 +327,7 @@ static napi_value js_backward(napi_env env, napi_callback_info info) {
   j.Whh = Whh; j.gates = gates; j.Cs = Cs; j.TC = TC;
   j.dHs = dHs; j.dC = dC; j.dGates = dGates;
   j.phases = T + 1;
-  j.part = backward_block;
+  j.part = backward_blocks;
   job_run(&j);
   return boolean(env, true);
 }
