@@ -36,8 +36,9 @@
  * declines (returns false) and the caller runs the per-step loop.
  *
  * The wait at the end of a phase spins for a while (a step is ~0.1 ms on the bench's
- * models), without PAUSE (under KVM a PAUSE loop makes the host deschedule the vCPU; see
- * issue-10-sweep4 in the notes), and then sleeps on a condition variable. */
+ * models) and then sleeps on a condition variable. The spin has no PAUSE: on the 2-vCPU
+ * KVM guest this was written on, a first version's barrier cost 87–137 µs a step with
+ * PAUSE in its spin and 4–98 µs without (later, noisier runs did not separate the two). */
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <pthread.h>
