@@ -120,9 +120,20 @@ export const CHARS_PER_PARAM = 4;
 export const PARAMS_PER_CHAR = 1.5;
 /** Dropout only for models with at least this many parameters per character of text... */
 export const DROPOUT_FROM_PARAMS_PER_CHAR = 0.5;
-/** ...from this many passes over the text, reaching DROPOUT_MAX at DROPOUT_FULL_PASSES. */
+/**
+ * ...from this many passes over the text, rising with their logarithm: to DROPOUT_KNEE as
+ * first fitted (0.3 · ln(passes / 4) / ln(30 / 4): 0.05 from 4.7 passes, 0.1 from 6.6,
+ * 0.15 from 9.3), then more slowly, to DROPOUT_MAX at DROPOUT_FULL_PASSES (0.2 from 18
+ * passes, 0.25 from 47, 0.3 from 123). A model near one parameter per char of a small text
+ * makes tens of passes in minutes, and the first ramp gave it 0.3 from 25 passes: on
+ * corpora/markov.txt (2×128 gru-torch, 0.99 parameters per char, about 50 passes in 5
+ * minutes on one core), at equal time, 0.25 reached 1.2100 and 1.2093 (two seeds) where
+ * 0.3 reached 1.2115 and 1.2121 (README, How far the defaults get).
+ */
 export const DROPOUT_FROM_PASSES = 4;
-export const DROPOUT_FULL_PASSES = 30;
+export const DROPOUT_PER_LOG_PASSES = 0.3 / Math.log(30 / DROPOUT_FROM_PASSES);
+export const DROPOUT_KNEE = 0.15;
+export const DROPOUT_FULL_PASSES = 200;
 export const DROPOUT_MAX = 0.3;
 export const SIZED_WARMUP = 20;
 
@@ -155,8 +166,12 @@ export function parameterCount(cell: CellKind, vocab: number, layers: number, hi
 /** Dropout for a run that makes `passes` passes over its text with `paramsPerChar` parameters per character of it. */
 export function dropoutFor(passes: number, paramsPerChar: number): number {
   if (!(passes > DROPOUT_FROM_PASSES) || !(paramsPerChar >= DROPOUT_FROM_PARAMS_PER_CHAR)) return 0;
-  const t = Math.min(1, Math.log(passes / DROPOUT_FROM_PASSES) / Math.log(DROPOUT_FULL_PASSES / DROPOUT_FROM_PASSES));
-  return Math.round(DROPOUT_MAX * t * 20) / 20; // steps of 0.05
+  let p = DROPOUT_PER_LOG_PASSES * Math.log(passes / DROPOUT_FROM_PASSES);
+  if (p > DROPOUT_KNEE) {
+    const knee = DROPOUT_FROM_PASSES * Math.exp(DROPOUT_KNEE / DROPOUT_PER_LOG_PASSES); // passes where the first ramp reaches the knee
+    p = Math.min(DROPOUT_MAX, DROPOUT_KNEE + ((DROPOUT_MAX - DROPOUT_KNEE) * Math.log(passes / knee)) / Math.log(DROPOUT_FULL_PASSES / knee));
+  }
+  return Math.round(p * 20) / 20; // steps of 0.05
 }
 
 const k = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(1)}M` : x >= 1e3 ? `${Math.round(x / 1e3)}k` : `${Math.round(x)}`);

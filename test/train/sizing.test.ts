@@ -72,6 +72,24 @@ describe('sizing rule', () => {
     expect(large.config.dropout).toBe(0);
   });
 
+  it('dropout rises more slowly past 0.15: a small text seen tens of times gets 0.25, not 0.3', async () => {
+    // corpora/markov.txt, 5 minutes on one core: 2×128 gru-torch measured at 37k chars/s,
+    // 58 passes over its 180k chars of training text with 0.99 parameters per char
+    const markov = (timeMs: number) => sizeRun({ cell: 'gru-torch', vocab: 20, trainChars: 180_000, fixed: {}, budget: { timeMs, steps: 0, epochs: 0 } }, async () => 37_000);
+    const five = await markov(300_000);
+    expect(five.config).toMatchObject({ hidden: 128, dropout: 0.25 });
+    expect(five.reasons.join('\n')).toMatch(/dropout 0\.25: 58\.0 passes over the text with 0\.99 parameters per char/);
+    expect((await markov(900_000)).config.dropout).toBe(0.3); // 174 passes
+    expect((await markov(60_000)).config.dropout).toBe(0.15); // 11.6 passes
+    // up to 0.15 the ramp is the one fitted first: the real texts' sized runs keep their dropout
+    expect(dropoutFor(4.6, 0.66)).toBe(0);
+    expect(dropoutFor(5.3, 0.66)).toBe(0.05); // tinyshakespeare, 5 minutes, 2 cores: 2×256
+    expect(dropoutFor(7.5, 1.43)).toBe(0.1); // tinyshakespeare, 15 minutes, 2 cores: 2×384
+    expect(dropoutFor(9.2, 1.43)).toBe(0.1);
+    expect(dropoutFor(9.3, 1.43)).toBe(0.15);
+    expect(dropoutFor(10.8, 0.66)).toBe(0.15); // tinyshakespeare, 15 minutes, 1 core: 2×256
+  });
+
   it('the learning rate falls with the width, and a given --lr wins', async () => {
     for (let i = 1; i < CANDIDATE_WIDTHS.length; i++) expect(lrForWidth(CANDIDATE_WIDTHS[i])).toBeLessThanOrEqual(lrForWidth(CANDIDATE_WIDTHS[i - 1]));
     const s = await sizeRun(input({ budget: { steps: 100 } }));
