@@ -21,6 +21,11 @@
  * the far tails, ±∞ and NaN; softmax cross-entropy up to V = 5003, aliased; Adam bit for bit
  * against a float loop without fused multiply-adds (what the WebAssembly kernel computes).
  *
+ * Step (step_impl.h, the batch-1 step's kernels): a weight panel of every row count up to
+ * step_rows times 1–3 input vectors, with and without the added term, against double sums;
+ * the max with its finiteness flag (NaN and ±∞ at the start, middle and end); the tempered
+ * exps and their double sum; every buffer ending before an unreadable page.
+ *
  * Usage: harness [isa...]   (default: every instruction set this CPU runs).
  * Exit 0 when everything passed, 1 otherwise (each failure printed on stderr). */
 #define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS */
@@ -563,6 +568,143 @@ static void cells_rows(const rnn_cells_isa *c) {
   }
 }
 
+/* ======================================================================= step */
+
+/* step_panel: out[0:rows] = init (+ add) + Σ_parts Σ_k w·x, the weights k-major in
+ * rows of step_rows (zero past `rows`), against a double sum within the bound of any
+ * order of float sums; init, add, each x and out exactly as long as the call may touch,
+ * each ending before an unreadable page; the inputs unchanged */
+static void step_panel_case(const rnn_cells_isa *c, long rows, int nparts, const long *K, int with_add, int s) {
+  const long R = c->step_rows;
+  long ktot = 0;
+  for (int p = 0; p < nparts; p++) ktot += K[p];
+  gbuf init = galloc(rows, s % 4), add = galloc(rows, (s + 1) % 4), out = galloc(rows, (s + 2) % 4);
+  gbuf w = galloc(ktot > 0 ? ktot * R : 1, (s + 3) % 4);
+  gbuf x[3];
+  const float *xs[3];
+  for (int p = 0; p < nparts; p++) {
+    x[p] = galloc(K[p] > 0 ? K[p] : 1, (s + p) % 4);
+    for (long k = 0; k < K[p]; k++) x[p].p[k] = uniform(-1, 1);
+    xs[p] = x[p].p;
+  }
+  for (long r = 0; r < rows; r++) { init.p[r] = uniform(-2, 2); add.p[r] = uniform(-2, 2); out.p[r] = NAN; }
+  for (long i = 0; i < ktot * R; i++) w.p[i] = i % R < rows ? uniform(-1, 1) : 0.0f;
+  double *want = malloc(sizeof(double) * (size_t)rows), *mag = malloc(sizeof(double) * (size_t)rows);
+  float *keep = malloc(sizeof(float) * (size_t)(2 * rows + ktot * R + 1));
+  memcpy(keep, init.p, sizeof(float) * (size_t)rows);
+  memcpy(keep + rows, add.p, sizeof(float) * (size_t)rows);
+  memcpy(keep + 2 * rows, w.p, sizeof(float) * (size_t)(ktot * R));
+  for (long r = 0; r < rows; r++) {
+    want[r] = (double)init.p[r] + (with_add ? (double)add.p[r] : 0.0);
+    mag[r] = fabs((double)init.p[r]) + (with_add ? fabs((double)add.p[r]) : 0.0);
+  }
+  long koff = 0;
+  for (int p = 0; p < nparts; p++) {
+    for (long k = K[p] - 1; k >= 0; k--) /* k descending: another order than the kernel's */
+      for (long r = 0; r < rows; r++) {
+        const double t = (double)w.p[(koff + k) * R + r] * (double)x[p].p[k];
+        want[r] += t;
+        mag[r] += fabs(t);
+      }
+    koff += K[p];
+  }
+  c->step_panel(rows, init.p, with_add ? add.p : NULL, nparts, K, xs, w.p, out.p);
+  char what[160];
+  snprintf(what, sizeof what, "%s step_panel rows=%ld parts=%d K=%ld%s%s", c->name, rows, nparts, ktot,
+           nparts > 1 ? " (split)" : "", with_add ? " +add" : "");
+  for (long r = 0; r < rows; r++) {
+    const double bound = (double)(ktot + 2) * ldexp(1.0, -23) * mag[r] + 1e-30;
+    if (!(fabs((double)out.p[r] - want[r]) <= bound)) {
+      FAIL("%s: row %ld is %.9g, the reference %.9g (bound %.3g)", what, r, (double)out.p[r], want[r], bound);
+      break;
+    }
+  }
+  if (!guards_ok(&init) || !guards_ok(&add) || !guards_ok(&out) || !guards_ok(&w)) FAIL("%s: a guard float changed", what);
+  if (!same_bits(keep, init.p, rows) || !same_bits(keep + rows, add.p, rows) || !same_bits(keep + 2 * rows, w.p, ktot * R))
+    FAIL("%s: an input changed", what);
+  for (int p = 0; p < nparts; p++) {
+    if (!guards_ok(&x[p])) FAIL("%s: a guard float around x[%d] changed", what, p);
+    gfree(&x[p]);
+  }
+  gfree(&init); gfree(&add); gfree(&out); gfree(&w);
+  free(want); free(mag); free(keep);
+  cell_calls++;
+}
+
+/* step_max (the max and whether every value is finite) and step_exp (the tempered exps
+ * and their sum in double) on n floats ending before an unreadable page */
+static void step_softmax_case(const rnn_cells_isa *c, long n, int s) {
+  char what[120];
+  gbuf x = galloc(n > 0 ? n : 1, s % 4), out = galloc(n > 0 ? n : 1, (s + 1) % 4);
+  float mx = -INFINITY;
+  for (long j = 0; j < n; j++) {
+    x.p[j] = uniform(-30, 8);
+    if (x.p[j] > mx) mx = x.p[j];
+  }
+  int finite = -1;
+  const float got = c->step_max(n, x.p, &finite);
+  snprintf(what, sizeof what, "%s step_max n=%ld", c->name, n);
+  if (!same_bits(&got, &mx, 1) || finite != 1) FAIL("%s: %.9g (finite %d), want %.9g (finite 1)", what, (double)got, finite, (double)mx);
+  const float temps[] = {1.25f, 0.5f, 3.0f};
+  for (int t = 0; t < 3; t++) {
+    const float invT = temps[t];
+    for (long j = 0; j < n; j++) out.p[j] = NAN;
+    const double sum = c->step_exp(n, x.p, mx, invT, out.p);
+    snprintf(what, sizeof what, "%s step_exp n=%ld invT=%g", c->name, n, (double)invT);
+    double want_sum = 0, own_sum = 0;
+    long bad = -1;
+    for (long j = 0; j < n; j++) {
+      const float arg = (float)((float)(x.p[j] - mx) * invT); /* the kernel's float argument */
+      const double want = exp((double)arg);
+      want_sum += want;
+      own_sum += (double)out.p[j];
+      if (bad < 0 && !(fabs((double)out.p[j] - want) <= TOL_ABS * 1e-3 + TOL_REL * want)) bad = j;
+    }
+    if (bad >= 0) {
+      const float arg = (float)((float)(x.p[bad] - mx) * invT);
+      FAIL("%s: element %ld is %.9g, the reference %.9g", what, bad, (double)out.p[bad], exp((double)arg));
+    }
+    if (!(fabs(sum - own_sum) <= 1e-12 * own_sum + 1e-300)) FAIL("%s: sum %.17g, the sum of its exps %.17g", what, sum, own_sum);
+    if (!(fabs(sum - want_sum) <= TOL_REL * want_sum)) FAIL("%s: sum %.9g, reference %.9g", what, sum, want_sum);
+  }
+  /* a NaN or ±∞ anywhere clears the flag */
+  const float bads[] = {NAN, INFINITY, -INFINITY};
+  const long at[] = {0, n / 2, n - 1};
+  for (int b = 0; b < 3 && n > 0; b++)
+    for (int a = 0; a < 3; a++) {
+      const float saved = x.p[at[a]];
+      x.p[at[a]] = bads[b];
+      finite = -1;
+      (void)c->step_max(n, x.p, &finite);
+      if (finite != 0) FAIL("%s step_max n=%ld: %g at %ld reads as finite", c->name, n, (double)bads[b], at[a]);
+      x.p[at[a]] = saved;
+    }
+  if (!guards_ok(&x) || !guards_ok(&out)) FAIL("%s step_max/step_exp n=%ld: a guard float changed", c->name, n);
+  gfree(&x); gfree(&out);
+  cell_calls += 4;
+}
+
+static void test_step(const rnn_cells_isa *c) {
+  const long R = c->step_rows, VN = R / 8;
+  const long rows[] = {1, 2, 3, VN - 1, VN, VN + 1, 3 * VN + 2, R / 2 + 1, R - 1, R};
+  const long K1[][1] = {{0}, {1}, {7}, {64}};
+  const long K2[][2] = {{5, 3}, {0, 4}, {33, 1}};
+  const long K3[] = {3, 0, 9};
+  int s = 0;
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+    if (rows[i] < 1 || rows[i] > R) continue;
+    for (int with_add = 0; with_add < 2; with_add++) {
+      for (size_t k = 0; k < sizeof K1 / sizeof K1[0]; k++) step_panel_case(c, rows[i], 1, K1[k], with_add, s++);
+      for (size_t k = 0; k < sizeof K2 / sizeof K2[0]; k++) step_panel_case(c, rows[i], 2, K2[k], with_add, s++);
+      step_panel_case(c, rows[i], 3, K3, with_add, s++);
+    }
+  }
+  const long ns[] = {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 65, 1024, 5003};
+  for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) step_softmax_case(c, ns[i], (int)i);
+  printf("%s step: %ld kernel calls checked\n", c->name, cell_calls);
+  cell_calls = 0;
+}
+
 static void test_cells(const rnn_cells_isa *c) {
   /* one and two rows; H with every tail length of 1, 4, 8 and 16 lanes; a training block */
   const long shapes[][2] = {{1, 1}, {1, 2}, {1, 3}, {2, 4}, {3, 5}, {2, 6}, {2, 7}, {3, 13}, {5, 37}, {2, 23}, {4, 17},
@@ -572,6 +714,7 @@ static void test_cells(const rnn_cells_isa *c) {
   cells_accuracy(c);
   printf("%s cells: %ld kernel calls checked\n", c->name, cell_calls);
   cell_calls = 0;
+  test_step(c);
 }
 
 /* ======================================================================= main */
