@@ -50,7 +50,7 @@ export { evaluateText, evaluateIds, LineScorer, type TextLoss, type LineScore, t
 
 // checkpoints and export
 export {
-  readCheckpoint, decodeCheckpoint, modelFromCheckpoint, encodeCheckpoint, saveCheckpoint,
+  readCheckpoint, readModel, decodeCheckpoint, modelFromCheckpoint, encodeCheckpoint, saveCheckpoint,
   FORMAT_NAME, FORMAT_VERSION, SUPPORTED_VERSIONS, type Checkpoint, type CheckpointHeader,
 } from './checkpoint/store.js';
 export { encodeSafetensors, decodeSafetensors, CHECKSUM_KEY, type TensorIn, type TensorOut } from './checkpoint/safetensors.js';

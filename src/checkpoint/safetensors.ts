@@ -60,7 +60,7 @@ const KNOWN_DTYPES = new Set([
   'I16', 'U16', 'F16', 'BF16', 'I32', 'U32', 'F32', 'C64', 'F64', 'I64', 'U64',
 ]);
 
-const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+export const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Serialises tensors (in the given order, contiguous) and string metadata. The header is
@@ -334,19 +334,25 @@ export function parseHeader(bytes: Uint8Array, fileSize: number, file: string): 
  */
 export function verifyChecksums(header: SafetensorsHeader, data: Uint8Array, file: string, whole: boolean): void {
   const { metadata, headBytes } = header;
-  const check = (actual: number, recorded: string) => {
-    const hex = actual.toString(16).padStart(8, '0');
-    if (hex !== recorded) {
-      throw new CheckpointError(file, `the tensor data does not match the checksum recorded with it (CRC-32 ${hex}, recorded ${recorded}); the file is damaged: use another checkpoint of the run`);
-    }
-  };
   if (data.length < (whole ? header.dataLength : headBytes)) throw new RangeError('verifyChecksums needs the bytes it checks');
   const hasHead = Object.prototype.hasOwnProperty.call(metadata, HEAD_CHECKSUM_KEY);
   const head = hasHead ? crc32(data.subarray(0, headBytes)) : 0;
-  if (hasHead) check(head, metadata[HEAD_CHECKSUM_KEY]!.slice(-8));
+  if (hasHead) verifyHeadChecksum(header, head, file);
   if (whole && Object.prototype.hasOwnProperty.call(metadata, CHECKSUM_KEY)) {
     // the whole section's CRC continues from the head's
-    check(crc32(data.subarray(headBytes, header.dataLength), head), metadata[CHECKSUM_KEY]!);
+    checkCrc(crc32(data.subarray(headBytes, header.dataLength), head), metadata[CHECKSUM_KEY]!, file);
+  }
+}
+
+/** Checks the CRC-32 of the data section's first headBytes bytes, computed by the caller, against HEAD_CHECKSUM_KEY's. */
+export function verifyHeadChecksum(header: SafetensorsHeader, crc: number, file: string): void {
+  checkCrc(crc, header.metadata[HEAD_CHECKSUM_KEY]!.slice(-8), file);
+}
+
+function checkCrc(actual: number, recorded: string, file: string): void {
+  const hex = actual.toString(16).padStart(8, '0');
+  if (hex !== recorded) {
+    throw new CheckpointError(file, `the tensor data does not match the checksum recorded with it (CRC-32 ${hex}, recorded ${recorded}); the file is damaged: use another checkpoint of the run`);
   }
 }
 

@@ -30,7 +30,8 @@ import { stateIsFinite, type RunState, type TrainProgress } from '../train/state
 import { CheckpointError, TrainingError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { largestMagnitude } from './magnitude.js';
-import { encodeSafetensors, headerLength, HEAD_CHECKSUM_KEY, parseHeader, tensorData, verifyChecksums, type SafetensorsHeader, type TensorIn, type TensorInfo, type TensorOut } from './safetensors.js';
+import { crc32 } from './crc32.js';
+import { encodeSafetensors, headerLength, HEAD_CHECKSUM_KEY, LITTLE_ENDIAN_HOST, parseHeader, tensorData, verifyChecksums, verifyHeadChecksum, type SafetensorsHeader, type TensorIn, type TensorInfo, type TensorOut } from './safetensors.js';
 
 export const FORMAT_NAME = 'rnn-charlm';
 /**
@@ -145,11 +146,7 @@ export async function readCheckpoint(file: string, opts: { weightsOnly?: boolean
   let read: { header: SafetensorsHeader; data: Uint8Array; whole: boolean };
   let fd: number | undefined;
   try {
-    const st = statSync(file);
-    if (st.isDirectory()) throw new CheckpointError(file, 'is a folder, not a checkpoint file; pass a .safetensors file');
-    // a FIFO, socket or device would block or never end: only regular files are read
-    if (!st.isFile()) throw new CheckpointError(file, 'is not a regular file (a pipe, socket or device); pass a .safetensors file');
-    if (st.size > MAX_CHECKPOINT_BYTES) throw new CheckpointError(file, `is ${st.size} bytes, larger than any checkpoint this tool writes`);
+    checkedSize(file);
     if (opts.weightsOnly) {
       fd = openSync(file, 'r');
       read = readWeightsPrefix(fd, file);
@@ -161,17 +158,92 @@ export async function readCheckpoint(file: string, opts: { weightsOnly?: boolean
       read = { header, data: bytes.subarray(header.dataStart), whole: true };
     }
   } catch (e) {
-    if (e instanceof CheckpointError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new CheckpointError(file, 'no such file; train a model first or pass --checkpoint PATH');
-    if (code === 'EACCES') throw new CheckpointError(file, 'permission denied; check the file permissions');
-    throw new CheckpointError(file, `cannot be read (${code ?? (e as Error).message})`);
+    throw readProblem(file, e);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
   verifyChecksums(read.header, read.data, file, read.whole);
   // the bytes were read for this call alone: the tensors can be views of them
   return interpretCheckpoint(read.header, read.data, file, opts, true);
+}
+
+/**
+ * A plain or conditioned language model read from its checkpoint straight into a Model on
+ * the kernels `makeKernels` gives: the weights go from the file into the model's
+ * parameters (the kernels' memory) with no buffer in between, and are checked there,
+ * with the checks and messages of readCheckpoint(file, { weightsOnly: true }) followed
+ * by modelFromCheckpoint, which is what a file without the checksum of its weights alone,
+ * or of another task, still takes. The kernels are made once the header is validated.
+ */
+export async function readModel(
+  file: string, makeKernels: () => Kernels, ...tasks: ('lm' | 'cond')[]
+): Promise<{ ckpt: TaskCheckpoint<'lm'> | TaskCheckpoint<'cond'>; model: Model }> {
+  const served = tasks.length > 0 ? tasks : ['lm' as const];
+  let fd: number | undefined;
+  let header: SafetensorsHeader;
+  try {
+    checkedSize(file);
+    fd = openSync(file, 'r');
+    header = readHeaderOf(fd, file);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    throw readProblem(file, e);
+  }
+  const taskName = header.metadata.task ?? 'lm';
+  let kernels: Kernels | undefined;
+  const theKernels = (): Kernels => (kernels ??= makeKernels());
+  if (!LITTLE_ENDIAN_HOST || !weightsCovered(header) || !(served as string[]).includes(taskName)) {
+    closeSync(fd);
+    const ckpt = requireTask(await readCheckpoint(file, { weightsOnly: true }), ...served);
+    return { ckpt, model: modelFromCheckpoint(theKernels(), ckpt) };
+  }
+  let model: Model;
+  let decoded: DecodedHeader;
+  let crc = 0;
+  try {
+    decoded = interpretHeader(header, file, { weightsOnly: true });
+    if (theKernels().dtype !== 'f32') throw new Error('readModel reads float32 weights into float32 kernels');
+    model = new Model(theKernels(), decoded.meta.model as ModelConfig);
+    // the covered bytes in file order: each weight into its view of the parameters, any
+    // other tensor there (none in the files rnn writes) into a scratch buffer, for the CRC
+    for (const t of header.tensors) {
+      if (t.begin >= header.headBytes) break;
+      const end = Math.min(t.end, header.headBytes);
+      const into = model.layout.has(t.name) && !notWeights(t.name) ? model.layout.view(model.params, t.name) : new Uint8Array(end - t.begin);
+      const bytes = new Uint8Array(into.buffer, into.byteOffset, end - t.begin);
+      try {
+        readFully(fd, bytes, header.dataStart + t.begin, file);
+      } catch (e) {
+        throw readProblem(file, e);
+      }
+      crc = crc32(bytes, crc);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  verifyHeadChecksum(header, crc, file);
+  const params = new Map(decoded.specs.map((s) => [s.name, model.layout.view(model.params, s.name) as Float32Array]));
+  const ckpt = completeCheckpoint(header, file, { weightsOnly: true }, decoded, params, (name) => params.get(name)!);
+  return { ckpt: requireTask(ckpt, ...served), model };
+}
+
+/** The size of a checkpoint file after the checks every read makes (a regular file, not too large). */
+function checkedSize(file: string): number {
+  const st = statSync(file);
+  if (st.isDirectory()) throw new CheckpointError(file, 'is a folder, not a checkpoint file; pass a .safetensors file');
+  // a FIFO, socket or device would block or never end: only regular files are read
+  if (!st.isFile()) throw new CheckpointError(file, 'is not a regular file (a pipe, socket or device); pass a .safetensors file');
+  if (st.size > MAX_CHECKPOINT_BYTES) throw new CheckpointError(file, `is ${st.size} bytes, larger than any checkpoint this tool writes`);
+  return st.size;
+}
+
+/** A failed read as the CheckpointError a user sees (CheckpointErrors pass as they are). */
+function readProblem(file: string, e: unknown): CheckpointError {
+  if (e instanceof CheckpointError) return e;
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new CheckpointError(file, 'no such file; train a model first or pass --checkpoint PATH');
+  if (code === 'EACCES') return new CheckpointError(file, 'permission denied; check the file permissions');
+  return new CheckpointError(file, `cannot be read (${code ?? (e as Error).message})`);
 }
 
 /** Tensors a weightsOnly read leaves out: the optimizer moments and the task's run state. */
@@ -184,27 +256,42 @@ const notWeights = (name: string): boolean => name.startsWith('optim.') || name.
  * a few reads on this thread cost less than handing each to libuv's thread pool.
  */
 function readWeightsPrefix(fd: number, file: string): { header: SafetensorsHeader; data: Uint8Array; whole: boolean } {
+  const header = readHeaderOf(fd, file);
+  const covered = weightsCovered(header);
+  const data = new Uint8Array(covered ? header.headBytes : header.dataLength);
+  readFully(fd, data, header.dataStart, file);
+  return { header, data, whole: !covered };
+}
+
+/** The validated header of an open checkpoint file. */
+function readHeaderOf(fd: number, file: string): SafetensorsHeader {
   const size = fstatSync(fd).size;
-  const readAt = (position: number, length: number): Uint8Array => {
-    const buf = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const bytesRead = readSync(fd, buf, done, length - done, position + done);
-      if (bytesRead === 0) throw new CheckpointError(file, 'became shorter while it was read; read it again once it is written');
-      done += bytesRead;
-    }
-    return buf;
-  };
   // the header is usually a few kB: one read for the length and the header
-  let start = readAt(0, Math.min(size, 64 * 1024));
+  let start = new Uint8Array(Math.min(size, 64 * 1024));
+  readFully(fd, start, 0, file);
   const length = headerLength(start, size, file);
-  if (start.length < 8 + length) start = readAt(0, 8 + length);
-  const header = parseHeader(start, size, file);
+  if (start.length < 8 + length) {
+    start = new Uint8Array(8 + length);
+    readFully(fd, start, 0, file);
+  }
+  return parseHeader(start, size, file);
+}
+
+/** Whether the file records the checksum of a prefix of its data that holds all of its weights. */
+function weightsCovered(header: SafetensorsHeader): boolean {
   let weightsEnd = 0;
   for (const t of header.tensors) if (!notWeights(t.name)) weightsEnd = Math.max(weightsEnd, t.end);
-  const covered = Object.prototype.hasOwnProperty.call(header.metadata, HEAD_CHECKSUM_KEY) && header.headBytes >= weightsEnd;
-  const data = readAt(header.dataStart, covered ? header.headBytes : header.dataLength);
-  return { header, data, whole: !covered };
+  return Object.prototype.hasOwnProperty.call(header.metadata, HEAD_CHECKSUM_KEY) && header.headBytes >= weightsEnd;
+}
+
+/** Fills `buf` from the file at `position`. */
+function readFully(fd: number, buf: Uint8Array, position: number, file: string): void {
+  let done = 0;
+  while (done < buf.length) {
+    const bytesRead = readSync(fd, buf, done, buf.length - done, position + done);
+    if (bytesRead === 0) throw new CheckpointError(file, 'became shorter while it was read; read it again once it is written');
+    done += bytesRead;
+  }
 }
 
 /** Validates and interprets checkpoint bytes; every problem is a CheckpointError. */
@@ -215,14 +302,30 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string, opts: { weight
   return interpretCheckpoint(header, data, file, opts, false);
 }
 
+/** What a validated header says before any tensor data is used (every parameter checked present, F32, of its shape). */
+interface DecodedHeader {
+  taskName: TaskName;
+  meta: TaskMetas[TaskName];
+  specs: ParamSpec[];
+  stateSpecs: (train: TrainConfig) => ParamSpec[];
+  infos: Map<string, TensorInfo>;
+}
+
 /**
  * The checkpoint in a validated header and its data section (all of it, or with weightsOnly
  * at least the weights); `owned`: `data` is this call's, its tensors may be views of it.
  */
 function interpretCheckpoint(header: SafetensorsHeader, data: Uint8Array, file: string, opts: { weightsOnly?: boolean }, owned: boolean): Checkpoint {
+  const decoded = interpretHeader(header, file, opts);
+  const tensors = tensorData(header, data, opts.weightsOnly ? (name) => !notWeights(name) : undefined, owned);
+  const tensor = (name: string): Float32Array => tensors.get(name)!.data as Float32Array;
+  return completeCheckpoint(header, file, opts, decoded, new Map(decoded.specs.map((s) => [s.name, tensor(s.name)])), tensor);
+}
+
+/** The format, version and task of a header, the task's metadata, and the parameters' entries checked. */
+function interpretHeader(header: SafetensorsHeader, file: string, opts: { weightsOnly?: boolean }): DecodedHeader {
   const { metadata } = header;
   const infos = new Map<string, TensorInfo>(header.tensors.map((t) => [t.name, t]));
-  const tensors = tensorData(header, data, opts.weightsOnly ? (name) => !notWeights(name) : undefined, owned);
   if (metadata.format !== FORMAT_NAME) {
     throw new CheckpointError(file, `is a safetensors file but not an rnn checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)})`);
   }
@@ -242,18 +345,31 @@ function interpretCheckpoint(header: SafetensorsHeader, data: Uint8Array, file: 
   const task = TASKS[taskName];
   const tensorCount = opts.weightsOnly ? header.tensors.filter((t) => !t.name.startsWith('optim.')).length : header.tensors.length;
   const { meta, specs, stateSpecs } = task.decodeMeta(metadata, file, tensorCount);
-  /** Checks that a tensor is there with the shape the config needs (in the header: its data may not have been read). */
-  const need = (name: string, shape: number[]): void => {
-    const t = infos.get(name);
-    if (!t) throw new CheckpointError(file, `tensor ${name} is missing`);
-    checkTensor(file, name, t, shape);
-  };
+  for (const s of specs) need(file, infos, s.name, s.shape);
+  return { taskName, meta, specs, stateSpecs, infos };
+}
+
+/** Checks that a tensor is there with the shape the config needs (in the header: its data may not have been read). */
+function need(file: string, infos: Map<string, TensorInfo>, name: string, shape: number[]): void {
+  const t = infos.get(name);
+  if (!t) throw new CheckpointError(file, `tensor ${name} is missing`);
+  checkTensor(file, name, t, shape);
+}
+
+/**
+ * The checkpoint from a decoded header and its parameters (`params`, one per spec, not yet
+ * checked); `tensor` gives any other tensor's data (read by full reads only).
+ */
+function completeCheckpoint(
+  header: SafetensorsHeader, file: string, opts: { weightsOnly?: boolean }, decoded: DecodedHeader,
+  params: Map<string, Float32Array>, tensor: (name: string) => Float32Array,
+): Checkpoint {
+  const { metadata } = header;
+  const { taskName, meta, specs, stateSpecs, infos } = decoded;
   const take = (name: string, shape: number[]): Float32Array => {
-    need(name, shape);
-    return tensors.get(name)!.data as Float32Array;
+    need(file, infos, name, shape);
+    return tensor(name);
   };
-  const params = new Map<string, Float32Array>();
-  for (const s of specs) params.set(s.name, take(s.name, s.shape));
   for (const [name, p] of params) {
     const largest = largestMagnitude(p);
     if (!Number.isFinite(largest)) throw new CheckpointError(file, 'holds weights that are NaN or infinite; use an earlier checkpoint');
@@ -294,7 +410,7 @@ function interpretCheckpoint(header: SafetensorsHeader, data: Uint8Array, file: 
     if (!optimizer || typeof optimizer !== 'object') throw new CheckpointError(file, 'metadata "optimizer" is invalid');
     const taskState: Record<string, Float32Array> = {};
     for (const s of stateSpecs(train)) {
-      if (opts.weightsOnly) need(s.name, s.shape);
+      if (opts.weightsOnly) need(file, infos, s.name, s.shape);
       else taskState[s.name] = take(s.name, s.shape);
     }
     const layout = new ParamLayout(specs);

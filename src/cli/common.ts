@@ -4,10 +4,9 @@
 // should not load).
 import { Option } from 'commander';
 import { newestFile } from '../checkpoint/atomic.js';
-import { modelFromCheckpoint, readCheckpoint, type TaskCheckpoint } from '../checkpoint/store.js';
+import { readModel, type TaskCheckpoint } from '../checkpoint/store.js';
 import { BACKENDS, createKernels, type BackendName } from '../kernels/index.js';
 import type { Model } from '../nn/model.js';
-import { requireTask } from '../tasks/registry.js';
 import { CheckpointError, EXIT, NonFiniteOutputError, RnnError, UsageError } from '../util/errors.js';
 import { choiceOption, intOption } from './options.js';
 
@@ -63,9 +62,7 @@ export async function loadModel(given: string | undefined, flags: BackendFlags):
 export async function loadModel(given: string | undefined, flags: BackendFlags, ...tasks: ('lm' | 'cond')[]): Promise<{ ckpt: TaskCheckpoint<'lm'> | TaskCheckpoint<'cond'>; model: Model }>;
 /** (`tasks`: the tasks the command serves, default the language model; plain and conditioned LMs build the same Model.) */
 export async function loadModel(given: string | undefined, flags: BackendFlags, ...tasks: ('lm' | 'cond')[]): Promise<{ ckpt: TaskCheckpoint<'lm'> | TaskCheckpoint<'cond'>; model: Model }> {
-  const ckpt = requireTask(await readCheckpoint(await findCheckpoint(given), { weightsOnly: true }), ...(tasks.length > 0 ? tasks : ['lm' as const]));
-  const model = modelFromCheckpoint(createKernels({ backend: flags.backend, threads: flags.threads }), ckpt);
-  return { ckpt, model };
+  return readModel(await findCheckpoint(given), () => createKernels({ backend: flags.backend, threads: flags.threads }), ...tasks);
 }
 
 /**

@@ -2,15 +2,19 @@
 // against data_crc32) and weights-only (sample, eval, score …: when the file records the
 // CRC-32 of its weights, data_crc32_head, only the header and the weights are read and
 // those bytes are checked). Damage anywhere in what a reader uses is refused on both
-// paths; older files (no head checksum, or no checksum at all) are read whole.
+// paths; older files (no head checksum, or no checksum at all) are read whole. readModel
+// (the commands that sample and score a language model) reads the weights straight into a
+// model's parameters: the same refusals with the same messages, the same weights.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32 } from '../../src/checkpoint/crc32.js';
 import { CHECKSUM_KEY, decodeSafetensors, encodeSafetensors, HEAD_CHECKSUM_KEY, parseHeader } from '../../src/checkpoint/safetensors.js';
-import { decodeCheckpoint, readCheckpoint } from '../../src/checkpoint/store.js';
+import { decodeCheckpoint, modelFromCheckpoint, readCheckpoint, readModel } from '../../src/checkpoint/store.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
+import type { Kernels } from '../../src/kernels/types.js';
+import { createWasmKernels } from '../../src/kernels/wasm/index.js';
 import { CheckpointError } from '../../src/util/errors.js';
 import { tempDir } from '../helpers/cli.js';
 import { checkpointBytes, config, lmTrainer } from '../train/config.js';
@@ -36,9 +40,14 @@ const write = (name: string, data: Uint8Array): string => {
   writeFileSync(file, data);
   return file;
 };
-const refused = async (file: string, weightsOnly: boolean): Promise<string | null> => {
+/** One wasm backend for every readModel (each would otherwise take a WebAssembly memory of its own). */
+let wasm: Kernels | null = null;
+const wasmKernels = (): Kernels => (wasm ??= createWasmKernels({ threads: 1 }));
+/** The message a read refuses the file with (null: read): whole, weights-only, or readModel into wasm kernels. */
+const refused = async (file: string, weightsOnly: boolean | 'model'): Promise<string | null> => {
   try {
-    await readCheckpoint(file, { weightsOnly });
+    if (weightsOnly === 'model') await readModel(file, wasmKernels);
+    else await readCheckpoint(file, { weightsOnly });
     return null;
   } catch (e) {
     expect(e).toBeInstanceOf(CheckpointError);
@@ -65,6 +74,14 @@ describe('the checksum of the weights', () => {
     expect(whole.state).not.toBeNull();
     expect(weights.state).toBeNull();
     expect(weights.progress).toEqual(whole.progress);
+    // readModel: the same weights, in the model's parameters, on either kernels
+    for (const k of [new ReferenceKernels('f32'), wasmKernels()]) {
+      const { ckpt, model } = await readModel(file, () => k);
+      expect(model.params).toEqual(modelFromCheckpoint(k, whole).params);
+      expect(ckpt.params.get('rnn.weight_hh_l1')).toEqual(whole.params.get('rnn.weight_hh_l1'));
+      expect(ckpt.state).toBeNull();
+      expect(ckpt.progress).toEqual(whole.progress);
+    }
   });
 
   it('a flipped bit anywhere in the weights is refused by both reads; in the moments or state only by the whole read', async () => {
@@ -81,6 +98,7 @@ describe('the checksum of the weights', () => {
       const weightsOnly = await refused(file, true);
       if (at < weightsEnd) expect(weightsOnly, `byte ${at} (weights), weights-only read`).toMatch(/does not match the checksum/);
       else expect(weightsOnly, `byte ${at} (not weights), weights-only read`).toBeNull();
+      expect(await refused(file, 'model'), `byte ${at}, readModel`).toBe(weightsOnly);
     }
   });
 
@@ -89,6 +107,7 @@ describe('the checksum of the weights', () => {
       const file = write('short.safetensors', bytes.subarray(0, length));
       expect(await refused(file, false), `cut at ${length}`).not.toBeNull();
       expect(await refused(file, true), `cut at ${length}`).not.toBeNull();
+      expect(await refused(file, 'model'), `cut at ${length}`).toBe(await refused(file, true));
     }
   });
 
@@ -99,6 +118,7 @@ describe('the checksum of the weights', () => {
       const file = write('entry.safetensors', encodeSafetensors(list, { ...metadata, [HEAD_CHECKSUM_KEY]: bad }));
       expect(await refused(file, false)).toMatch(/data_crc32_head is .* the file is damaged/);
       expect(await refused(file, true)).toMatch(/data_crc32_head is .* the file is damaged/);
+      expect(await refused(file, 'model')).toBe(await refused(file, true));
     }
   });
 });
@@ -117,12 +137,14 @@ describe('older files are read whole', () => {
     const bad = write('old-crc-flipped.safetensors', damaged);
     expect(await refused(bad, true)).toMatch(/does not match the checksum/);
     expect(await refused(bad, false)).toMatch(/does not match the checksum/);
+    expect(await refused(bad, 'model')).toMatch(/does not match the checksum/);
   });
 
   it('the version 1 fixture (no checksum at all) loads both ways, with the same weights', async () => {
     const whole = await readCheckpoint(V1);
     const weights = await readCheckpoint(V1, { weightsOnly: true });
     for (const [name, p] of whole.params) expect(weights.params.get(name)).toEqual(p);
+    expect((await readModel(V1, () => new ReferenceKernels('f32'))).model.params).toEqual(modelFromCheckpoint(new ReferenceKernels('f32'), whole).params);
     expect(decodeSafetensors(new Uint8Array(readFileSync(V1)), 'v1').metadata[CHECKSUM_KEY]).toBeUndefined();
   });
 });
@@ -144,5 +166,20 @@ describe('the weight check (on the bits of each float)', () => {
     expect(() => decodeCheckpoint(withWeight(2.5e8), 'w')).toThrow(/holds a weight of 2\.5e\+8/);
     expect(decodeCheckpoint(withWeight(-9e7), 'w').params.get('rnn.weight_hh_l1')).toContain(-9e7);
     expect(decodeCheckpoint(withWeight(-0), 'w').params.size).toBeGreaterThan(0);
+  });
+
+  it('readModel refuses them too, with the weights checksummed as rnn writes them (read straight into the model)', async () => {
+    const weightCount = decodeSafetensors(bytes, 'x').tensors.size - [...decodeSafetensors(bytes, 'x').tensors.keys()].filter((n) => n.startsWith('optim.') || n.startsWith('state.')).length;
+    const checksummed = (value: number): string => {
+      const { metadata, tensors } = decodeSafetensors(withWeight(value), 'x');
+      const file = write('value.safetensors', encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), metadata, { checksum: true, headTensors: weightCount }));
+      return file;
+    };
+    for (const bad of [Number.NaN, Infinity, -Infinity]) expect(await refused(checksummed(bad), 'model'), String(bad)).toMatch(/holds weights that are NaN or infinite/);
+    expect(await refused(checksummed(-3e38), 'model')).toMatch(/tensor rnn\.weight_hh_l1 holds a weight of 3\.0e\+38/);
+    expect(await refused(checksummed(2.5e8), 'model')).toMatch(/holds a weight of 2\.5e\+8/);
+    const { ckpt, model } = await readModel(checksummed(-9e7), wasmKernels);
+    expect(ckpt.params.get('rnn.weight_hh_l1')).toContain(-9e7);
+    expect(model.layout.view(model.params, 'rnn.weight_hh_l1')).toContain(-9e7);
   });
 });
