@@ -322,7 +322,7 @@ export const classifyTask: Task<ClassifyData, ClassifyMeta> = {
 
   async readData(input: DataInput, config: TrainConfig, saved: ClassifyMeta | null): Promise<ClassifyData> {
     const options = classifyOptions(config);
-    const set = await readLabelled(input.path, input.stdin);
+    const set = await readLabelled(input.path, input.stdin, input.ahead);
     let classes: string[];
     let vocab: Vocab;
     if (saved) {

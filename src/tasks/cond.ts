@@ -148,7 +148,7 @@ export function splitByTag(docs: readonly TaggedDoc[], K: number, valFrac: numbe
 
 /** Reads labelled data as tagged documents (the table layout: one per line; files: one per file of lines; folders: one per file). */
 export async function readTaggedDocs(input: DataInput): Promise<{ labels: string[]; docs: { label: string; text: string }[]; description: string }> {
-  const set = await readLabelled(input.path, input.stdin);
+  const set = await readLabelled(input.path, input.stdin, input.ahead);
   if (set.layout !== 'files') return { labels: set.labels, docs: set.examples, description: set.description };
   // one tag per file: the file's lines, back in order, are one document
   const byLabel = new Map<string, string[]>();

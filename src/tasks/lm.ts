@@ -46,7 +46,7 @@ const n = (x: number) => x.toLocaleString('en-US');
 /** Reads the text of a run: a file, a folder, or the stdin bytes. */
 export async function readText(input: DataInput): Promise<string> {
   if (input.path === '-') return decodeCorpus(input.stdin ?? new Uint8Array(0), 'stdin');
-  return (await readCorpusPath(input.path)).text;
+  return (await readCorpusPath(input.path, input.ahead)).text;
 }
 
 export function modelConfigOf(config: TrainConfig, vocab: number): ModelConfig {

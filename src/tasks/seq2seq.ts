@@ -116,7 +116,7 @@ export function parsePairLines(text: string, name: string, keepDuplicates = fals
 
 async function readInput(input: DataInput): Promise<{ text: string; name: string }> {
   if (input.path === '-') return { text: decodeCorpus(input.stdin ?? new Uint8Array(0), 'stdin'), name: 'stdin' };
-  return { text: await readTextFile(input.path, '--task seq2seq reads one file of source<TAB>target lines'), name: input.path };
+  return { text: await readTextFile(input.path, '--task seq2seq reads one file of source<TAB>target lines', input.ahead), name: input.path };
 }
 
 /** Seeded Fisher–Yates over 0..n-1. */

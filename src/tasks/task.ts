@@ -54,6 +54,7 @@
 // with one line that names the problem and the fix. Nothing here prints.
 import type { Arena, Kernels, Vec } from '../kernels/types.js';
 import type { ParamLayout, ParamSpec } from '../nn/params.js';
+import type { ReadAhead } from '../text/corpus.js';
 import type { TrainConfig } from '../train/config.js';
 import type { Rng } from '../util/rng.js';
 
@@ -74,6 +75,8 @@ export interface DataInput {
   path: string;
   /** The bytes of stdin when path is '-'. */
   stdin?: Uint8Array;
+  /** Files already read (the run's corpus, by its fingerprint): the readers take them from here. */
+  ahead?: ReadAhead;
 }
 
 /** The network a task builds: one flat parameter buffer and its gradients, laid out by name. */

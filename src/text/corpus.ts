@@ -8,27 +8,63 @@
 // readTextFile one file that is not a corpus (a table, pairs, a file to classify).
 
 import { promises as fsp } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
+import { crc32 } from '../checkpoint/crc32.js';
 import { CorpusError } from '../util/errors.js';
 
 /** Largest corpus accepted, in bytes: V8 strings top out near 2^29 UTF-16 units. */
 export const MAX_CORPUS_BYTES = 512 * 1024 * 1024;
 
 /**
+ * What the corpus fingerprint (src/train/fingerprint.ts) and a task's reader share of a
+ * corpus file, by absolute path, so that a training run reads the file once (and a pipe
+ * such as `<(cmd)`, which can be read only once, is fingerprinted from the bytes the run
+ * trains on): bytes the fingerprint read ahead, handed to the reader that asks for the
+ * file and then dropped; and the size and CRC-32 of a file the reader read first.
+ */
+export class ReadAhead {
+  private readonly ahead = new Map<string, Uint8Array>();
+  private readonly seen = new Map<string, { bytes: number; crc32: number }>();
+
+  /** The fingerprint's bytes of a file, for the reader. */
+  put(path: string, bytes: Uint8Array): void {
+    this.ahead.set(resolve(path), bytes);
+  }
+
+  /** The bytes read ahead for `path`, once (undefined: read the file). */
+  take(path: string): Uint8Array | undefined {
+    const key = resolve(path);
+    const bytes = this.ahead.get(key);
+    this.ahead.delete(key);
+    return bytes;
+  }
+
+  /** The reader read `bytes` from `path`: their size and CRC, for the fingerprint. */
+  saw(path: string, bytes: Uint8Array): void {
+    this.seen.set(resolve(path), { bytes: bytes.length, crc32: crc32(bytes) });
+  }
+
+  /** The size and CRC of `path` as the reader read it, if it did. */
+  seenFile(path: string): { bytes: number; crc32: number } | undefined {
+    return this.seen.get(resolve(path));
+  }
+}
+
+/**
  * Reads one text file by the corpus rules (size limit, strict UTF-8, binary refused); an
  * empty file gives ''. For the inputs that are one file each (a labelled table, pairs for
  * seq2seq, a file to classify). A pipe such as `<(cmd)` is read as it comes; a folder is
- * refused with `folderHint` as the fix.
+ * refused with `folderHint` as the fix. A file in `ahead` is not read again.
  *
  * @throws CorpusError naming the file and what to do.
  */
-export async function readTextFile(path: string, folderHint = 'give a file'): Promise<string> {
+export async function readTextFile(path: string, folderHint = 'give a file', ahead?: ReadAhead): Promise<string> {
   const info = await fsp.stat(path).catch((err: unknown) => {
     throw fsError(path, err);
   });
   if (info.isDirectory()) throw new CorpusError(`${path}: is a folder; ${folderHint}`);
   if (info.isFile() && info.size > MAX_CORPUS_BYTES) throw tooLarge(path, info.size);
-  const bytes = await readBytes(path);
+  const bytes = await readBytes(path, ahead);
   return bytes.length === 0 ? '' : decodeCorpus(bytes, path);
 }
 
@@ -66,13 +102,13 @@ export function decodeCorpus(bytes: Uint8Array, name: string): string {
  * @throws CorpusError for a missing or unreadable path, an empty directory, a directory
  *   without text files, or a file that is not valid text.
  */
-export async function readCorpusPath(path: string): Promise<{ text: string; files: string[] }> {
+export async function readCorpusPath(path: string, ahead?: ReadAhead): Promise<{ text: string; files: string[] }> {
   const info = await fsp.stat(path).catch((err: unknown) => {
     throw fsError(path, err);
   });
   if (info.isFile()) {
     if (info.size > MAX_CORPUS_BYTES) throw tooLarge(path, info.size);
-    return { text: decodeCorpus(await readBytes(path), path), files: [path] };
+    return { text: decodeCorpus(await readBytes(path, ahead), path), files: [path] };
   }
   if (!info.isDirectory()) {
     throw new CorpusError(`${path}: not a regular file or a directory; give a text file, a directory of text files, or - for stdin`);
@@ -292,12 +328,18 @@ function guessEncoding(body: Uint8Array): string {
   return 'latin1';
 }
 
-async function readBytes(path: string): Promise<Uint8Array> {
+/** A file's bytes; with `ahead`, the fingerprint's if it read them, and noted for it otherwise. */
+async function readBytes(path: string, ahead?: ReadAhead): Promise<Uint8Array> {
+  const readAhead = ahead?.take(path);
+  if (readAhead) return readAhead;
+  let bytes: Uint8Array;
   try {
-    return await fsp.readFile(path);
+    bytes = await fsp.readFile(path);
   } catch (err) {
     throw fsError(path, err);
   }
+  ahead?.saw(path, bytes);
+  return bytes;
 }
 
 /** Relative paths of the regular files under `dir`, skipping names that start with a dot. */

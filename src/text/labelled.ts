@@ -20,7 +20,7 @@ import { promises as fsp } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { CorpusError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { decodeCorpus, readTextFile } from './corpus.js';
+import { decodeCorpus, readTextFile, type ReadAhead } from './corpus.js';
 
 export type LabelledLayout = 'table' | 'files' | 'folders';
 
@@ -51,17 +51,18 @@ export const LAYOUTS_HELP =
   'or a folder of folders (one class per folder, one example per file)';
 
 /**
- * Reads labelled examples from a path ('-': the given stdin bytes, as label<TAB>text lines).
+ * Reads labelled examples from a path ('-': the given stdin bytes, as label<TAB>text lines);
+ * a table file in `ahead` is not read again.
  * @throws CorpusError with one line naming the problem and the layouts there are
  */
-export async function readLabelled(path: string, stdin?: Uint8Array): Promise<LabelledSet> {
+export async function readLabelled(path: string, stdin?: Uint8Array, ahead?: ReadAhead): Promise<LabelledSet> {
   if (path === '-') return finish('table', 'label<TAB>text lines of stdin', parseTable(decodeCorpus(stdin ?? new Uint8Array(0), 'stdin'), 'stdin', 'tsv'));
   const info = await fsp.stat(path).catch((e: NodeJS.ErrnoException) => {
     throw new CorpusError(`${path}: ${e.code === 'ENOENT' ? 'no such file or folder' : `cannot be read (${e.code})`}; check the path`);
   });
   if (info.isFile()) {
     const kind = extname(path).toLowerCase() === '.csv' ? 'csv' : 'tsv';
-    const text = await readTextFile(path);
+    const text = await readTextFile(path, undefined, ahead);
     return finish('table', `${kind === 'csv' ? 'label,text CSV records' : 'label<TAB>text lines'} of ${path}`, parseTable(text, path, kind));
   }
   if (!info.isDirectory()) throw new CorpusError(`${path}: not a regular file or a folder; ${LAYOUTS_HELP}`);

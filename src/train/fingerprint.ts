@@ -14,6 +14,7 @@
 import { createReadStream, promises as fsp } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { crc32 } from '../checkpoint/crc32.js';
+import { MAX_CORPUS_BYTES, type ReadAhead } from '../text/corpus.js';
 
 export interface CorpusFingerprint {
   /** Where the corpus was read from: an absolute path, or "-" for stdin. */
@@ -24,8 +25,13 @@ export interface CorpusFingerprint {
   crc32: number;
 }
 
-/** The fingerprint of a path, or of the stdin bytes when path is "-". */
-export async function fingerprintCorpus(path: string, stdin?: Uint8Array): Promise<CorpusFingerprint> {
+/**
+ * The fingerprint of a path, or of the stdin bytes when path is "-". With `ahead`
+ * (text/corpus.ts), a file the task's reader has read is not read again, and a file (or a
+ * pipe) it has not is read whole, within the corpus size limit, and its bytes are kept
+ * there for the reader. A folder's files are read here and again by the reader.
+ */
+export async function fingerprintCorpus(path: string, stdin?: Uint8Array, ahead?: ReadAhead): Promise<CorpusFingerprint> {
   if (path === '-') {
     const bytes = stdin ?? new Uint8Array(0);
     return { path: '-', bytes: bytes.length, crc32: crc32(bytes) };
@@ -33,6 +39,13 @@ export async function fingerprintCorpus(path: string, stdin?: Uint8Array): Promi
   const root = resolve(path);
   const info = await fsp.stat(root);
   if (!info.isDirectory()) {
+    const seen = ahead?.seenFile(root);
+    if (seen) return { path: root, ...seen };
+    if (ahead && !(info.isFile() && info.size > MAX_CORPUS_BYTES)) {
+      const bytes = await fsp.readFile(root);
+      ahead.put(root, bytes);
+      return { path: root, bytes: bytes.length, crc32: crc32(bytes) };
+    }
     const { bytes, crc } = await crcOfFile(root, 0);
     return { path: root, bytes, crc32: crc };
   }

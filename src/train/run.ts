@@ -20,11 +20,16 @@
 //            then the model and optimizer go on from the checkpoint on the new text as a
 //            new run whose best starts afresh (the old best loss does not compare). A
 //            resume given no text reads the recorded path when it still matches. A file
-//            from before fingerprints resumes as before, with a note.
+//            from before fingerprints resumes as before, with a note. A corpus file is
+//            read once (ReadAhead): a fresh run's reader notes its size and CRC for the
+//            fingerprint; a resume's fingerprint comes first and hands the bytes to the
+//            reader. So a pipe, `<(cmd)`, which can be read only once, is fingerprinted
+//            from the bytes the run trains on.
 import type { Kernels } from '../kernels/types.js';
 import type { Checkpoint, CheckpointHeader } from '../checkpoint/store.js';
 import { TASKS, taskByName } from '../tasks/registry.js';
 import type { DataInput, Task, TaskSession } from '../tasks/task.js';
+import { ReadAhead } from '../text/corpus.js';
 import { CheckpointError, UsageError } from '../util/errors.js';
 import { formatDuration } from '../util/format.js';
 import { CELL_KINDS } from '../nn/layer.js';
@@ -200,8 +205,11 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
   if (config.weightDecay > 0 && config.optim !== 'adam') {
     throw new UsageError(`--weight-decay is AdamW's decoupled decay and needs --optim adam (got --optim ${config.optim}); drop one of them`);
   }
-  const data = await task.readData(input, config, null);
-  const corpus = await fingerprintCorpus(input.path, input.stdin);
+  // the reader notes the size and CRC of a corpus file as it reads it: the fingerprint
+  // does not read the file again
+  const ahead = new ReadAhead();
+  const data = await task.readData({ ...input, ahead }, config, null);
+  const corpus = await fingerprintCorpus(input.path, input.stdin, ahead);
   if (task.autoConfig) {
     const auto = task.autoConfig(data, config);
     const chosen = Object.fromEntries(Object.entries(auto).filter(([k]) => (options as Record<string, unknown>)[k] === undefined));
@@ -228,11 +236,13 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
 /**
  * The corpus a resume reads and the fingerprint its checkpoints record: the one given
  * (refused when it is not the recorded text, unless fine-tuning), or the recorded path
- * when none is given (refused when it moved or changed). See the header.
+ * when none is given (refused when it moved or changed). See the header. The input it
+ * returns carries the bytes the fingerprint read, for the task's reader.
  */
 async function resumedCorpus(
   resume: Checkpoint, given: DataInput | undefined, fineTune: boolean, notes: string[],
 ): Promise<{ input: DataInput; corpus: CorpusFingerprint | null }> {
+  const ahead = new ReadAhead();
   const file = resume.file;
   const recorded = resume.corpus;
   const sizeOf = (f: CorpusFingerprint) => `${f.bytes.toLocaleString('en-US')} bytes`;
@@ -241,18 +251,18 @@ async function resumedCorpus(
     if (recorded.path === '-') throw new UsageError(`the run in ${file} was trained on stdin; pipe the same text in: rnn train - --resume ${file}`);
     let now: CorpusFingerprint;
     try {
-      now = await fingerprintCorpus(recorded.path);
+      now = await fingerprintCorpus(recorded.path, undefined, ahead);
     } catch {
       throw new UsageError(`${file} was trained on ${recorded.path}, which is no longer there; give the text: rnn train CORPUS --resume ${file}`);
     }
     if (!sameCorpus(now, recorded) && !fineTune) {
       throw new UsageError(`${recorded.path} has changed since the run in ${file} was trained on it (${sizeOf(recorded)} then, ${sizeOf(now)} now); give the original text, or add --fine-tune to train on it as it is now`);
     }
-    return { input: { path: recorded.path }, corpus: now };
+    return { input: { path: recorded.path, ahead }, corpus: now };
   }
   let now: CorpusFingerprint;
   try {
-    now = await fingerprintCorpus(given.path, given.stdin);
+    now = await fingerprintCorpus(given.path, given.stdin, ahead);
   } catch {
     // the task's reader says what is wrong with the path (missing, unreadable)
     return { input: given, corpus: null };
@@ -264,7 +274,7 @@ async function resumedCorpus(
     const was = recorded.path === '-' ? 'stdin' : recorded.path;
     throw new UsageError(`${name} is not the text the run in ${file} was trained on (${was}, ${sizeOf(recorded)}); give that text, or add --fine-tune to go on training the model on this one as a new run`);
   }
-  return { input: given, corpus: now };
+  return { input: { ...given, ahead }, corpus: now };
 }
 
 /**

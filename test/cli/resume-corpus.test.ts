@@ -4,11 +4,13 @@
 // a resume reads the recorded path while it still matches, and says so when it moved or
 // changed. Files from before fingerprints resume as before, with one note. Every path
 // printed after "best:" exists.
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32 } from '../../src/checkpoint/crc32.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
-import { runCli, tempDir } from '../helpers/cli.js';
+import { BIN, runCli, tempDir } from '../helpers/cli.js';
 
 const tmp = tempDir('rnn-resume-corpus-');
 afterAll(() => tmp.cleanup());
@@ -120,6 +122,24 @@ describe('resuming without a corpus argument', () => {
     const r = await runCli(['train'], { cwd: tmp.dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^rnn: give the corpus to train on: rnn train FILE\|FOLDER\|-/);
+  });
+});
+
+describe('a corpus read once', () => {
+  it.skipIf(process.platform === 'win32')('a pipe (<(cmd)) is fingerprinted from the bytes the run trained on, and the run resumes on the same text as a file', async () => {
+    // the fingerprint used to read the corpus a second time, after the reader: a pipe then
+    // gave it nothing (0 bytes recorded), and resuming on the same text was refused
+    const pairs = Array.from({ length: 40 }, (_, i) => `${i} plus one\t${i + 1}`).join('\n') + '\n';
+    writeFileSync(join(tmp.dir, 'pairs.tsv'), pairs);
+    const args = ['train', '<(cat pairs.tsv)', '--task', 'seq2seq', '--layers', '1', '--hidden', '8', '--embed', '4', '--steps', '2', '-q', '--out', 'piped'];
+    const r = spawnSync('bash', ['-c', `exec "${process.execPath}" "${BIN}" ${args.join(' ')}`], { cwd: tmp.dir, encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const ckpt = join(tmp.dir, 'piped', readdirSync(join(tmp.dir, 'piped')).find((f) => f.endsWith('-last.safetensors'))!);
+    const corpus = JSON.parse(decodeSafetensors(new Uint8Array(readFileSync(ckpt)), 'piped').metadata.corpus!) as { bytes: number; crc32: number };
+    expect(corpus.bytes).toBe(Buffer.byteLength(pairs));
+    expect(corpus.crc32).toBe(crc32(new TextEncoder().encode(pairs)));
+    const resumed = await runCli(['train', 'pairs.tsv', '--resume', ckpt, '--steps', '3', '-q'], { cwd: tmp.dir });
+    expect(resumed.code, resumed.stderr).toBe(0);
   });
 });
 
