@@ -23,7 +23,7 @@ const bin = resolve('bin');
 // what older builds left: the ES module chunks, and a cache that must never meet a new bundle
 rmSync('bin/chunks', { recursive: true, force: true });
 rmSync('bin/rnn-cli.cache', { force: true });
-const cjs = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', logLevel: 'warning' };
+const cjs = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', charset: 'ascii', legalComments: 'none', logLevel: 'warning' };
 // commander requires node:child_process at load for one thing, running a subcommand that is
 // an executable of its own, which rnn has none of; loading it (with dgram and the child
 // process internals) is about 2 ms of every start, so in the bundle commander gets an
@@ -49,6 +49,8 @@ await build({
   banner: { js: `// rnn-cli build ${randomBytes(8).toString('hex')}\n"use strict";var __rnnModuleUrl=require("node:url").pathToFileURL(__filename).href;` },
   define: { __RNN_VERSION__: JSON.stringify(pkg.version), 'import.meta.url': '__rnnModuleUrl' },
 });
+// bin/rnn.js reads the bundle as latin1 (src/cli/code-cache.ts): it must be ASCII
+if (/[^\x00-\x7f]/.test(readFileSync('bin/rnn-cli.js', 'latin1'))) throw new Error('bin/rnn-cli.js is not ASCII: bin/rnn.js would misread it');
 await build({ ...cjs, entryPoints: ['src/cli/start.ts'], outfile: 'bin/rnn.js', minify: true, banner: { js: '#!/usr/bin/env node' } });
 writeFileSync('bin/package.json', `${JSON.stringify({ type: 'commonjs' })}\n`);
 chmodSync('bin/rnn.js', 0o755);

@@ -41,7 +41,9 @@ export interface CompiledCli {
 /** Compiles bin/rnn-cli.js in `dir`, from its code cache unless `useCache` is false or there is none for it. */
 export function compileCli(dir: string, useCache = true): CompiledCli {
   const file = join(dir, CLI_BUNDLE);
-  const source = readFileSync(file, 'utf8');
+  // the build writes the bundle in ASCII (esbuild escapes every other character), so it is
+  // read as latin1: the same string, without a UTF-8 decode of half a megabyte (~0.6 ms)
+  const source = readFileSync(file, 'latin1');
   const key = source.slice(0, source.indexOf('\n') + 1);
   let cachedData: Buffer | undefined;
   if (useCache && key.startsWith('// rnn-cli build ')) {
