@@ -175,6 +175,17 @@ export function bucketBatches(pairs: readonly Pair[], B: number, rng: Rng): numb
 }
 
 /** Validation batches: sorted by source length, always the same. */
+/** [longest source, longest target + 1 (its end mark)] over the pairs, at least [1, 1]: the workspace shape that fits any batch of them. */
+function largestShape(pairs: readonly Pair[]): [number, number] {
+  let S = 1;
+  let T = 1;
+  for (const p of pairs) {
+    S = Math.max(S, p.src.length);
+    T = Math.max(T, p.tgt.length + 1);
+  }
+  return [S, T];
+}
+
 function fixedBatches(pairs: readonly Pair[], B: number): number[][] {
   const order = pairs.map((_, i) => i).sort((a, b) => pairs[a].src.length - pairs[b].src.length || a - b);
   const batches: number[][] = [];
@@ -259,23 +270,13 @@ export class Seq2SeqSession extends StatelessSession implements TaskSession {
     this.ws = this.net.workspace(true, config.dropout ?? 0);
     // shaped once at the largest batch there can be, so its slab is taken now, once, and
     // the run's memory need is known before training (src/train/memory.ts)
-    let S = 1;
-    let T = 1;
-    for (const p of data.train) {
-      S = Math.max(S, p.src.length);
-      T = Math.max(T, p.tgt.length + 1);
-    }
+    const [S, T] = largestShape(data.train);
     this.ws.shape(Math.min(config.batch, data.train.length), S, T);
     this.evalWs = this.net.workspace(false);
     // and the evaluation's, at the largest validation batch (teacher-forced loss; decoding
     // shapes it smaller), so its slab is taken now and counted in the memory need too
     if (data.val.length > 0) {
-      let valS = 1;
-      let valT = 1;
-      for (const p of data.val) {
-        valS = Math.max(valS, p.src.length);
-        valT = Math.max(valT, p.tgt.length + 1);
-      }
+      const [valS, valT] = largestShape(data.val);
       this.evalWs.shape(Math.min(config.batch, data.val.length), valS, valT);
     }
     this.stepsPerEpoch = Math.ceil(data.train.length / config.batch);
