@@ -2,12 +2,14 @@
 // on random data: ragged shapes that are not multiples of the tiles, leading dimensions
 // wider than the rows, subarray offsets, beta 0 and 1, every transpose; threads 1 vs 2;
 // the accuracy of the polynomial exp / σ / tanh; the arena over a growing shared memory.
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
 import type { Arena, Kernels } from '../../src/kernels/types.js';
 import { createWasmKernels } from '../../src/kernels/wasm/index.js';
-import { probeLog, probeVector, workerChunks } from '../../src/kernels/wasm/testing.js';
+import { kernelsModule, relaxedSimdAvailable } from '../../src/kernels/wasm/module.js';
+import { workerChunks } from '../../src/kernels/wasm/testing.js';
 import { Rng } from '../../src/util/rng.js';
+import { compileProbes, type WasmProbes } from '../helpers/wasm-probes.js';
 
 const ref = new ReferenceKernels('f32');
 const wasm = createWasmKernels({ threads: 1 });
@@ -210,13 +212,16 @@ describe('wasm polynomial exp, sigmoid, tanh', () => {
     for (let i = 0; i <= 10_000; i++) list.push(Math.fround(1e-6 * 1.002 ** i));
     return Float32Array.from(list.flatMap((x) => [x, -x]));
   })();
-  const src = wasmCopy(xs);
-  const dst = arena.floats(xs.length) as Float32Array;
+  // The kernels' vmath.ts, compiled into a test-only module (the shipped modules export no probes).
+  let probes: WasmProbes;
+  beforeAll(async () => {
+    probes = await compileProbes();
+  });
 
   it('σ and tanh are within 2e-7 absolute of Math.* in f64 rounded to f32', () => {
     const sig = (x: number) => 1 / (1 + Math.exp(-x));
     for (const [name, f] of [['sigmoid', sig], ['tanh', Math.tanh]] as const) {
-      probeVector(wasm, name, src, dst);
+      const dst = probes.vector(name, xs);
       let worst = 0;
       let worstRel = 0;
       for (let i = 0; i < xs.length; i++) {
@@ -232,7 +237,7 @@ describe('wasm polynomial exp, sigmoid, tanh', () => {
   });
 
   it('exp is within 4e-7 relative on [−87, 88]', () => {
-    probeVector(wasm, 'exp', src, dst);
+    const dst = probes.vector('exp', xs);
     let worst = 0;
     for (let i = 0; i < xs.length; i++) {
       if (xs[i] < -87 || xs[i] > 88) continue;
@@ -244,10 +249,18 @@ describe('wasm polynomial exp, sigmoid, tanh', () => {
 
   it('the table-free f64 log is accurate', () => {
     for (const x of [1, 2, 0.5, Math.E, 1e-300, 5e-324, 1e300, 65, 1.0000001, 0.9999999, 123.456]) {
-      expect(Math.abs(probeLog(wasm, x) - Math.log(x))).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(Math.log(x))));
+      expect(Math.abs(probes.log(x) - Math.log(x))).toBeLessThanOrEqual(4e-16 * Math.max(1, Math.abs(Math.log(x))));
     }
-    expect(probeLog(wasm, 0)).toBe(-Infinity);
-    expect(probeLog(wasm, -1)).toBeNaN();
+    expect(probes.log(0)).toBe(-Infinity);
+    expect(probes.log(-1)).toBeNaN();
+  });
+
+  it('the shipped kernel modules export no probes', () => {
+    for (const v of relaxedSimdAvailable() ? (['simd', 'fma'] as const) : (['simd'] as const)) {
+      const names = WebAssembly.Module.exports(kernelsModule(v)).map((e) => e.name);
+      expect(names, v).toContain('adam');
+      for (const probe of ['expN', 'sigmoidN', 'tanhN', 'logProbe']) expect(names, v).not.toContain(probe);
+    }
   });
 });
 

@@ -44,9 +44,4 @@ export interface WasmExports {
   adam(n: number, p: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number, lrWd: number, c1: number, c2: number): void;
   rmsprop(n: number, p: number, g: number, v: number, lr: number, alpha: number, eps: number, ca: number): void;
   sgd(n: number, p: number, g: number, m: number, lr: number, mu: number): void;
-  /** Accuracy probes (test/kernels/wasm.test.ts through ./testing.ts): one vector function on n floats. */
-  expN(n: number, src: number, dst: number): void;
-  sigmoidN(n: number, src: number, dst: number): void;
-  tanhN(n: number, src: number, dst: number): void;
-  logProbe(x: number): number;
 }

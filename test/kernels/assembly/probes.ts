@@ -1,9 +1,10 @@
-// Probes for the accuracy tests: apply one vector function to n floats from src to dst
-// (one float per call, lane 0, so the tests see exactly what the kernels compute).
+// Test-only AssemblyScript module: the kernels' SIMD exp / σ / tanh and f64 log from
+// src/kernels/wasm/assembly/vmath.ts, exported one float per call (lane 0) so that the
+// accuracy tests see exactly what the kernels compute. test/helpers/wasm-probes.ts compiles
+// it when the tests run; the shipped kernel modules do not contain it.
 
-import { vexp, vsigmoid, vtanh, logF64 } from "./vmath";
+import { vexp, vsigmoid, vtanh, logF64 } from "../../../src/kernels/wasm/assembly/vmath";
 
-// Exported probes for the accuracy tests: n floats from src to dst.
 export function expN(n: i32, src: usize, dst: usize): void {
   for (let i = 0; i < n; i++) {
     const p = src + (<usize>i << 2);
