@@ -34,6 +34,9 @@ static void kernel(long kc, const float *a, long rsa, long csa, const float *b, 
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   const float *a0 = a, *a1 = a + rsa, *a2 = a + 2 * rsa, *a3 = a + 3 * rsa, *a4 = a + 4 * rsa, *a5 = a + 5 * rsa;
+  /* unrolled 4 deep (the same multiply-adds in the same order): measured on Zen 3, one
+   * core, operands in L1, kc 256, 74–84 → 88–92 GFLOP/s of a 101 peak; 1024³ 63–65 → 76–80 */
+#pragma GCC unroll 4
   for (long k = 0; k < kc; k++) {
     const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
     const long o = k * csa;

@@ -34,6 +34,8 @@ static void kernel(long kc, const float *a, long rsa, long csa, const float *b, 
                    float *c, long rsc, long csc, int m, int n, int accumulate) {
   __m512 acc[MR][2];
   for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  /* unrolled 4 deep like the AVX2 kernel (+15–20% there in L1; not measured here) */
+#pragma GCC unroll 4
   for (long k = 0; k < kc; k++) {
     const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
     const float *ak = a + k * csa;
