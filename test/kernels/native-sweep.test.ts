@@ -33,6 +33,8 @@ const SHAPES: Shape[] = [
   { B: 9, T: 2, H: 130, E: 6, layers: 1 },
   { B: 6, T: 2, H: 300, E: 5, layers: 1 },
   { B: 70, T: 2, H: 20, E: 3, layers: 1 },
+  // the bench's M layer: blocks of 128, 64 and 48 units on 1, 2 and 3 threads (AVX2)
+  { B: 32, T: 3, H: 256, E: 4, layers: 1 },
 ];
 
 /** Everything a training step computes: logits, loss, gradients, the carried state out and its gradient in. */

@@ -10,9 +10,10 @@
  * on the buffers of layer.ts (time-major, slot 0 of Hs/Cs the carried-in state), gates and
  * dGates [T,B,4H], W_hh [4H,H], gates [i f g o].
  *
- * The hidden units are cut into blocks of whole register tiles and strips (48 units on
- * AVX2); a block's four gate columns j, H+j, 2H+j, 3H+j, its part of h_t, c_t, dC and
- * ∂L/∂h_{t-1} go together. Each step is a phase of one part per block:
+ * The hidden units are cut into about two blocks per thread, each a whole number of
+ * column strips of the backward product and of vectors (64 units for H = 256 on two
+ * threads with AVX2); a block's four gate columns j, H+j, 2H+j, 3H+j, its part of h_t,
+ * c_t, dC and ∂L/∂h_{t-1} go together. Each step is a phase of one part per block:
  *   forward, step t: the block's gate columns of h_{t-1}·W_hhᵀ (its rows of W_hh read in
  *     place: gemm_driver.h's swept(), the swapped path's sums, on hᵀ packed once per step
  *     for everyone), its pointwise step, then its columns of h_t into the packed hᵀ of
@@ -221,12 +222,14 @@ static int job_init(sweep_job *j, long B, long T, long H, size_t packed) {
   j->cells = rnn_addon_cells();
   j->B = B; j->T = T; j->H = H; j->G = 4 * H;
   j->threads = rnn_pool_threads(rnn_addon_pool());
-  /* blocks of whole register tiles of rows (forward) and strips of columns (backward),
-   * and whole vectors: lcm(MR, max(NR, 16)) */
-  const long mr = j->isa->mr, w = j->isa->nr > 16 ? j->isa->nr : 16;
-  long a = mr, c = w;
-  while (c) { const long r = a % c; a = c; c = r; }
-  j->bsize = mr / a * w;
+  /* blocks of whole strips of columns (backward) and whole vectors, max(NR, 16) units,
+   * about two per thread: H / (2 · threads) rounded up to that. The forward's rows need
+   * not be whole register tiles: a part's last tile of each gate reads the rows after it
+   * in place and stores only its own (gemm_driver.h, swept), MR − 1 rows wasted at most
+   * (2 of 66 for 64 units on AVX2). The earlier lcm(MR, max(NR, 16)) = 48 units cut
+   * H = 256 into 5⅓ blocks: 144 units on one thread, 112 on the other, each step. */
+  const long w = j->isa->nr > 16 ? j->isa->nr : 16, per = (H + 2 * j->threads - 1) / (2 * j->threads);
+  j->bsize = (per + w - 1) / w * w;
   j->blocks = (H + j->bsize - 1) / j->bsize;
   j->Mp = (B + j->isa->nr - 1) / j->isa->nr * j->isa->nr;
   if (packed > packed_floats) {
