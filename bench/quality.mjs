@@ -9,6 +9,7 @@
 //                            [--no-torch] [--deadline 17:50] [--seed 1]
 //                            [--recipe new|old] [--old-speed shakespeare=66:1256,...]
 //                            [--jobs N] [--rnn bin/rnn.js] [--out bench/results/quality.jsonl]
+//                            [--keep bench/results/checkpoints | --no-keep]
 //
 // --layout side-by-side (the default) runs both at once with one core each (rnn --threads 1,
 // torch --threads 1); sequential runs rnn on both cores, then PyTorch on both cores. With
@@ -26,7 +27,9 @@
 // load: run them under a background wrapper, several at once (--jobs N).
 // Every rnn run's best checkpoint is also scored by `rnn eval` on the held-out text as one
 // stream (batch 1, all of it): exactVal, the same figure whatever batch and window the run
-// validated with.
+// validated with. That checkpoint is kept (--keep DIR, default bench/results/checkpoints;
+// --no-keep deletes it) and its path, size, CRC-32 and step go with exactVal in the JSON line,
+// so every exact figure can be traced to its file and scored again.
 // Corpora: names (shakespeare = ../shared/corpora/tinyshakespeare.txt; fortunes = the
 // fortune-cookie files of Debian's `fortunes` package, concatenated; js = the JavaScript in
 // node_modules, concatenated, 3 MB; markov = corpora/markov.txt, entropy 1.134 nats/char)
@@ -34,7 +37,7 @@
 // A table goes to stdout; one JSON line per run and system to the --out file. Timed runs
 // (--recipe new) must run alone on the machine: they measure time.
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +81,18 @@ const TORCH_RECIPE = ['--layers', '2', '--hidden', '256', '--emb', '64', '--batc
 const cache = resolve(opt('cache', join(tmpdir(), 'rnn-quality-corpora')));
 /** The rnn CLI to run (default this checkout's; e.g. a frozen copy for long background runs). */
 const rnnBin = resolve(opt('rnn', join(root, 'bin', 'rnn.js')));
+/** Where each run's best checkpoint (the one exactVal scores) is kept; null: deleted with the run's folder. */
+const keepDir = flag('no-keep') ? null : resolve(opt('keep', join(root, 'bench', 'results', 'checkpoints')));
+
+/** CRC-32 (IEEE, as zip and PNG use it) of a buffer, as 8 hex digits. */
+function crc32(buf) {
+  let c = ~0;
+  for (let i = 0; i < buf.length; i++) {
+    c ^= buf[i];
+    for (let b = 0; b < 8; b++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ((~c) >>> 0).toString(16).padStart(8, '0');
+}
 
 // ---- corpora ----
 function concatFiles(files, limit) {
@@ -174,7 +189,8 @@ async function runRnn(name, corpus, seconds, threads) {
     '--threads', String(threads), '--out', ckdir, '--json', '--json-every', '10', '--quiet', ...rnnExtra];
   let start = null;
   let end = null;
-  let best = null;
+  let best = null; // the last best-checkpoint event: { path, step, val }
+  let checkpoint = null;
   const rates = [];
   const evals = [];
   const t0 = Date.now();
@@ -184,13 +200,26 @@ async function runRnn(name, corpus, seconds, threads) {
       if (e.type === 'start') start = e;
       else if (e.type === 'eval') evals.push({ step: e.step, elapsedS: e.elapsedMs / 1000, train: e.train, val: e.val });
       else if (e.type === 'step') rates.push([e.elapsedMs, e.charsPerSec]);
-      else if (e.type === 'checkpoint' && e.kind === 'best') best = e.path;
+      else if (e.type === 'checkpoint' && e.kind === 'best') best = { path: e.path, step: e.step, val: e.val };
       else if (e.type === 'end') end = e;
     });
     if (best) {
-      await lines('node', [rnnBin, 'eval', heldOutPath(name, corpus), '-c', best, '--json', '--threads', String(threads)], (e) => {
+      // the file must be this run's best: in the run's own folder, saved at the run's best step
+      if (dirname(best.path) !== ckdir || best.step !== end.bestStep) {
+        throw new Error(`best checkpoint ${best.path} (step ${best.step}) is not the run's best (step ${end.bestStep} in ${ckdir})`);
+      }
+      const bytes = readFileSync(best.path);
+      checkpoint = { path: best.path, bytes: bytes.length, crc32: crc32(bytes), step: best.step, val: best.val };
+      await lines('node', [rnnBin, 'eval', heldOutPath(name, corpus), '-c', best.path, '--json', '--threads', String(threads)], (e) => {
         if (typeof e.nats === 'number') exactVal = e.nats;
       });
+      if (crc32(readFileSync(best.path)) !== checkpoint.crc32) throw new Error(`${best.path} changed while it was scored`);
+      if (keepDir) {
+        mkdirSync(keepDir, { recursive: true });
+        const kept = join(keepDir, `${new Date().toISOString().replace(/[:.]/g, '')}-${name.replace(/[^\w.-]/g, '_')}-${seconds}s-${recipe}-best.safetensors`);
+        copyFileSync(best.path, kept);
+        checkpoint.path = kept;
+      } else checkpoint.path = null;
     }
   } finally {
     rmSync(ckdir, { recursive: true, force: true });
@@ -200,7 +229,7 @@ async function runRnn(name, corpus, seconds, threads) {
   // the training speed over the run: median of the step events' recent chars/s after its first tenth
   const later = rates.filter(([ms]) => ms > 0.1 * end.elapsedMs).map(([, r]) => r).sort((a, b) => a - b);
   return {
-    system: 'rnn', recipe, threads, wallS: (Date.now() - t0) / 1000, bestVal: end.bestVal, exactVal, bestStep: end.bestStep, steps: end.step,
+    system: 'rnn', recipe, threads, wallS: (Date.now() - t0) / 1000, bestVal: end.bestVal, exactVal, checkpoint, bestStep: end.bestStep, steps: end.step,
     model: `${c.layers}x${c.hidden} ${c.cell} e${c.embed} B${c.batch} T${c.seq} lr${c.lr} dropout ${c.dropout}`,
     sizing: start?.sizing?.reasons ?? null, parameters: start?.parameters, plan,
     // the sizing probe's speed for the chosen model against the run's (training and validation)
@@ -265,7 +294,7 @@ async function one({ name, seconds }) {
     appendFileSync(out, `${JSON.stringify({ when, corpus: name, corpusPath: relative(root, corpus), budgetS: seconds, layout, jobs, cpu, ...r })}\n`);
   }
   rows.push({ name, seconds, rnn, torch });
-  log(`  ${name} ${seconds}s: rnn ${nats(rnn.bestVal)} (exact ${nats(rnn.exactVal)}; ${rnn.model}, ${rnn.steps} steps)${torch ? ` · torch ${nats(torch.bestVal)}` : ''}`);
+  log(`  ${name} ${seconds}s: rnn ${nats(rnn.bestVal)} (exact ${nats(rnn.exactVal)}${rnn.checkpoint ? ` from ${rnn.checkpoint.path ?? "a deleted checkpoint"}, CRC-32 ${rnn.checkpoint.crc32}` : ""}; ${rnn.model}, ${rnn.steps} steps)${torch ? ` · torch ${nats(torch.bestVal)}` : ''}`);
 }
 for (let i = 0; i < todo.length; i += jobs) {
   const group = todo.slice(i, i + jobs);
