@@ -10,18 +10,26 @@
 //               measured as m will train: with the dropout the rule gives it)
 //             = steps × B × T                                          (--steps)
 //             = epochs × N                                             (--epochs)
-//   model     = the widest candidate m with C(m) ≥ CHARS_PER_PARAM · P(m)
-//               (enough text per parameter to train it within the budget)
-//               and P(m) ≤ PARAMS_PER_CHAR · N (not far more capacity than text);
-//               the narrowest candidate when none qualifies
+//   model     = the widest candidate m with C(m) ≥ K(m) · P(m) (enough characters per
+//               parameter to train it within the budget) and P(m) ≤ PARAMS_PER_CHAR · N
+//               (not far more capacity than text); the narrowest candidate when none
+//               qualifies
+//   K(m)      = CHARS_PER_PARAM for a model large for its text: at least
+//               LARGE_MODEL_PARAMS_PER_CHAR parameters per character of it, seen at least
+//               LARGE_MODEL_FROM_PASSES times (the text limits it, more of the same text
+//               is worth less than fresh text, and dropout keeps it from memorising)
+//             = CHARS_PER_PARAM_SMALL_MODEL for any other (its size and the characters
+//               it trains on limit it: a narrower, faster model that trains on several
+//               times the characters in the same time reaches a lower loss)
 //   dropout   = 0 for a model with fewer than DROPOUT_FROM_PARAMS_PER_CHAR parameters
 //               per character of text (it is limited by its capacity, and dropout only
 //               slows it down) or below DROPOUT_FROM_PASSES passes over the text (C / N);
 //               then rising with the passes (a large model that sees the text many times
 //               memorises it), up to DROPOUT_MAX
 //   lr        = by width (lrForWidth): far above the old default 2e-3, which left short
-//               runs far from where they could get; cosine to a tenth over the budget,
-//               warm-up SIZED_WARMUP steps or 5% of a time budget
+//               runs far from where they could get; for a run of more than LR_FULL_STEPS
+//               steps (C / (B × T)) that rate × LR_FULL_STEPS / steps (lrFor); cosine to a
+//               tenth over the budget, warm-up SIZED_WARMUP steps or 5% of a time budget
 //
 // The user's flags win: a field the user set is kept, and the rule fills the rest around
 // it (a given --hidden fixes the width; --dropout fixes the dropout).
@@ -116,10 +124,29 @@ export const SIZED_SEQ = 64;
  * 30% of its steps left: a wider model pays from somewhere between 2.6 and 5.3.
  */
 export const CHARS_PER_PARAM = 4;
+/**
+ * A model is large for its text from this many parameters per character of it: the text,
+ * not the characters trained on, limits it (and dropout pays: DROPOUT_FROM_PARAMS_PER_CHAR).
+ */
+export const LARGE_MODEL_PARAMS_PER_CHAR = 0.5;
+/** ...when it also sees the text at least this many times in its budget. */
+export const LARGE_MODEL_FROM_PASSES = 3;
+/**
+ * A model small for its text (below LARGE_MODEL_PARAMS_PER_CHAR, or seen fewer than
+ * LARGE_MODEL_FROM_PASSES times) needs at least this many training characters per
+ * parameter. On JavaScript (2.7M chars) at 15 minutes on one core, at the rates of the
+ * rule then (6e-3 up to width 192, 5e-3 at 256), the 2×128 GRU over 203 chars per
+ * parameter (0.07 parameters per char) reached 1.4785 (exact 1.4632), the 2×192 over 50
+ * reached 1.630 and the 2×256 over 16 reached 1.4925 (1.4864); on tinyshakespeare in a
+ * minute's characters on two cores (LSTMs) 2×128 at 13 beat 2×192 at 2.6. 60 rather than
+ * 50 keeps 2×192 out where the probe reads it up to 20% fast.
+ */
+export const CHARS_PER_PARAM_SMALL_MODEL = 60;
 /** A candidate may have at most this many parameters per character of training text. */
 export const PARAMS_PER_CHAR = 1.5;
 /** Dropout only for models with at least this many parameters per character of text... */
-export const DROPOUT_FROM_PARAMS_PER_CHAR = 0.5;
+export const DROPOUT_FROM_PARAMS_PER_CHAR = LARGE_MODEL_PARAMS_PER_CHAR;
+
 /**
  * ...from this many passes over the text, rising with their logarithm: to DROPOUT_KNEE as
  * first fitted (0.3 · ln(passes / 4) / ln(30 / 4): 0.05 from 4.7 passes, 0.1 from 6.6,
@@ -137,9 +164,33 @@ export const DROPOUT_FULL_PASSES = 200;
 export const DROPOUT_MAX = 0.3;
 export const SIZED_WARMUP = 20;
 
+/**
+ * Training characters per parameter a candidate of `params` parameters needs if it trains
+ * on `chars` characters of a text of `trainChars`: CHARS_PER_PARAM if it is large for the
+ * text, CHARS_PER_PARAM_SMALL_MODEL if not.
+ */
+export function charsPerParamFor(params: number, trainChars: number, chars: number): number {
+  const large = params >= LARGE_MODEL_PARAMS_PER_CHAR * trainChars && chars >= LARGE_MODEL_FROM_PASSES * trainChars;
+  return large ? CHARS_PER_PARAM : CHARS_PER_PARAM_SMALL_MODEL;
+}
+
 /** The peak learning rate (Adam, cosine) for a model of this width. */
 export function lrForWidth(hidden: number): number {
   return hidden <= 192 ? 6e-3 : hidden <= 256 ? 5e-3 : 4e-3;
+}
+/**
+ * Up to this many steps a run peaks at lrForWidth; a longer one at that rate × LR_FULL_STEPS
+ * / steps. The width's rate was fitted on runs of 400 to 5,400 steps. On JavaScript at 15
+ * minutes on one core, at 6e-3, a 2×192 GRU's training loss rose from 1.39 at step 2,000 to
+ * 1.55 at step 5,100 (best validation 1.630), and a 2×128 over 20,000 steps reached 1.4785
+ * (train 1.14) where the old defaults' 2×128 LSTM at 2e-3 over 13,400 steps reached 1.4661
+ * (train 1.01).
+ */
+export const LR_FULL_STEPS = 6000;
+/** The peak learning rate for a model of this width trained for about `steps` steps (3 significant digits). */
+export function lrFor(hidden: number, steps: number): number {
+  const lr = lrForWidth(hidden) * Math.min(1, LR_FULL_STEPS / Math.max(1, steps));
+  return Number(lr.toPrecision(3));
 }
 /** Share of a time budget assumed lost to validation and checkpoints. */
 export const OVERHEAD_SHARE = 0.06;
@@ -202,6 +253,8 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
   const widths = fixed.hidden !== undefined ? [fixed.hidden] : CANDIDATE_WIDTHS;
   const base = { layers, embed, batch, seq, dropout: fixed.dropout ?? 0, lr: fixed.lr ?? lrForWidth(widths[0]), warmup: fixed.warmup ?? SIZED_WARMUP };
 
+  // why a candidate needs K chars per parameter, for the header
+  const needWhy = (K: number, P: number, C: number) => `${K} per parameter at ${(P / Math.max(1, N)).toFixed(2)} parameters per char of text and ${(N > 0 ? C / N : 0).toFixed(1)} passes`;
   const candidates: CandidateReport[] = [];
   let chosen = -1;
   let prevRate: number | null = null;
@@ -209,6 +262,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
   const probeMs = probeMsFor(budget.timeMs);
   for (const hidden of widths) {
     const P = parameterCount(cell, vocab, layers, hidden, embed);
+    const need = (C: number) => charsPerParamFor(P, N, C); // chars per parameter it needs if it trains on C
     const report: CandidateReport = { layers, hidden, parameters: P, charsPerSec: null, dropout: fixed.dropout ?? 0, chars: 0, rejected: null };
     candidates.push(report);
     const single = widths.length === 1;
@@ -224,10 +278,13 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
       // a wider model is slower per character: if it could not qualify even at the
       // previous candidate's rate, do not spend budget measuring it
       const optimistic = prevRate === null ? null : budgetChars(budget, N, batch, seq, prevRate * 1.5 * (prevParams / P));
-      if (optimistic !== null && optimistic < CHARS_PER_PARAM * P) {
+      if (optimistic !== null && optimistic < need(optimistic) * P) {
+        const K = need(optimistic);
         report.chars = optimistic;
-        report.rejected = `at most ~${k(optimistic)} chars in the budget, needs ${k(CHARS_PER_PARAM * P)}`;
-        break;
+        report.rejected = `at most ~${k(optimistic)} chars in the budget, needs ${k(K * P)} (${needWhy(K, P, optimistic)})`;
+        // a wider model may be large for the text, and need fewer chars per parameter
+        if (K === CHARS_PER_PARAM) break;
+        continue;
       }
       // Measured as it will train: dropout has a cost of its own (masks, masked copies),
       // and whether it is on depends on the passes, which depend on the rate. Measure with
@@ -248,6 +305,8 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
       }
       report.charsPerSec = rate;
       report.dropout = dropout;
+      prevRate = rate;
+      prevParams = P;
     }
     const C = budgetChars(budget, N, batch, seq, rate);
     report.chars = C ?? 0;
@@ -257,19 +316,19 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
       chosen = 0;
       break;
     }
-    if (!single && C !== null && C < CHARS_PER_PARAM * P) {
-      report.rejected = `${k(C)} chars in the budget, needs ${k(CHARS_PER_PARAM * P)} (${CHARS_PER_PARAM} per parameter)`;
-      break;
+    if (!single && C !== null && C < need(C) * P) {
+      const K = need(C);
+      report.rejected = `${k(C)} chars in the budget, needs ${k(K * P)} (${needWhy(K, P, C)})`;
+      if (K === CHARS_PER_PARAM) break;
+      continue;
     }
     chosen = candidates.length - 1;
-    prevRate = rate;
-    prevParams = P;
   }
   if (chosen < 0) chosen = 0;
   // the narrowest candidate chosen although it fails a test: say which
   const fallback = candidates[chosen].rejected;
   for (let i = 0; i < candidates.length; i++) {
-    if (i < chosen) candidates[i].rejected = 'a wider model fits the budget';
+    if (i < chosen) candidates[i].rejected ??= 'a wider model fits the budget';
     else if (i === chosen) candidates[i].rejected = null;
   }
   const pick = candidates[chosen];
@@ -300,7 +359,13 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
         : dropoutFor(passes, paramsPerChar) > 0 ? `no dropout: it would slow the model down to fewer than ${DROPOUT_FROM_PASSES} passes over the text`
           : `no dropout: ${passes.toFixed(1)} passes over the text (dropout pays from ${DROPOUT_FROM_PASSES})`);
   }
-  const lr = fixed.lr ?? lrForWidth(pick.hidden);
-  if (fixed.lr === undefined) reasons.push(`lr ${lr} for width ${pick.hidden}, cosine to a tenth over the ${budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps'}`);
+  const steps = C / (batch * seq);
+  const lr = fixed.lr ?? lrFor(pick.hidden, steps);
+  if (fixed.lr === undefined) {
+    const over = budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps';
+    reasons.push(lr < lrForWidth(pick.hidden)
+      ? `lr ${lr}: ${lrForWidth(pick.hidden)} for width ${pick.hidden} × ${LR_FULL_STEPS} / ~${k(steps)} steps (a long run learns less from a high rate), cosine to a tenth over the ${over}`
+      : `lr ${lr} for width ${pick.hidden}, cosine to a tenth over the ${over}`);
+  }
   return { config: { ...base, hidden: pick.hidden, dropout, lr }, candidates, reasons };
 }

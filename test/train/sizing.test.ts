@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CANDIDATE_WIDTHS, CHARS_PER_PARAM, DROPOUT_FROM_PARAMS_PER_CHAR, DROPOUT_FROM_PASSES, DROPOUT_MAX, OVERHEAD_SHARE, PARAMS_PER_CHAR,
-  PROBE_MAX_MS, PROBE_MIN_MS, SIZED_BATCH, SIZED_SEQ, dropoutFor, lrForWidth, parameterCount, probeMsFor, sizeRun, type SizedConfig, type SizingInput,
+  CANDIDATE_WIDTHS, CHARS_PER_PARAM, CHARS_PER_PARAM_SMALL_MODEL, DROPOUT_FROM_PARAMS_PER_CHAR, LARGE_MODEL_FROM_PASSES, LARGE_MODEL_PARAMS_PER_CHAR, DROPOUT_FROM_PASSES, DROPOUT_MAX, OVERHEAD_SHARE, PARAMS_PER_CHAR,
+  LR_FULL_STEPS, PROBE_MAX_MS, PROBE_MIN_MS, SIZED_BATCH, SIZED_SEQ, charsPerParamFor, dropoutFor, lrFor, lrForWidth, parameterCount, probeMsFor, sizeRun, type SizedConfig, type SizingInput,
 } from '../../src/train/sizing.js';
 import { Model } from '../../src/nn/model.js';
 import { createKernels } from '../../src/kernels/index.js';
@@ -24,15 +24,73 @@ describe('sizing rule', () => {
   });
 
   it('picks the widest model the budget can train on enough characters per parameter', async () => {
+    // a text far larger than any candidate: every one is small for it
+    const K = CHARS_PER_PARAM_SMALL_MODEL;
     for (const [i, h] of CANDIDATE_WIDTHS.entries()) {
       const next = CANDIDATE_WIDTHS[i + 1];
       // just enough for h, not enough for the next width
-      const chars = CHARS_PER_PARAM * P(h);
-      if (next !== undefined && chars >= CHARS_PER_PARAM * P(next)) continue;
+      const chars = K * P(h);
+      if (next !== undefined && chars >= K * P(next)) continue;
       const s = await sizeRun(input({ trainChars: 1e9, budget: { steps: stepsFor(chars) } }));
       expect(s.config.hidden).toBe(h);
       expect(s.candidates.find((c) => c.hidden === h)!.rejected).toBeNull();
     }
+  });
+
+  it('a model small for its text needs more chars per parameter than one large for it that sees it 3 times', async () => {
+    expect(CHARS_PER_PARAM_SMALL_MODEL).toBeGreaterThan(CHARS_PER_PARAM);
+    const N = 1e6;
+    const small = LARGE_MODEL_PARAMS_PER_CHAR * N * 0.99;
+    const large = LARGE_MODEL_PARAMS_PER_CHAR * N;
+    expect(charsPerParamFor(small, N, 100 * N)).toBe(CHARS_PER_PARAM_SMALL_MODEL);
+    expect(charsPerParamFor(large, N, LARGE_MODEL_FROM_PASSES * N)).toBe(CHARS_PER_PARAM);
+    // large for the text, but it sees it too few times to be limited by it
+    expect(charsPerParamFor(large, N, LARGE_MODEL_FROM_PASSES * N * 0.99)).toBe(CHARS_PER_PARAM_SMALL_MODEL);
+    // by steps, on a text each candidate is small for: a budget that fed wider models at 4 per
+    // parameter feeds the narrowest, and the header says why the next one was not chosen
+    const chars = 1.05 * CHARS_PER_PARAM_SMALL_MODEL * P(CANDIDATE_WIDTHS[0]);
+    expect(chars).toBeGreaterThan(CHARS_PER_PARAM * P(CANDIDATE_WIDTHS[2]));
+    const s = await sizeRun(input({ trainChars: 1e9, budget: { steps: stepsFor(chars) } }));
+    expect(s.config.hidden).toBe(CANDIDATE_WIDTHS[0]);
+    expect(s.candidates[0].rejected).toBeNull();
+    expect(s.reasons[0]).toMatch(new RegExp(`not: .* needs .* \\(${CHARS_PER_PARAM_SMALL_MODEL} per parameter at 0\\.00 parameters per char of text and 0\\.0 passes\\)`));
+  });
+
+  it('JavaScript at 15 minutes on one core: 2×128 at a long run\'s rate, not the 2×256 that lost to the old defaults; tinyshakespeare keeps its models', async () => {
+    // the probe's readings in the timed runs (gru-torch, chars/s): one core 2×128 40k, 2×192 22k,
+    // 2×256 15k, 2×384 6k; two cores 67k, 33k, 17k, 8.9k (2×384 with dropout)
+    const one: Record<number, number> = { 128: 40_000, 192: 22_000, 256: 15_000, 384: 6_000, 512: 3_500 };
+    const two: Record<number, number> = { 128: 67_000, 192: 33_000, 256: 17_000, 384: 8_900, 512: 5_000 };
+    const sized = (vocab: number, trainChars: number, timeMs: number, speed: Record<number, number>) =>
+      sizeRun({ cell: 'gru-torch', vocab, trainChars, fixed: {}, budget: { timeMs, steps: 0, epochs: 0 } }, async (c) => speed[c.hidden]);
+    // JavaScript from node_modules: 2.7M chars of training text, 143 symbols. The old rule
+    // took 2×256 (12.3M chars, 18 per parameter, 0.25 parameters per char) at 5e-3
+    const js = await sized(143, 2_699_957, 900_000, one);
+    const steps = (40_000 * 900 * (1 - OVERHEAD_SHARE)) / (SIZED_BATCH * SIZED_SEQ);
+    expect(steps).toBeGreaterThan(LR_FULL_STEPS);
+    expect(js.config).toMatchObject({ hidden: 128, dropout: 0, lr: lrFor(128, steps) });
+    expect(js.config.lr).toBeCloseTo((lrForWidth(128) * LR_FULL_STEPS) / steps, 5);
+    expect(js.reasons[0]).toMatch(new RegExp(`^2×128: .*; 2×192 not: .* \\(${CHARS_PER_PARAM_SMALL_MODEL} per parameter at 0\\.15 parameters per char of text`));
+    expect(js.reasons.join('\n')).toMatch(/lr 0\.00218: 0\.006 for width 128 × 6000 \/ ~17k steps/);
+    // at 5 minutes the same model, at its width's rate
+    expect((await sized(143, 2_699_957, 300_000, one)).config).toMatchObject({ hidden: 128, lr: lrForWidth(128) });
+    // tinyshakespeare (1.0M chars, 65 symbols): the models that met its targets stay, at their rates
+    expect((await sized(65, 1_003_854, 300_000, one)).config).toMatchObject({ hidden: 256, lr: lrForWidth(256) });
+    expect((await sized(65, 1_003_854, 900_000, two)).config).toMatchObject({ hidden: 384, dropout: 0.1, lr: lrForWidth(384) });
+    expect((await sized(65, 1_003_854, 900_000, one)).config).toMatchObject({ hidden: 256, dropout: 0.15 }); // 6.2k steps: lr 4.84e-3
+    // markov.txt (180k chars, 20 symbols): 2×128 as before, the wider are too large for it
+    expect((await sized(20, 180_000, 300_000, one)).config).toMatchObject({ hidden: 128, dropout: 0.25 });
+  });
+
+  it('a run of more steps than LR_FULL_STEPS peaks at a lower rate, in proportion; a given --lr wins', async () => {
+    expect(lrFor(256, LR_FULL_STEPS)).toBe(lrForWidth(256));
+    expect(lrFor(256, 100)).toBe(lrForWidth(256));
+    expect(lrFor(128, 2 * LR_FULL_STEPS)).toBe(lrForWidth(128) / 2);
+    expect(lrFor(128, 3 * LR_FULL_STEPS)).toBe(0.002);
+    const s = await sizeRun(input({ trainChars: 1e9, budget: { steps: 4 * LR_FULL_STEPS } }));
+    expect(s.config.lr).toBeCloseTo(lrForWidth(s.config.hidden) / 4, 8);
+    expect(s.reasons.join('\n')).toMatch(/× 6000 \/ ~24k steps/);
+    expect((await sizeRun(input({ trainChars: 1e9, budget: { steps: 4 * LR_FULL_STEPS }, fixed: { lr: 0.01 } }))).config.lr).toBe(0.01);
   });
 
   it('falls back to the narrowest model when the budget is too small for any', async () => {
@@ -111,7 +169,7 @@ describe('sizing rule', () => {
       measured.push(c.hidden);
       return (100_000 * P(CANDIDATE_WIDTHS[0])) / P(c.hidden);
     };
-    const s = await sizeRun(input({ trainChars: 1e9, budget: { timeMs: 60_000 } }), measure);
+    const s = await sizeRun(input({ trainChars: 1e9, budget: { timeMs: 600_000 } }), measure);
     expect(measured).toEqual([...measured].sort((a, b) => a - b));
     expect(measured[0]).toBe(CANDIDATE_WIDTHS[0]);
     // the chosen one was measured, and at most one more past it
@@ -122,7 +180,7 @@ describe('sizing rule', () => {
     expect(chosen.chars).toBeGreaterThanOrEqual(CHARS_PER_PARAM * chosen.parameters);
     expect(s.reasons[0]).toMatch(/measured/);
     // a faster machine buys a wider model for the same minute
-    const fast = await sizeRun(input({ trainChars: 1e9, budget: { timeMs: 60_000 } }), async (c) => 10 * (await measure(c)));
+    const fast = await sizeRun(input({ trainChars: 1e9, budget: { timeMs: 600_000 } }), async (c) => 10 * (await measure(c)));
     expect(fast.config.hidden).toBeGreaterThan(s.config.hidden);
   });
 });
