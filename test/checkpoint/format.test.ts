@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors, encodeSafetensors } from '../../src/checkpoint/safetensors.js';
 import { decodeCheckpoint, FORMAT_VERSION, modelFromCheckpoint, readCheckpoint, SUPPORTED_VERSIONS } from '../../src/checkpoint/store.js';
+import { loadNative } from '../../src/kernels/native/index.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
 import { ClassifierModel } from '../../src/nn/classifier.js';
 import { requireTask } from '../../src/tasks/registry.js';
@@ -77,6 +78,17 @@ describe('checkpoint format versions', () => {
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
         expect([...r.stdout].length).toBe(40);
+      });
+
+      it(`${name} samples the text it always did, on every backend and thread count`, async () => {
+        const want = readFileSync(join(DIR, '__snapshots__', name.replace('.safetensors', '.sample.txt')), 'utf8');
+        const args = ['sample', '--checkpoint', join(DIR, name), '-n', '300', '--seed', '7', '--temp', '0.9'];
+        const native = loadNative().addon ? [['--backend', 'native', '--threads', '1'], ['--backend', 'native', '--threads', '2']] : [];
+        for (const backend of [...native, ['--backend', 'wasm'], ['--backend', 'reference']]) {
+          const r = await runCli([...args, ...backend]);
+          expect(r.code).toBe(0);
+          expect(r.stdout, backend.join(' ')).toBe(want);
+        }
       });
     }
   }

@@ -30,11 +30,18 @@
  * is computed by the same panel kernel whoever runs it, and the softmax sum is formed
  * from fixed chunks in order, so results do not depend on the thread count. */
 #define NAPI_VERSION 8
+#if defined(__linux__)
+#define _DEFAULT_SOURCE /* madvise */
+#endif
 #include <node_api.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "args.h"
 #include "cells.h"
@@ -120,7 +127,27 @@ typedef struct {
   long ld, row0, col0, K;
 } part_desc;
 
-static void *plan_alloc(step_plan *s, size_t floats) {
+/* Large blocks the pack fills are populated in one call first (Linux 5.14+; elsewhere, or
+ * when it fails, the pages fault in one by one as the pack writes them). Measured on the
+ * 2x256 LSTM's 3.4 MB: creating the step took 3.1 → 2.6 ms in a fresh process (medians of
+ * 15 starts). */
+#define POPULATE_BYTES (64u << 10)
+#if defined(__linux__) && !defined(MADV_POPULATE_WRITE)
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static void populate(void *p, size_t bytes) {
+#if defined(__linux__)
+  const uintptr_t page = 4096, lo = (uintptr_t)p & ~(page - 1);
+  if (bytes >= POPULATE_BYTES) (void)madvise((void *)lo, (uintptr_t)p + bytes - lo, MADV_POPULATE_WRITE);
+#else
+  (void)p;
+  (void)bytes;
+#endif
+}
+
+/* floats of plan memory, 64-byte aligned; zeroed unless the caller writes all of it */
+static void *plan_alloc_raw(step_plan *s, size_t floats, int zero) {
   if (s->nallocs == s->capAllocs) {
     const int cap = s->capAllocs ? 2 * s->capAllocs : 32;
     void **a = (void **)realloc(s->allocs, sizeof(void *) * (size_t)cap);
@@ -130,9 +157,35 @@ static void *plan_alloc(step_plan *s, size_t floats) {
   }
   void *p = NULL;
   if (posix_memalign(&p, 64, floats * sizeof(float) + 64) != 0) return NULL;
-  memset(p, 0, floats * sizeof(float) + 64);
+  if (zero) memset(p, 0, floats * sizeof(float) + 64);
+  else populate(p, floats * sizeof(float) + 64);
   s->allocs[s->nallocs++] = p;
   return p;
+}
+
+static void *plan_alloc(step_plan *s, size_t floats) { return plan_alloc_raw(s, floats, 1); }
+
+/* Columns packed per pass over a panel's rows. The pack reads each row PACK_COLS floats at a
+ * time and writes them down the panel's k-major columns. Walking one column down all the
+ * rows instead (one float per row, ld floats apart) missed L1 on every read: rows 1 KiB
+ * apart fall in 4 of its 64 sets. Creating the 2x256 LSTM's step (3.4 MB of panels) in a
+ * fresh process took 4.1 ms that way, 3.3 ms this way (medians of 15 starts). */
+#define PACK_COLS 16
+
+/* panel rows [0, R) of part d, rows past `rows` zero, into dst (d->K × R floats, k-major) */
+static void pack_part(const part_desc *d, long row0, long rows, long R, float *dst) {
+  for (long k0 = 0; k0 < d->K; k0 += PACK_COLS) {
+    const long kn = d->K - k0 < PACK_COLS ? d->K - k0 : PACK_COLS;
+    float *col = dst + k0 * R;
+    for (long r = 0; r < R; r++) {
+      if (r < rows) {
+        const float *src = d->W + (d->row0 + row0 + r) * d->ld + d->col0 + k0;
+        for (long k = 0; k < kn; k++) col[k * R + r] = src[k];
+      } else {
+        for (long k = 0; k < kn; k++) col[k * R + r] = 0.0f;
+      }
+    }
+  }
 }
 
 static void plan_free(step_plan *s) {
@@ -173,19 +226,15 @@ static int add_seg(step_plan *s, step_phase *ph, long rows, long out, int init, 
       g->bias[r] = b;
     }
   }
-  g->w = (float *)plan_alloc(s, (size_t)(g->panels * g->ktotal * R));
+  /* the pack writes every float of the panels */
+  g->w = (float *)plan_alloc_raw(s, (size_t)(g->panels * g->ktotal * R), 0);
   if (!g->w) return 0;
   float *dst = g->w;
   for (long p = 0; p < g->panels; p++) {
+    const long here = rows - p * R < R ? rows - p * R : R;
     for (int q = 0; q < nparts; q++) {
-      const part_desc *d = &pd[q];
-      for (long k = 0; k < d->K; k++) {
-        for (long r = 0; r < R; r++) {
-          const long row = p * R + r;
-          dst[r] = row < rows ? d->W[(d->row0 + row) * d->ld + d->col0 + k] : 0.0f;
-        }
-        dst += R;
-      }
+      pack_part(&pd[q], p * R, here, R, dst);
+      dst += pd[q].K * R;
     }
   }
   ph->panels += g->panels;
