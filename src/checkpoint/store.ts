@@ -18,6 +18,7 @@
 // Fields added to TrainConfig/TrainProgress after version 1 was first written (dropout,
 // dropoutRng, lrScale, …) are optional on reading and take their neutral values.
 import { closeSync, fstatSync, openSync, readSync, statSync, promises as fsp } from 'node:fs';
+import { largestMagnitude } from '../kernels/magnitude.js';
 import type { Kernels } from '../kernels/types.js';
 import { Model, type ModelConfig } from '../nn/model.js';
 import { numel, ParamLayout, type ParamSpec } from '../nn/params.js';
@@ -29,7 +30,6 @@ import { asFingerprint, type CorpusFingerprint } from '../train/fingerprint.js';
 import { stateIsFinite, type RunState, type TrainProgress } from '../train/state.js';
 import { CheckpointError, TrainingError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic.js';
-import { largestMagnitude } from './magnitude.js';
 import { crc32 } from './crc32.js';
 import { encodeSafetensors, headerLength, HEAD_CHECKSUM_KEY, LITTLE_ENDIAN_HOST, parseHeader, tensorData, verifyChecksums, verifyHeadChecksum, type SafetensorsHeader, type TensorIn, type TensorInfo, type TensorOut } from './safetensors.js';
 
@@ -223,7 +223,7 @@ export async function readModel(
   }
   verifyHeadChecksum(header, crc, file);
   const params = new Map(decoded.specs.map((s) => [s.name, model.layout.view(model.params, s.name) as Float32Array]));
-  const ckpt = completeCheckpoint(header, file, { weightsOnly: true }, decoded, params, (name) => params.get(name)!);
+  const ckpt = completeCheckpoint(header, file, { weightsOnly: true }, decoded, params, (name) => params.get(name)!, model.k);
   return { ckpt: requireTask(ckpt, ...served), model };
 }
 
@@ -358,11 +358,12 @@ function need(file: string, infos: Map<string, TensorInfo>, name: string, shape:
 
 /**
  * The checkpoint from a decoded header and its parameters (`params`, one per spec, not yet
- * checked); `tensor` gives any other tensor's data (read by full reads only).
+ * checked); `tensor` gives any other tensor's data (read by full reads only). `kernels`: the
+ * kernels whose arena holds the parameters (readModel), which check them where they lie.
  */
 function completeCheckpoint(
   header: SafetensorsHeader, file: string, opts: { weightsOnly?: boolean }, decoded: DecodedHeader,
-  params: Map<string, Float32Array>, tensor: (name: string) => Float32Array,
+  params: Map<string, Float32Array>, tensor: (name: string) => Float32Array, kernels?: Kernels,
 ): Checkpoint {
   const { metadata } = header;
   const { taskName, meta, specs, stateSpecs, infos } = decoded;
@@ -371,7 +372,7 @@ function completeCheckpoint(
     return tensor(name);
   };
   for (const [name, p] of params) {
-    const largest = largestMagnitude(p);
+    const largest = kernels?.largestMagnitude ? kernels.largestMagnitude(p) : largestMagnitude(p);
     if (!Number.isFinite(largest)) throw new CheckpointError(file, 'holds weights that are NaN or infinite; use an earlier checkpoint');
     if (largest > MAX_PLAUSIBLE_WEIGHT) {
       throw new CheckpointError(file, `tensor ${name} holds a weight of ${largest.toExponential(1)}, far beyond what training produces; the file is damaged: use another checkpoint of the run`);

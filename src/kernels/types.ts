@@ -110,6 +110,12 @@ export interface Kernels {
   arena(): Arena;
   /** The limit of the arena's memory; absent when it is only the process's (plain typed arrays). */
   readonly capacity?: ArenaCapacity;
+  /**
+   * The largest |value| of a float32 view of the arena (∞ when there is one, NaN for any
+   * NaN), read where it lies: the check of a loaded checkpoint's weights. Absent: the
+   * checkpoint reader uses magnitude.ts's largestMagnitude.
+   */
+  largestMagnitude?(x: Float32Array): number;
 
   /**
    * C[M,N] = beta·C + op(A)[M,K] · op(B)[K,N], beta ∈ {0, 1}.

@@ -22,6 +22,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, StepNet, Stepper, Vec } from '../types.js';
+import { magnitudeOfBits } from '../magnitude.js';
 import { createWasmKernels, type WasmKernels } from '../wasm/index.js';
 import { NativeStepper, type StepAddon, type StepTuning } from './step.js';
 
@@ -57,6 +58,8 @@ interface NativeAddon extends StepAddon {
   addBias(rows: number, N: number, X: Vec, ldx: number, bias: Vec): void;
   sumRows(rows: number, N: number, dX: Vec, ldx: number, dbias: Vec): void;
   adam(n: number, p: Vec, g: Vec, m: Vec, v: Vec, lr: number, b1: number, b2: number, eps: number, lrWd: number): void;
+  /** The largest (bits & 0x7fffffff) of x[0:n] (ops.c): the weight check's maximum. */
+  maxMagnitudeBits(n: number, x: Vec): number;
   // the time loop of one LSTM layer's window (sweep.c): Kernels' signatures
   lstmSweepForward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Hs: Vec, Cs: Vec, TC: Vec): boolean;
   lstmSweepBackward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Cs: Vec, TC: Vec, dHs: Vec, dC: Vec, dGates: Vec): boolean;
@@ -74,7 +77,7 @@ const ADDON_FUNCTIONS: readonly (keyof NativeAddon)[] = [
   'gemm', 'configure', 'rnnForward', 'rnnBackward', 'lstmForward', 'lstmBackward',
   'gruResetForward', 'gruOutForward', 'gruOutBackward', 'gruResetBackward', 'gruTorchForward',
   'gruTorchBackward', 'softmaxXent', 'addBias', 'sumRows', 'adam', 'info', 'supported',
-  'stepCreate', 'stepAdvance', 'stepNext', 'lstmSweepForward', 'lstmSweepBackward',
+  'stepCreate', 'stepAdvance', 'stepNext', 'lstmSweepForward', 'lstmSweepBackward', 'maxMagnitudeBits',
 ];
 
 /**
@@ -189,6 +192,10 @@ class NativeBackend implements NativeKernels {
 
   get capacity(): ArenaCapacity | undefined {
     return this.w.capacity;
+  }
+
+  largestMagnitude(x: Float32Array): number {
+    return magnitudeOfBits(this.addon.maxMagnitudeBits(x.length, x));
   }
 
   gemm(

@@ -1,10 +1,11 @@
 /* The Node-API surface of the cell, head, row and optimizer kernels (cells.h), next to gemm
- * in addon.c. Each function takes the arguments of the Kernels method of the same name
- * (src/kernels/types.ts), listed in a table above it (args.h), checks that every view is a
- * Float32Array (Int32Array for targets) long enough for the call, and runs the kernel in
- * place on the views' memory on the calling thread. */
+ * in addon.c, and the weight check's maximum. Each function takes the arguments of the
+ * Kernels method of the same name (src/kernels/types.ts), listed in a table above it
+ * (args.h), checks that every view is a Float32Array (Int32Array for targets) long enough
+ * for the call, and runs the kernel in place on the views' memory on the calling thread. */
 #define NAPI_VERSION 8
 #include <node_api.h>
+#include <stdint.h>
 
 #include "args.h"
 #include "ops.h"
@@ -219,6 +220,29 @@ static napi_value js_adam(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+static const rnn_op MAX_MAGNITUDE_BITS = {"maxMagnitudeBits", {ARG_INT("n"), ARG_F32("x")}};
+
+/* maxMagnitudeBits(n, x) → the largest (bits & 0x7fffffff) of x[0:n], 0 for n ≤ 0: with the
+ * sign cleared a float's bits order as its magnitude does, +∞ is 0x7f800000 and every NaN
+ * is above it (the weight check, src/kernels/magnitude.ts) */
+static napi_value js_max_magnitude_bits(napi_env env, napi_callback_info info) {
+  rnn_args a;
+  if (!rnn_args_read(&a, env, info, &MAX_MAGNITUDE_BITS)) return NULL;
+  const long n = a.v[0].i;
+  uint32_t max = 0;
+  if (n > 0) {
+    const uint32_t *bits = (const uint32_t *)rnn_view(&a, 1, n);
+    if (!a.ok) return NULL;
+    for (long i = 0; i < n; i++) {
+      const uint32_t b = bits[i] & 0x7fffffffu;
+      max = b > max ? b : max;
+    }
+  }
+  napi_value out;
+  CHECK(napi_create_uint32(env, max, &out));
+  return out;
+}
+
 napi_status rnn_ops_define(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"rnnForward", NULL, js_rnn_forward, NULL, NULL, NULL, napi_default, NULL},
@@ -235,6 +259,7 @@ napi_status rnn_ops_define(napi_env env, napi_value exports) {
     {"addBias", NULL, js_add_bias, NULL, NULL, NULL, napi_default, NULL},
     {"sumRows", NULL, js_sum_rows, NULL, NULL, NULL, napi_default, NULL},
     {"adam", NULL, js_adam, NULL, NULL, NULL, napi_default, NULL},
+    {"maxMagnitudeBits", NULL, js_max_magnitude_bits, NULL, NULL, NULL, napi_default, NULL},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
 }

@@ -1,6 +1,7 @@
 // The WebAssembly SIMD backend's kernels: each method checks its views (./memory.ts), turns
 // them into byte offsets and calls the compiled module (./module.ts); large products are
 // split across threads (./pool.ts).
+import { largestMagnitudeIn } from '../magnitude.js';
 import { ComposedStepper } from '../step.js';
 import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, StepNet, Stepper, Vec } from '../types.js';
 import { GemmPath, type WasmExports } from './abi.js';
@@ -19,6 +20,7 @@ export interface WasmKernels extends Kernels {
   dispose(): void;
   /** The shared memory every view lives in (another backend may work on the same views). */
   readonly memory: WebAssembly.Memory;
+  largestMagnitude(x: Float32Array): number;
 }
 
 export interface BackendOptions {
@@ -69,6 +71,11 @@ export class WasmBackend implements WasmKernels {
 
   get threads(): number {
     return this.pool.threads;
+  }
+
+  largestMagnitude(x: Float32Array): number {
+    this.mem.floatPtr(x, x.length, 'largestMagnitude x');
+    return largestMagnitudeIn(this.mem.memory, x);
   }
 
   startWorkers(): void {
