@@ -17,6 +17,13 @@ export type GemmFn = (
   path: GemmPath, scratch: number,
 ) => void;
 
+/**
+ * Bytes of packing area one thread's gemm needs (assembly/gemm.ts: MC·KC + KC·NC + MR·NR
+ * floats), known before the module is compiled; the backend checks it against the module's
+ * scratchBytes() when it instantiates it.
+ */
+export const SCRATCH_BYTES = (128 * 256 + 256 * 1024 + 4 * 8) * 4;
+
 export interface WasmExports {
   /** Bytes of packing area one thread's gemm needs. */
   scratchBytes(): number;

@@ -4,7 +4,7 @@
 import { largestMagnitudeIn } from '../magnitude.js';
 import { ComposedStepper } from '../step.js';
 import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, StepNet, Stepper, Vec } from '../types.js';
-import { GemmPath, type WasmExports } from './abi.js';
+import { GemmPath, SCRATCH_BYTES, type WasmExports } from './abi.js';
 import { allocatedBytes, WASM_MEMORY_LIMIT, WasmMemory } from './memory.js';
 import { kernelsModule, type WasmVariant } from './module.js';
 import { GemmPool } from './pool.js';
@@ -37,8 +37,8 @@ export class WasmBackend implements WasmKernels {
   readonly dtype: Dtype = 'f32';
   readonly variant: WasmVariant;
   readonly mem = new WasmMemory();
-  readonly ex: WasmExports;
   readonly pool: GemmPool;
+  private instance: WasmExports | null = null;
   private readonly mainScratch: number;
   private readonly dotMaxM: number;
 
@@ -46,13 +46,25 @@ export class WasmBackend implements WasmKernels {
     this.variant = opts.variant;
     this.name = opts.variant === 'fma' ? 'wasm-fma' : 'wasm-simd';
     this.dotMaxM = opts.dotMaxM;
-    const module = kernelsModule(opts.variant);
-    this.ex = new WebAssembly.Instance(module, { env: { memory: this.mem.memory } }).exports as unknown as WasmExports;
-    const scratchBytes = this.ex.scratchBytes();
-    this.mainScratch = this.mem.alloc(scratchBytes);
-    this.pool = new GemmPool(this.mem, module, scratchBytes, {
+    this.mainScratch = this.mem.alloc(SCRATCH_BYTES);
+    this.pool = new GemmPool(this.mem, () => kernelsModule(this.variant), SCRATCH_BYTES, {
       threads: opts.threads, splitFlops: opts.splitFlops, splitWeights: opts.splitWeights,
     });
+  }
+
+  /**
+   * The module's exports, compiled and instantiated on the first kernel call: the native
+   * backend, which runs a sample without any of them, never pays for the compile (~1.3 ms).
+   */
+  get ex(): WasmExports {
+    return this.instance ?? this.instantiate();
+  }
+
+  private instantiate(): WasmExports {
+    const ex = new WebAssembly.Instance(kernelsModule(this.variant), { env: { memory: this.mem.memory } }).exports as unknown as WasmExports;
+    if (ex.scratchBytes() !== SCRATCH_BYTES) throw new Error(`wasm kernels: the module needs ${ex.scratchBytes()} bytes of scratch, abi.ts says ${SCRATCH_BYTES}`);
+    this.instance = ex;
+    return ex;
   }
 
   get memory(): WebAssembly.Memory {

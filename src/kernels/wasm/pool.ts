@@ -55,7 +55,7 @@ export class GemmPool {
 
   constructor(
     private readonly mem: WasmMemory,
-    private readonly module: WebAssembly.Module,
+    private readonly module: () => WebAssembly.Module,
     private readonly scratchBytes: number,
     private readonly opts: PoolOptions,
   ) {
@@ -109,7 +109,7 @@ export class GemmPool {
     const workers: Worker[] = [];
     for (let w = 0; w < count; w++) {
       const init: WorkerInit = {
-        kind: 'rnn-wasm-gemm-worker', module: this.module, memory: this.mem.memory, jobPtr, index: w,
+        kind: 'rnn-wasm-gemm-worker', module: this.module(), memory: this.mem.memory, jobPtr, index: w,
         scratch: this.mem.alloc(this.scratchBytes), spinMs: WORKER_SPIN_MS,
       };
       const worker = new (nodeWorkerThreads().Worker)(WORKER_SOURCE, { eval: true, workerData: init });
