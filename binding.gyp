@@ -6,6 +6,7 @@
         "src/kernels/native/addon.c",
         "src/kernels/native/args.c",
         "src/kernels/native/cpu.c",
+        "src/kernels/native/crc.c",
         "src/kernels/native/pool.c",
         "src/kernels/native/gemm_generic.c",
         "src/kernels/native/ops.c",

@@ -1,8 +1,13 @@
-// CRC-32: the check value of the standard, the TypeScript fallback against zlib's, and a
-// CRC continued over two pieces equal to the CRC of the whole.
+// CRC-32: the check value of the standard, the TypeScript fallback and the native addon's
+// (crc.c, where the CPU has it) against zlib's, and a CRC continued over two pieces equal
+// to the CRC of the whole.
 import * as zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32, crc32Slicing } from '../../src/checkpoint/crc32.js';
+import { loadedCrc32, loadNative } from '../../src/kernels/native/index.js';
+
+const addonCrc = loadNative().addon ? loadedCrc32() : null;
+const zlibCrc = (d: Uint8Array, prev = 0) => (zlib as { crc32?: (d: Uint8Array, v?: number) => number }).crc32!(d, prev) >>> 0;
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -24,6 +29,26 @@ describe('crc32', () => {
       const z = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
       if (z) expect(crc32Slicing(piece)).toBe(z(piece) >>> 0);
     }
+  });
+
+  it.skipIf(!addonCrc || !(zlib as { crc32?: unknown }).crc32)('the native one equals zlib\'s on every length and alignment, from any previous CRC', () => {
+    const bytes = new Uint8Array((1 << 20) + 64);
+    let x = 99;
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (x = (x * 1103515245 + 12345) >>> 0) >>> 24;
+    // every length around the 16- and 64-byte blocks, at each alignment, from a few previous values
+    for (let n = 0; n <= 300; n++) {
+      for (const lo of [0, 1, 5, 15]) {
+        for (const prev of [0, 0xffffffff, 0x12345678]) {
+          const piece = bytes.subarray(lo, lo + n);
+          expect(addonCrc!(piece, prev), `${n} bytes at ${lo} from ${prev}`).toBe(zlibCrc(piece, prev));
+        }
+      }
+    }
+    for (const [lo, hi] of [[0, bytes.length], [3, 1 << 20], [64, 64 + 4096 * 3 + 17]]) {
+      expect(addonCrc!(bytes.subarray(lo, hi), 7)).toBe(zlibCrc(bytes.subarray(lo, hi), 7));
+    }
+    expect(addonCrc!(ascii('123456789'), 0)).toBe(0xcbf43926);
+    expect(crc32(bytes)).toBe(zlibCrc(bytes));
   });
 
   it('continues from the CRC of what came before', () => {

@@ -12,6 +12,7 @@
  *       the instruction set of the products
  *   stepCreate, stepAdvance, stepNext   the batch-1 step of a whole model (step.c)
  *   lstmSweepForward, lstmSweepBackward   the time loop of one LSTM layer's window (sweep.c)
+ *   crc32(bytes, previous)   zlib's CRC-32, where the CPU has PCLMULQDQ (crc.c)
  *
  * Products too small to gain from a second thread run on the calling thread
  * (SPLIT_FLOPS below; see bench/kernels.mjs for the measurement). */
@@ -22,6 +23,7 @@
 
 #include "args.h"
 #include "cpu.h"
+#include "crc.h"
 #include "gemm.h"
 #include "ops.h"
 #include "pool.h"
@@ -255,6 +257,7 @@ static napi_value init(napi_env env, napi_value exports) {
   CHECK(rnn_ops_define(env, exports));
   CHECK(rnn_step_define(env, exports));
   CHECK(rnn_sweep_define(env, exports));
+  CHECK(rnn_crc_define(env, exports));
   return exports;
 }
 

@@ -36,8 +36,10 @@ export interface NativeInfo {
   features: string[];
 }
 
-/** The addon's JavaScript surface (addon.c, ops.c, step.c). */
+/** The addon's JavaScript surface (addon.c, ops.c, step.c, crc.c). */
 interface NativeAddon extends StepAddon {
+  /** zlib's CRC-32 of `bytes` continued from `previous` (crc.c): x86-64 CPUs with PCLMULQDQ only. */
+  crc32?(bytes: Uint8Array, previous: number): number;
   gemm(
     transA: boolean, transB: boolean, M: number, N: number, K: number,
     A: Vec, lda: number, B: Vec, ldb: number, beta: 0 | 1, C: Vec, ldc: number,
@@ -99,6 +101,14 @@ export function loadNative(): NativeLoad {
   if (loaded) return loaded;
   loaded = tryLoad();
   return loaded;
+}
+
+/**
+ * The addon's CRC-32 when this process has already loaded the addon and the CPU has it,
+ * else null. It never loads the addon: for a caller that would otherwise load node:zlib.
+ */
+export function loadedCrc32(): ((bytes: Uint8Array, previous: number) => number) | null {
+  return loaded?.addon?.crc32 ?? null;
 }
 
 function tryLoad(): NativeLoad {
