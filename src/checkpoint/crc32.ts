@@ -2,11 +2,11 @@
 // initial value and final xor 0xFFFFFFFF). Once a process has loaded the native addon (a
 // checkpoint reader makes its kernels before it checks the weights), the addon's (crc.c,
 // x86-64 with PCLMULQDQ) is used: loading node:zlib for its CRC took about 1 ms of a start.
-// Node's zlib has it natively from Node 20.15 and
-// 22.2 on (zlib.crc32, several GB/s: 3 ms for the 10 MB checkpoint of a 2x256 LSTM, where
-// the plain TypeScript below took 25 ms of `rnn sample`'s start); older Node 20 releases
-// use the TypeScript one: four bytes per step with four tables ("slicing by 4"), table s
-// mapping a byte to its CRC after s more zero bytes, about 400 MB/s. Both give the same value.
+// Otherwise Node's zlib, which has it natively from Node 20.15 and 22.2 on (zlib.crc32,
+// several GB/s: 3 ms for the 10 MB checkpoint of a 2x256 LSTM, where the plain TypeScript
+// below took 25 ms of `rnn sample`'s start); older Node 20 releases use the TypeScript one:
+// four bytes per step with four tables ("slicing by 4"), table s mapping a byte to its CRC
+// after s more zero bytes, about 400 MB/s. All three give the same value.
 import { loadedCrc32 } from '../kernels/native/index.js';
 import { nodeZlib } from '../util/builtins.js';
 
