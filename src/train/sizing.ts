@@ -18,9 +18,11 @@
 //               LARGE_MODEL_PARAMS_PER_CHAR parameters per character of it, seen at least
 //               LARGE_MODEL_FROM_PASSES times (the text limits it, more of the same text
 //               is worth less than fresh text, and dropout keeps it from memorising)
-//             = CHARS_PER_PARAM_SMALL_MODEL for any other (its size and the characters
-//               it trains on limit it: a narrower, faster model that trains on several
-//               times the characters in the same time reaches a lower loss)
+//             = CHARS_PER_PARAM_SMALL_MODEL for any other in a budget long for the
+//               text (the narrowest candidate sees it LONG_BUDGET_PASSES times): its size
+//               and the characters it trains on limit it, and a narrower, faster model
+//               that trains on several times the characters reaches a lower loss
+//             = CHARS_PER_PARAM in a shorter budget
 //   dropout   = 0 for a model with fewer than DROPOUT_FROM_PARAMS_PER_CHAR parameters
 //               per character of text (it is limited by its capacity, and dropout only
 //               slows it down) or below DROPOUT_FROM_PASSES passes over the text (C / N);
@@ -134,7 +136,7 @@ export const LARGE_MODEL_FROM_PASSES = 3;
 /**
  * A model small for its text (below LARGE_MODEL_PARAMS_PER_CHAR, or seen fewer than
  * LARGE_MODEL_FROM_PASSES times) needs at least this many training characters per
- * parameter. On JavaScript (2.7M chars) at 15 minutes on one core, at the rates of the
+ * parameter in a budget long for the text (LONG_BUDGET_PASSES). On JavaScript (2.7M chars) at 15 minutes on one core, at the rates of the
  * rule then (6e-3 up to width 192, 5e-3 at 256), the 2×128 GRU over 203 chars per
  * parameter (0.07 parameters per char) reached 1.4785 (exact 1.4632), the 2×192 over 50
  * reached 1.630 and the 2×256 over 16 reached 1.4925 (1.4864); on tinyshakespeare in a
@@ -142,6 +144,13 @@ export const LARGE_MODEL_FROM_PASSES = 3;
  * 50 keeps 2×192 out where the probe reads it up to 20% fast.
  */
 export const CHARS_PER_PARAM_SMALL_MODEL = 60;
+/**
+ * ...in a budget long for the text: one in which the narrowest candidate sees the text at
+ * least this many times. On JavaScript at 5 minutes on one core (2×128: 5 passes) the
+ * 2×256 at 6 chars per parameter reached 1.508 (exact 1.486) where the 2×128 at 70
+ * reached 1.535 (1.520); at 15 minutes (2×128: 15 passes) the 2×128 was the better one.
+ */
+export const LONG_BUDGET_PASSES = 10;
 /** A candidate may have at most this many parameters per character of training text. */
 export const PARAMS_PER_CHAR = 1.5;
 /** Dropout only for models with at least this many parameters per character of text... */
@@ -166,12 +175,14 @@ export const SIZED_WARMUP = 20;
 
 /**
  * Training characters per parameter a candidate of `params` parameters needs if it trains
- * on `chars` characters of a text of `trainChars`: CHARS_PER_PARAM if it is large for the
- * text, CHARS_PER_PARAM_SMALL_MODEL if not.
+ * on `chars` characters of a text of `trainChars`, in a budget where the narrowest
+ * candidate trains on `narrowestChars`: CHARS_PER_PARAM if it is large for the text or the
+ * budget is not long for the text, CHARS_PER_PARAM_SMALL_MODEL if neither.
  */
-export function charsPerParamFor(params: number, trainChars: number, chars: number): number {
+export function charsPerParamFor(params: number, trainChars: number, chars: number, narrowestChars = chars): number {
   const large = params >= LARGE_MODEL_PARAMS_PER_CHAR * trainChars && chars >= LARGE_MODEL_FROM_PASSES * trainChars;
-  return large ? CHARS_PER_PARAM : CHARS_PER_PARAM_SMALL_MODEL;
+  const long = narrowestChars >= LONG_BUDGET_PASSES * trainChars;
+  return large || !long ? CHARS_PER_PARAM : CHARS_PER_PARAM_SMALL_MODEL;
 }
 
 /** The peak learning rate (Adam, cosine) for a model of this width. */
@@ -256,13 +267,14 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
   // why a candidate needs K chars per parameter, for the header
   const needWhy = (K: number, P: number, C: number) => `${K} per parameter at ${(P / Math.max(1, N)).toFixed(2)} parameters per char of text and ${(N > 0 ? C / N : 0).toFixed(1)} passes`;
   const candidates: CandidateReport[] = [];
+  let narrowestChars: number | null = null; // C of the narrowest candidate: is the budget long for the text?
   let chosen = -1;
   let prevRate: number | null = null;
   let prevParams = 0;
   const probeMs = probeMsFor(budget.timeMs);
   for (const hidden of widths) {
     const P = parameterCount(cell, vocab, layers, hidden, embed);
-    const need = (C: number) => charsPerParamFor(P, N, C); // chars per parameter it needs if it trains on C
+    const need = (C: number) => charsPerParamFor(P, N, C, narrowestChars ?? C); // chars per parameter it needs if it trains on C
     const report: CandidateReport = { layers, hidden, parameters: P, charsPerSec: null, dropout: fixed.dropout ?? 0, chars: 0, rejected: null };
     candidates.push(report);
     const single = widths.length === 1;
@@ -310,6 +322,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
     }
     const C = budgetChars(budget, N, batch, seq, rate);
     report.chars = C ?? 0;
+    if (candidates.length === 1 && C !== null) narrowestChars = C;
     if (rate === null) report.dropout = dropoutAt(C);
     if (!single && first && P > PARAMS_PER_CHAR * N) {
       report.rejected = `${k(P)} parameters for ${k(N)} chars of text`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  CANDIDATE_WIDTHS, CHARS_PER_PARAM, CHARS_PER_PARAM_SMALL_MODEL, DROPOUT_FROM_PARAMS_PER_CHAR, LARGE_MODEL_FROM_PASSES, LARGE_MODEL_PARAMS_PER_CHAR, DROPOUT_FROM_PASSES, DROPOUT_MAX, OVERHEAD_SHARE, PARAMS_PER_CHAR,
+  CANDIDATE_WIDTHS, CHARS_PER_PARAM, CHARS_PER_PARAM_SMALL_MODEL, DROPOUT_FROM_PARAMS_PER_CHAR, LARGE_MODEL_FROM_PASSES, LONG_BUDGET_PASSES, LARGE_MODEL_PARAMS_PER_CHAR, DROPOUT_FROM_PASSES, DROPOUT_MAX, OVERHEAD_SHARE, PARAMS_PER_CHAR,
   LR_FULL_STEPS, PROBE_MAX_MS, PROBE_MIN_MS, SIZED_BATCH, SIZED_SEQ, charsPerParamFor, dropoutFor, lrFor, lrForWidth, parameterCount, probeMsFor, sizeRun, type SizedConfig, type SizingInput,
 } from '../../src/train/sizing.js';
 import { Model } from '../../src/nn/model.js';
@@ -24,8 +24,8 @@ describe('sizing rule', () => {
   });
 
   it('picks the widest model the budget can train on enough characters per parameter', async () => {
-    // a text far larger than any candidate: every one is small for it
-    const K = CHARS_PER_PARAM_SMALL_MODEL;
+    // a text far larger than the budget: not a long budget for it, so 4 per parameter
+    const K = CHARS_PER_PARAM;
     for (const [i, h] of CANDIDATE_WIDTHS.entries()) {
       const next = CANDIDATE_WIDTHS[i + 1];
       // just enough for h, not enough for the next width
@@ -37,23 +37,35 @@ describe('sizing rule', () => {
     }
   });
 
-  it('a model small for its text needs more chars per parameter than one large for it that sees it 3 times', async () => {
+  it('in a budget long for the text a model small for it needs more chars per parameter than one large for it that sees it 3 times', async () => {
     expect(CHARS_PER_PARAM_SMALL_MODEL).toBeGreaterThan(CHARS_PER_PARAM);
     const N = 1e6;
     const small = LARGE_MODEL_PARAMS_PER_CHAR * N * 0.99;
     const large = LARGE_MODEL_PARAMS_PER_CHAR * N;
-    expect(charsPerParamFor(small, N, 100 * N)).toBe(CHARS_PER_PARAM_SMALL_MODEL);
-    expect(charsPerParamFor(large, N, LARGE_MODEL_FROM_PASSES * N)).toBe(CHARS_PER_PARAM);
+    const longBudget = 100 * N; // what the narrowest trains on
+    expect(charsPerParamFor(small, N, 100 * N, longBudget)).toBe(CHARS_PER_PARAM_SMALL_MODEL);
+    expect(charsPerParamFor(large, N, LARGE_MODEL_FROM_PASSES * N, longBudget)).toBe(CHARS_PER_PARAM);
     // large for the text, but it sees it too few times to be limited by it
-    expect(charsPerParamFor(large, N, LARGE_MODEL_FROM_PASSES * N * 0.99)).toBe(CHARS_PER_PARAM_SMALL_MODEL);
-    // by steps, on a text each candidate is small for: a budget that fed wider models at 4 per
-    // parameter feeds the narrowest, and the header says why the next one was not chosen
-    const chars = 1.05 * CHARS_PER_PARAM_SMALL_MODEL * P(CANDIDATE_WIDTHS[0]);
-    expect(chars).toBeGreaterThan(CHARS_PER_PARAM * P(CANDIDATE_WIDTHS[2]));
-    const s = await sizeRun(input({ trainChars: 1e9, budget: { steps: stepsFor(chars) } }));
-    expect(s.config.hidden).toBe(CANDIDATE_WIDTHS[0]);
-    expect(s.candidates[0].rejected).toBeNull();
-    expect(s.reasons[0]).toMatch(new RegExp(`not: .* needs .* \\(${CHARS_PER_PARAM_SMALL_MODEL} per parameter at 0\\.00 parameters per char of text and 0\\.0 passes\\)`));
+    expect(charsPerParamFor(large, N, LARGE_MODEL_FROM_PASSES * N * 0.99, longBudget)).toBe(CHARS_PER_PARAM_SMALL_MODEL);
+    // a long budget (the narrowest sees the text LONG_BUDGET_PASSES times) is needed too
+    expect(charsPerParamFor(small, N, 100 * N, (LONG_BUDGET_PASSES - 1) * N)).toBe(CHARS_PER_PARAM);
+    expect(charsPerParamFor(small, N, 100 * N, LONG_BUDGET_PASSES * N)).toBe(CHARS_PER_PARAM_SMALL_MODEL);
+    // by steps, on a text every candidate is small for (2×512: 0.46 parameters per char)
+    const widest = CANDIDATE_WIDTHS[CANDIDATE_WIDTHS.length - 1];
+    const T = P(widest) / 0.46;
+    const steps = stepsFor(LONG_BUDGET_PASSES * T * 1.03);
+    const chars = steps * SIZED_BATCH * SIZED_SEQ;
+    expect(chars).toBeGreaterThan(CHARS_PER_PARAM * P(widest));
+    // a budget long for it: the widest with 60 per parameter, and the header says why the next was not chosen
+    const long = await sizeRun(input({ trainChars: T, budget: { steps } }));
+    const pick = long.candidates.find((c) => c.rejected === null)!;
+    expect(pick.hidden).toBeLessThan(widest);
+    expect(chars).toBeGreaterThanOrEqual(CHARS_PER_PARAM_SMALL_MODEL * pick.parameters);
+    const next = long.candidates[long.candidates.indexOf(pick) + 1];
+    expect(chars).toBeLessThan(CHARS_PER_PARAM_SMALL_MODEL * next.parameters);
+    expect(long.reasons[0]).toMatch(new RegExp(`not: .* needs .* \\(${CHARS_PER_PARAM_SMALL_MODEL} per parameter at 0\\.\\d+ parameters per char of text and 10\\.\\d passes\\)`));
+    // the same budget on a text 15% longer is not long for it: the widest, at 4 per parameter
+    expect((await sizeRun(input({ trainChars: T * 1.15, budget: { steps } }))).config.hidden).toBe(widest);
   });
 
   it('JavaScript at 15 minutes on one core: 2×128 at a long run\'s rate, not the 2×256 that lost to the old defaults; tinyshakespeare keeps its models', async () => {
@@ -72,8 +84,11 @@ describe('sizing rule', () => {
     expect(js.config.lr).toBeCloseTo((lrForWidth(128) * LR_FULL_STEPS) / steps, 5);
     expect(js.reasons[0]).toMatch(new RegExp(`^2×128: .*; 2×192 not: .* \\(${CHARS_PER_PARAM_SMALL_MODEL} per parameter at 0\\.15 parameters per char of text`));
     expect(js.reasons.join('\n')).toMatch(/lr 0\.00218: 0\.006 for width 128 × 6000 \/ ~17k steps/);
-    // at 5 minutes the same model, at its width's rate
-    expect((await sized(143, 2_699_957, 300_000, one)).config).toMatchObject({ hidden: 128, lr: lrForWidth(128) });
+    // at 5 minutes the narrowest sees the text 4 times, not a long budget: 2×256 as before
+    expect((await sized(143, 2_699_957, 300_000, one)).config).toMatchObject({ hidden: 256, lr: lrForWidth(256) });
+    // fortunes (2.3M chars, 113 symbols) likewise
+    expect((await sized(113, 2_318_000, 900_000, one)).config.hidden).toBe(128);
+    expect((await sized(113, 2_318_000, 300_000, one)).config.hidden).toBe(256);
     // tinyshakespeare (1.0M chars, 65 symbols): the models that met its targets stay, at their rates
     expect((await sized(65, 1_003_854, 300_000, one)).config).toMatchObject({ hidden: 256, lr: lrForWidth(256) });
     expect((await sized(65, 1_003_854, 900_000, two)).config).toMatchObject({ hidden: 384, dropout: 0.1, lr: lrForWidth(384) });
