@@ -29,9 +29,8 @@
 //               then rising with the passes (a large model that sees the text many times
 //               memorises it), up to DROPOUT_MAX
 //   lr        = by width (lrForWidth): far above the old default 2e-3, which left short
-//               runs far from where they could get; for a run of more than LR_FULL_STEPS
-//               steps (C / (B × T)) that rate × LR_FULL_STEPS / steps (lrFor); cosine to a
-//               tenth over the budget, warm-up SIZED_WARMUP steps or 5% of a time budget
+//               runs far from where they could get; cosine to a tenth over the budget,
+//               warm-up SIZED_WARMUP steps or 5% of a time budget
 //
 // The user's flags win: a field the user set is kept, and the rule fills the rest around
 // it (a given --hidden fixes the width; --dropout fixes the dropout).
@@ -188,20 +187,6 @@ export function charsPerParamFor(params: number, trainChars: number, chars: numb
 /** The peak learning rate (Adam, cosine) for a model of this width. */
 export function lrForWidth(hidden: number): number {
   return hidden <= 192 ? 6e-3 : hidden <= 256 ? 5e-3 : 4e-3;
-}
-/**
- * Up to this many steps a run peaks at lrForWidth; a longer one at that rate × LR_FULL_STEPS
- * / steps. The width's rate was fitted on runs of 400 to 5,400 steps. On JavaScript at 15
- * minutes on one core, at 6e-3, a 2×192 GRU's training loss rose from 1.39 at step 2,000 to
- * 1.55 at step 5,100 (best validation 1.630), and a 2×128 over 20,000 steps reached 1.4785
- * (train 1.14) where the old defaults' 2×128 LSTM at 2e-3 over 13,400 steps reached 1.4661
- * (train 1.01).
- */
-export const LR_FULL_STEPS = 6000;
-/** The peak learning rate for a model of this width trained for about `steps` steps (3 significant digits). */
-export function lrFor(hidden: number, steps: number): number {
-  const lr = lrForWidth(hidden) * Math.min(1, LR_FULL_STEPS / Math.max(1, steps));
-  return Number(lr.toPrecision(3));
 }
 /** Share of a time budget assumed lost to validation and checkpoints. */
 export const OVERHEAD_SHARE = 0.06;
@@ -372,13 +357,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
         : dropoutFor(passes, paramsPerChar) > 0 ? `no dropout: it would slow the model down to fewer than ${DROPOUT_FROM_PASSES} passes over the text`
           : `no dropout: ${passes.toFixed(1)} passes over the text (dropout pays from ${DROPOUT_FROM_PASSES})`);
   }
-  const steps = C / (batch * seq);
-  const lr = fixed.lr ?? lrFor(pick.hidden, steps);
-  if (fixed.lr === undefined) {
-    const over = budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps';
-    reasons.push(lr < lrForWidth(pick.hidden)
-      ? `lr ${lr}: ${lrForWidth(pick.hidden)} for width ${pick.hidden} × ${LR_FULL_STEPS} / ~${k(steps)} steps (a long run learns less from a high rate), cosine to a tenth over the ${over}`
-      : `lr ${lr} for width ${pick.hidden}, cosine to a tenth over the ${over}`);
-  }
+  const lr = fixed.lr ?? lrForWidth(pick.hidden);
+  if (fixed.lr === undefined) reasons.push(`lr ${lr} for width ${pick.hidden}, cosine to a tenth over the ${budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps'}`);
   return { config: { ...base, hidden: pick.hidden, dropout, lr }, candidates, reasons };
 }
