@@ -62,6 +62,35 @@ static void kernel(long kc, const float *a, long rsa, long csa, const float *b, 
 #undef ROW
     return;
   }
+  if (m == MR && n == NR && rsc == 1 && !accumulate) {
+    /* the swapped path's transposed tile: column j of the tile is 6 contiguous floats at
+     * c + j·csc. Transposed in registers (the same values, stored differently): 16
+     * shuffles and 16 stores per 8 columns instead of 48 scalar stores. */
+#define COLS8(r0, r1, r2, r3, r4, r5, base) do { \
+      const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1); \
+      const __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3); \
+      const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5); \
+      /* s_q: rows 0–3 of columns q (low half) and q + 4 (high half) */ \
+      const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE); \
+      const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE); \
+      /* rows 4–5: columns 0, 1, 4, 5 in t4, columns 2, 3, 6, 7 in t5, two floats each */ \
+      const __m128 u4 = _mm256_castps256_ps128(t4), v4 = _mm256_extractf128_ps(t4, 1); \
+      const __m128 u5 = _mm256_castps256_ps128(t5), v5 = _mm256_extractf128_ps(t5, 1); \
+      float *p = c + (base) * csc; \
+      _mm_storeu_ps(p, _mm256_castps256_ps128(s0)); _mm_storel_pi((__m64 *)(p + 4), u4); p += csc; \
+      _mm_storeu_ps(p, _mm256_castps256_ps128(s1)); _mm_storeh_pi((__m64 *)(p + 4), u4); p += csc; \
+      _mm_storeu_ps(p, _mm256_castps256_ps128(s2)); _mm_storel_pi((__m64 *)(p + 4), u5); p += csc; \
+      _mm_storeu_ps(p, _mm256_castps256_ps128(s3)); _mm_storeh_pi((__m64 *)(p + 4), u5); p += csc; \
+      _mm_storeu_ps(p, _mm256_extractf128_ps(s0, 1)); _mm_storel_pi((__m64 *)(p + 4), v4); p += csc; \
+      _mm_storeu_ps(p, _mm256_extractf128_ps(s1, 1)); _mm_storeh_pi((__m64 *)(p + 4), v4); p += csc; \
+      _mm_storeu_ps(p, _mm256_extractf128_ps(s2, 1)); _mm_storel_pi((__m64 *)(p + 4), v5); p += csc; \
+      _mm_storeu_ps(p, _mm256_extractf128_ps(s3, 1)); _mm_storeh_pi((__m64 *)(p + 4), v5); \
+    } while (0)
+    COLS8(c00, c10, c20, c30, c40, c50, 0);
+    COLS8(c01, c11, c21, c31, c41, c51, 8);
+#undef COLS8
+    return;
+  }
   float t[MR * NR];
   _mm256_storeu_ps(t + 0, c00); _mm256_storeu_ps(t + 8, c01);
   _mm256_storeu_ps(t + 16, c10); _mm256_storeu_ps(t + 24, c11);
