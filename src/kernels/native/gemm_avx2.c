@@ -105,6 +105,50 @@ static void kernel(long kc, const float *a, long rsa, long csa, const float *b, 
     }
 }
 
+/* The last panel of a product whose rows leave 1 or 2 over (M = 32: five 6-row panels and
+ * 2 rows; the sweep's backward and S's per-step products): two rows across two strips,
+ * 32 columns, in 8 accumulators, where the 6×16 kernel would run a whole tile on 4 zero
+ * rows once per strip. The same multiply-adds per element (k in order from 0, then one
+ * add into C when accumulating) as kernel(), so the same results. Strip 0 is b0 (columns
+ * 0–15), strip 1 is b1 (columns 16 to n − 1); rows a and a + rsa (the second may be a
+ * zero row of a packed panel), m ≤ 2, 16 < n ≤ 32, C with unit column stride. */
+#define EDGE_ROWS 2
+static void edge_kernel(long kc, const float *a, long rsa, long csa, const float *b0, long rsb0, const float *b1,
+                        long rsb1, float *c, long rsc, int m, int n, int accumulate) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  const float *a0 = a, *a1 = a + rsa;
+#pragma GCC unroll 4
+  for (long k = 0; k < kc; k++) {
+    const __m256 p0 = _mm256_loadu_ps(b0), p1 = _mm256_loadu_ps(b0 + 8);
+    const __m256 q0 = _mm256_loadu_ps(b1), q1 = _mm256_loadu_ps(b1 + 8);
+    const long o = k * csa;
+    __m256 x = _mm256_broadcast_ss(a0 + o);
+    c00 = _mm256_fmadd_ps(x, p0, c00); c01 = _mm256_fmadd_ps(x, p1, c01);
+    c02 = _mm256_fmadd_ps(x, q0, c02); c03 = _mm256_fmadd_ps(x, q1, c03);
+    x = _mm256_broadcast_ss(a1 + o);
+    c10 = _mm256_fmadd_ps(x, p0, c10); c11 = _mm256_fmadd_ps(x, p1, c11);
+    c12 = _mm256_fmadd_ps(x, q0, c12); c13 = _mm256_fmadd_ps(x, q1, c13);
+    b0 += rsb0;
+    b1 += rsb1;
+  }
+  float t[EDGE_ROWS * 2 * NR];
+  _mm256_storeu_ps(t + 0, c00); _mm256_storeu_ps(t + 8, c01); _mm256_storeu_ps(t + 16, c02); _mm256_storeu_ps(t + 24, c03);
+  _mm256_storeu_ps(t + 32, c10); _mm256_storeu_ps(t + 40, c11); _mm256_storeu_ps(t + 48, c12); _mm256_storeu_ps(t + 56, c13);
+  for (int i = 0; i < m; i++) {
+    float *p = c + i * rsc;
+    const float *r = t + i * 2 * NR;
+    if (n == 2 * NR) {
+      for (int v = 0; v < 2 * NR; v += 8) {
+        __m256 x = _mm256_loadu_ps(r + v);
+        if (accumulate) x = _mm256_add_ps(x, _mm256_loadu_ps(p + v));
+        _mm256_storeu_ps(p + v, x);
+      }
+    } else {
+      for (int j = 0; j < n; j++) p[j] = accumulate ? p[j] + r[j] : r[j];
+    }
+  }
+}
+
 #include "gemm_driver.h"
 
 #if defined(__clang__)

@@ -7,6 +7,13 @@
  * which computes the MR×NR tile  t[i][j] = Σ_k a[i·rsa + k·csa] · b[k·rsb + j]  (k in order,
  * one multiply-add per k) and writes c[i·rsc + j·csc] = t (accumulate = 0) or += t, for
  * i < m, j < n. A full tile with csc = 1 goes straight to C; the rest through a buffer.
+ * It may also define EDGE_ROWS and
+ *
+ *   static void edge_kernel(long kc, const float *a, long rsa, long csa, const float *b0, long rsb0,
+ *                           const float *b1, long rsb1, float *c, long rsc, int m, int n, int accumulate);
+ *
+ * the same sums for a last panel of m ≤ EDGE_ROWS rows across two strips at once (b0 the
+ * first NR columns, b1 the rest, n ≤ 2·NR; csc = 1), which normal mode then uses there.
  *
  * Normal mode (BLIS order): for each NC-wide column block and KC-deep slice, op(B) is
  * packed into NR-wide strips (one strip, KC×NR, stays in L1 while every row panel of the
@@ -130,6 +137,21 @@ static void normal_block(const rnn_gemm_args *g, long m0, long m1, long n0, long
           for (long ir = 0; ir < mc; ir += MR) {
             const int mr = (int)min_l(MR, mc - ir);
             float *c = g->C + (ic + ir) * g->ldc + jc + jr;
+#ifdef EDGE_ROWS
+            /* a last panel of at most EDGE_ROWS rows: both strips of a pair at once (the
+             * first of the pair does it, the second skips it); a last unpaired strip
+             * keeps the kernel */
+            if (mr <= EDGE_ROWS && (jr / NR) % 2 == 1) continue;
+            if (mr <= EDGE_ROWS && jr + NR < nc) {
+              const long j2 = jr + NR;
+              const float *b2 = j2 < full ? g->B + pc * g->ldb + jc + j2 : bp + ((j2 - full) / NR) * kc * NR;
+              const long rsb2 = j2 < full ? g->ldb : NR;
+              const int n2 = nr + (int)min_l(NR, nc - j2);
+              /* (a partial panel is always packed: its zero rows are there to read) */
+              edge_kernel(kc, ap + ((ir - afull) / MR) * kc * MR, 1, MR, b, rsb, b2, rsb2, c, g->ldc, mr, n2, accumulate);
+              continue;
+            }
+#endif
             if (ir < afull) kernel(kc, g->A + (ic + ir) * g->lda + pc, g->lda, 1, b, rsb, c, g->ldc, 1, mr, nr, accumulate);
             else kernel(kc, ap + ((ir - afull) / MR) * kc * MR, 1, MR, b, rsb, c, g->ldc, 1, mr, nr, accumulate);
           }
