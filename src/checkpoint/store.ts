@@ -6,6 +6,11 @@
 // Tensors
 //   embed.weight, rnn.weight_ih_l{k}, …, head.weight, head.bias     the network (F32, PyTorch names)
 //   optim.{m,v}.<param name>                                         optimizer moments (F32)
+//   optim.ema.<param name>       the average of the weights (src/train/average.ts), when the
+//                                run keeps one and the file's model is the trained weights
+//   optim.trained.<param name>   the trained weights, when the file's model is their average
+//                                (metadata weights = "average"): the file samples with the
+//                                weights that scored and still resumes exactly
 //   state.*                                                          the task's run state (the LM's
 //                                                                    carried state.h_l{k}, state.c_l{k} [B,H])
 // Metadata (all values are strings; JSON where structured)
@@ -14,7 +19,8 @@
 //   (TrainProgress), optimizer ({ name, t }), corpus (the training text's fingerprint:
 //   { path, bytes, crc32 }, src/train/fingerprint.ts; absent in older files), step, val_loss, best_val_loss, best_step
 //   (plain numbers, "" when unknown: what the file holds at a glance for any safetensors
-//   reader)
+//   reader), weights ("average" when the network's tensors are the average of the weights;
+//   absent: the trained weights)
 // Fields added to TrainConfig/TrainProgress after version 1 was first written (dropout,
 // dropoutRng, lrScale, …) are optional on reading and take their neutral values.
 import { closeSync, fstatSync, openSync, readSync, statSync, promises as fsp } from 'node:fs';
@@ -91,10 +97,15 @@ export function encodeCheckpoint(header: CheckpointHeader, state: RunState): Uin
   }
   const layout = new ParamLayout([...header.specs]);
   const tensors: TensorIn[] = [];
+  // the network's tensors are the weights the file presents as its model; the other set of
+  // the two (when the run averages) goes with the optimizer's state
+  const averageIsModel = state.model === 'average' && Boolean(state.average);
+  const model = averageIsModel ? state.average! : state.params;
   for (const spec of layout.specs) {
-    tensors.push({ name: spec.name, shape: spec.shape, data: layout.view(state.params, spec.name) as Float32Array });
+    tensors.push({ name: spec.name, shape: spec.shape, data: layout.view(model, spec.name) as Float32Array });
   }
-  for (const [kind, buf] of Object.entries(state.moments)) {
+  const extra: [string, Float32Array][] = state.average ? [[averageIsModel ? 'trained' : 'ema', averageIsModel ? state.params : state.average]] : [];
+  for (const [kind, buf] of [...Object.entries(state.moments), ...extra]) {
     for (const spec of layout.specs) {
       tensors.push({ name: `optim.${kind}.${spec.name}`, shape: spec.shape, data: layout.view(buf, spec.name) as Float32Array });
     }
@@ -113,6 +124,7 @@ export function encodeCheckpoint(header: CheckpointHeader, state: RunState): Uin
     progress: JSON.stringify(state.progress),
     optimizer: JSON.stringify({ name: header.optimizer, t: state.progress.optimizerSteps }),
     ...(header.corpus ? { corpus: JSON.stringify(header.corpus) } : {}),
+    ...(averageIsModel ? { weights: 'average' } : {}),
     ...statusMetadata(state.progress),
   }, { checksum: true, headTensors: layout.specs.length });
 }
@@ -404,6 +416,8 @@ function completeCheckpoint(
     train.embedDropout ??= 0;
     train.recurrentDropout ??= 0;
     train.weightDecay ??= 0;
+    train.ema ??= 0;
+    train.emaHalfLife ??= 0;
     if (!progress || typeof progress !== 'object' || !Number.isSafeInteger(progress.step) || !Array.isArray(progress.rng)) {
       throw new CheckpointError(file, 'metadata "progress" is invalid');
     }
@@ -425,7 +439,19 @@ function completeCheckpoint(
     for (const kind of opts.weightsOnly ? [] : ['m', 'v']) {
       if (infos.has(`optim.${kind}.${specs[0]!.name}`)) moments[kind] = flat((name) => take(`optim.${kind}.${name}`, layout.spec(name).shape));
     }
-    if (!opts.weightsOnly) state = { params: flat((name) => params.get(name)!), moments, progress, task: taskState };
+    // the network's tensors are the average of the weights (and optim.trained.* the trained
+    // ones), or the trained weights (and optim.ema.* their average, when the run keeps one)
+    const weights = metadata.weights;
+    if (weights !== undefined && weights !== 'average') throw new CheckpointError(file, `metadata "weights" is ${JSON.stringify(weights)}, not "average"; the file is damaged`);
+    const other = (kind: string) => flat((name) => take(`optim.${kind}.${name}`, layout.spec(name).shape));
+    if (!opts.weightsOnly) {
+      const model = flat((name) => params.get(name)!);
+      if (weights === 'average') state = { params: other('trained'), moments, progress, task: taskState, average: model, model: 'average' };
+      else {
+        const average = infos.has(`optim.ema.${specs[0]!.name}`) ? other('ema') : null;
+        state = { params: model, moments, progress, task: taskState, ...(average ? { average } : {}) };
+      }
+    }
   }
   return { file, task: taskName, meta, model: meta.model, vocab: meta.vocab, params, train, progress, optimizer, corpus, state } as Checkpoint;
 }

@@ -56,3 +56,15 @@ export { formatDuration } from '../util/format.js';
 export function limitOption(flag: string, limit: Limit) {
   return limit.int ? intOption(flag, limit.min, limit.max) : floatOption(flag, limit.min, limit.max, { minExclusive: limit.minExclusive ?? false });
 }
+
+/** --ema: "off" (or 0) → 0, else a decay per step > 0 and ≤ max. */
+export function emaOption(flag: string, max: number) {
+  return (value: string): number => {
+    if (value.trim() === 'off') return 0;
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > max) {
+      throw new UsageError(`${flag} must be off or a decay per step from 0 to ${max}, e.g. 0.999 (got ${JSON.stringify(value)})`);
+    }
+    return n;
+  };
+}

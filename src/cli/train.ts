@@ -22,13 +22,15 @@ import { SCHEDULES } from '../train/schedule.js';
 import type { TrainEvent } from '../train/trainer.js';
 import { EXIT, UsageError } from '../util/errors.js';
 import { backendOption, jsonOption, noColorOption, plural, quietOption, readStdin, stdoutClosed, stdoutFailed, threadsOption, type BackendFlags } from './common.js';
-import { choiceOption, durationOption, floatOption, formatDuration, intOption, limitOption } from './options.js';
+import { describeAverage, averages } from '../train/average.js';
+import { EMA_MAX } from '../train/config.js';
+import { choiceOption, durationOption, emaOption, floatOption, formatDuration, intOption, limitOption } from './options.js';
 import { createProgress } from './ui/progress.js';
 import { withSpinner } from './ui/spinner.js';
 import { termInfo } from './ui/term.js';
 
 /** The run options as commander parses them: TrainConfig's fields (the limits optional, --time for timeMs). */
-type RunFlags = Omit<TrainConfig, 'task' | 'taskOptions' | 'evalTimes' | 'timeMs' | 'steps' | 'epochs' | 'evalWindows'>
+type RunFlags = Omit<TrainConfig, 'task' | 'taskOptions' | 'evalTimes' | 'timeMs' | 'steps' | 'epochs' | 'evalWindows' | 'emaHalfLife'>
   & Partial<Pick<TrainConfig, 'steps' | 'epochs' | 'evalWindows'>> & { time?: number };
 
 interface TrainFlags extends BackendFlags, RunFlags {
@@ -83,6 +85,7 @@ export function registerTrain(program: Command): void {
     .addOption(new Option('--embed-dropout <p>', 'language model: dropout on the character embedding, the first layer\'s input (0: off)').default(D.embedDropout).argParser(limitOption('--embed-dropout', L.embedDropout)))
     .addOption(new Option('--recurrent-dropout <p>', 'language model: variational dropout on each layer\'s recurrent input h(t-1), one mask per window for all its steps (0: off)').default(D.recurrentDropout).argParser(limitOption('--recurrent-dropout', L.recurrentDropout)))
     .addOption(new Option('--weight-decay <x>', 'decoupled weight decay (AdamW; --optim adam): every weight shrinks by lr × this per step (0: off)').default(D.weightDecay).argParser(limitOption('--weight-decay', L.weightDecay)))
+    .addOption(new Option('--ema <decay|off>', 'keep a moving average of the weights with this decay per step, scored beside them at every evaluation; the better is kept (off: none; default: a half-life of a share of the run for a sized run, none otherwise)').argParser(emaOption('--ema', EMA_MAX)))
     .addOption(new Option('--steps <n>', 'stop after this many steps (in total, counting a resumed run\'s earlier steps)').argParser(intOption('--steps', 1)))
     .addOption(new Option('--epochs <n>', `stop after this many passes over the text (default ${D.epochs} when no --steps or --time)`).argParser(floatOption('--epochs', 0, 1e6, { minExclusive: true })))
     .addOption(new Option('--time <duration>', 'stop after this much training time in total, e.g. 90s, 15m, 2h').argParser(durationOption('--time')))
@@ -239,6 +242,7 @@ async function runTrain(given: string | undefined, flags: TrainFlags, explicit: 
   say(c.dim(`optimizer: ${config.optim} lr ${config.lr}` +
     ` ${config.schedule}${config.schedule === 'cosine' ? ` (warm-up ${trainer.warmupSteps})` : config.schedule === 'step' ? ` (×${config.decay} every ${config.decayEvery})` : ''}` +
     `${config.weightDecay > 0 ? ` · weight decay ${config.weightDecay}` : ''} · clip ${config.clip}${describeDropout(config)} · ${describeKernels(kernels)}`));
+  if (averages(config)) say(c.dim(`${describeAverage(config)}: scored beside the trained weights at every evaluation; the better one is kept`));
   const limits = [
     total > 0 ? `${plural(total, 'step')}${config.epochs > 0 ? ` (${plural(config.epochs, 'epoch')})` : ''}` : '',
     config.timeMs > 0 ? `${formatDuration(config.timeMs)}${total === 0 && config.schedule === 'cosine' ? ' (cosine over the clock)' : ''}` : '',
@@ -293,7 +297,10 @@ async function runTrain(given: string | undefined, flags: TrainFlags, explicit: 
         lastVal = e.metrics ? task.formatMetrics(e.metrics) : 'n/a';
         const of = total > 0 ? `/${n(total)}` : '';
         const speed = lastStep ? ` · ${n(Math.round(lastStep.charsPerSec))} chars/s` : '';
-        view.log(`step ${n(e.step)}${of}: train ${session.size.unit === 'chars' ? '' : 'loss '}${trainLoss(e.train)} · val ${lastVal}${e.best ? c.green(' best') : ''}${speed} · ${formatDuration(e.elapsedMs)}`);
+        // a run that averages its weights: which of the two scored, and the other's loss
+        const other = e.weights === 'average' ? e.valTrained : e.valAverage;
+        const which = e.valAverage === null ? '' : c.dim(` (${e.weights}; ${e.weights === 'average' ? 'trained' : 'average'} ${other === null ? 'n/a' : other.toFixed(3)})`);
+        view.log(`step ${n(e.step)}${of}: train ${session.size.unit === 'chars' ? '' : 'loss '}${trainLoss(e.train)} · val ${lastVal}${which}${e.best ? c.green(' best') : ''}${speed} · ${formatDuration(e.elapsedMs)}`);
         break;
       }
       case 'checkpoint':

@@ -31,6 +31,13 @@ export interface TrainConfig {
   recurrentDropout: number;
   /** Decoupled weight decay λ (AdamW: every parameter shrinks by lr·λ per step; 0: plain Adam); --optim adam only. */
   weightDecay: number;
+  /**
+   * Keep an exponential moving average of the weights with this decay per step, scored beside
+   * the trained weights at every evaluation (src/train/average.ts; 0: off unless emaHalfLife).
+   */
+  ema: number;
+  /** ...or with a half-life of this share of the run's steps (the sizing rule's; 0: off). --ema wins. */
+  emaHalfLife: number;
   /** Stop after this many optimizer steps (0: no limit). */
   steps: number;
   /** Stop after this many passes over the training data (0: no limit). */
@@ -74,6 +81,8 @@ export const TRAIN_DEFAULTS = {
   embedDropout: 0,
   recurrentDropout: 0,
   weightDecay: 0,
+  ema: 0,
+  emaHalfLife: 0,
   seed: 1,
   valFrac: 0.05,
   evalEvery: 200,
@@ -103,6 +112,9 @@ export interface Limit {
   minExclusive?: boolean;
 }
 
+/** The largest --ema decay (1 would never move). */
+export const EMA_MAX = 0.999999;
+
 const int = (min: number, max = Number.MAX_SAFE_INTEGER): Limit => ({ int: true, min, max });
 const num = (min: number, max: number, minExclusive = false): Limit => ({ int: false, min, max, minExclusive });
 
@@ -113,7 +125,7 @@ const num = (min: number, max: number, minExclusive = false): Limit => ({ int: f
 export const TRAIN_LIMITS = {
   layers: int(1, 64), hidden: int(1, 8192), embed: int(1, 8192), batch: int(1, 4096), seq: int(1, 10000),
   lr: num(0, 10, true), clip: num(0, Infinity), warmup: int(0), decay: num(0, 1, true), decayEvery: int(1),
-  dropout: num(0, 0.9), embedDropout: num(0, 0.9), recurrentDropout: num(0, 0.9), weightDecay: num(0, 10), steps: int(0), epochs: num(0, 1e6), timeMs: num(0, Number.MAX_SAFE_INTEGER), seed: int(0, 2 ** 32 - 1),
+  dropout: num(0, 0.9), embedDropout: num(0, 0.9), recurrentDropout: num(0, 0.9), weightDecay: num(0, 10), ema: num(0, EMA_MAX), emaHalfLife: num(0, 1), steps: int(0), epochs: num(0, 1e6), timeMs: num(0, Number.MAX_SAFE_INTEGER), seed: int(0, 2 ** 32 - 1),
   valFrac: num(0, 0.5), evalEvery: int(0), evalWindows: int(0), patience: int(0),
 } as const satisfies Record<string, Limit>;
 
@@ -134,7 +146,7 @@ export function describeLimit(limit: Limit): string {
 }
 
 /** Fields a checkpoint written before they existed lacks (read as 0, their neutral value). */
-const OPTIONAL_IN_FILES = new Set(['evalWindows', 'timeMs', 'steps', 'epochs', 'patience', 'embedDropout', 'recurrentDropout', 'weightDecay']);
+const OPTIONAL_IN_FILES = new Set(['evalWindows', 'timeMs', 'steps', 'epochs', 'patience', 'embedDropout', 'recurrentDropout', 'weightDecay', 'ema', 'emaHalfLife']);
 
 /**
  * What is wrong with a TrainConfig read from a file (a damaged or hand-edited checkpoint),

@@ -48,13 +48,13 @@ export type TrainOptions = Partial<Omit<TrainConfig, 'task' | 'taskOptions'>> & 
 /** Options every task takes (TrainConfig fields); a task lists its others in Task.flags. */
 export const COMMON_TRAIN_FLAGS: readonly string[] = [
   'cell', 'layers', 'hidden', 'embed', 'batch', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay', 'decayEvery',
-  'dropout', 'weightDecay', 'steps', 'epochs', 'timeMs', 'seed', 'valFrac', 'evalEvery', 'patience',
+  'dropout', 'weightDecay', 'ema', 'steps', 'epochs', 'timeMs', 'seed', 'valFrac', 'evalEvery', 'patience',
 ];
 
 /** Options that shape the model or the optimisation: a resumed run keeps its saved values. */
 const KEPT_ON_RESUME: readonly string[] = [
   'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay',
-  'decayEvery', 'dropout', 'embedDropout', 'recurrentDropout', 'weightDecay', 'seed', 'valFrac',
+  'decayEvery', 'dropout', 'embedDropout', 'recurrentDropout', 'weightDecay', 'ema', 'seed', 'valFrac',
 ];
 /** Options a resumed run may change: they decide when to evaluate and stop, not the updates. */
 const CHANGEABLE_ON_RESUME = ['evalEvery', 'evalWindows', 'patience'] as const;
@@ -311,11 +311,11 @@ async function sizeLanguageModel(
     return (chars * 1000) / (performance.now() - t0);
   };
   const sizing = await sizeRun(
-    { cell: config.cell, vocab, trainChars, budget: { timeMs: config.timeMs, steps: config.steps, epochs: config.epochs }, fixed },
+    { cell: config.cell, vocab, trainChars, budget: { timeMs: config.timeMs, steps: config.steps, epochs: config.epochs }, fixed, emaGiven: options.ema !== undefined },
     measure,
   );
   if (options.cell === undefined) sizing.reasons.push(SIZED_CELL_REASON);
-  return { sizing, config: { ...config, ...sizing.config } };
+  return { sizing, config: { ...config, ...sizing.config, ...(options.ema === undefined ? { emaHalfLife: sizing.emaHalfLife } : {}) } };
 }
 
 /** A resumed run must have steps or time left. */

@@ -66,6 +66,8 @@ export interface SizingInput {
   budget: SizingBudget;
   /** Fields the user set; they are kept as given. */
   fixed: Partial<SizedConfig>;
+  /** The user gave --ema (then the run averages as they said, not as the rule would). */
+  emaGiven?: boolean;
 }
 
 /** One candidate the rule looked at. */
@@ -85,6 +87,8 @@ export interface CandidateReport {
 
 export interface Sizing {
   config: SizedConfig;
+  /** The half-life of the average of the weights, as a share of the run (TrainConfig.emaHalfLife; 0: none). */
+  emaHalfLife: number;
   candidates: CandidateReport[];
   /** One line per decision, for the header and --json. */
   reasons: string[];
@@ -171,6 +175,11 @@ export const DROPOUT_KNEE = 0.15;
 export const DROPOUT_FULL_PASSES = 200;
 export const DROPOUT_MAX = 0.3;
 export const SIZED_WARMUP = 20;
+/**
+ * A sized run keeps a moving average of its weights with a half-life of this share of its
+ * steps (src/train/average.ts), scored beside the trained weights at every evaluation.
+ */
+export const SIZED_EMA_HALF_LIFE = 0.05;
 
 /**
  * Training characters per parameter a candidate of `params` parameters needs if it trains
@@ -359,5 +368,7 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
   }
   const lr = fixed.lr ?? lrForWidth(pick.hidden);
   if (fixed.lr === undefined) reasons.push(`lr ${lr} for width ${pick.hidden}, cosine to a tenth over the ${budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps'}`);
-  return { config: { ...base, hidden: pick.hidden, dropout, lr }, candidates, reasons };
+  const emaHalfLife = input.emaGiven ? 0 : SIZED_EMA_HALF_LIFE;
+  if (emaHalfLife > 0) reasons.push(`average of the weights, half-life ${emaHalfLife * 100}% of the run, scored beside them (the better one is kept)`);
+  return { config: { ...base, hidden: pick.hidden, dropout, lr }, emaHalfLife, candidates, reasons };
 }

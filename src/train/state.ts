@@ -9,6 +9,8 @@
 //              history and the best so far (TrainProgress)
 //   task       the task's own state tensors by name (the LM's carried hidden state
 //              state.h_l{k} [B,H], state.c_l{k}); empty for tasks with independent batches
+//   average    the moving average of the weights, when the run keeps one (average.ts),
+//              and which of the two the checkpoint presents as its model
 //
 // A run of 2N steps and a run stopped after N steps and resumed from this value for N
 // more make bitwise the same updates.
@@ -22,6 +24,9 @@ export interface HistoryPoint {
   val: number | null;
   /** All validation metrics of the task (absent in checkpoints written before tasks existed). */
   metrics?: Metrics | null;
+  /** A run that averages its weights: the loss of each of the two (val is the better one's). */
+  valTrained?: number | null;
+  valAverage?: number | null;
 }
 
 /** Everything besides the tensors that a run needs to continue exactly where it stopped. */
@@ -49,6 +54,8 @@ export interface TrainProgress {
   /** Training loss summed over the steps since the last history point, and their count. */
   lossSum: number;
   lossCount: number;
+  /** Updates folded into the average of the weights so far (absent in older checkpoints: 0). */
+  averaged?: number;
 }
 
 /** The most evaluations a run's history holds; past it, older points are merged in pairs (boundHistory). */
@@ -93,6 +100,13 @@ export interface RunState {
   moments: Record<string, Float32Array>;
   progress: TrainProgress;
   task: Record<string, Float32Array>;
+  /** The average of the weights (src/train/average.ts), same layout as params; absent when the run keeps none. */
+  average?: Float32Array | null;
+  /**
+   * Which of the two a checkpoint of this state presents as its model (what `rnn sample`
+   * uses): the average when it scored better at the evaluation the state was saved after.
+   */
+  model?: 'trained' | 'average';
 }
 
 /** True when no value is NaN or ±∞ (v − v is 0 exactly for finite v). The one finite check of weights. */
@@ -105,14 +119,17 @@ export function allFinite(x: ArrayLike<number>): boolean {
 }
 
 /** True when the weights and the optimizer moments of a run state are all finite. */
-export function stateIsFinite(s: { params: ArrayLike<number>; moments: Record<string, ArrayLike<number>> }): boolean {
-  return allFinite(s.params) && Object.values(s.moments).every(allFinite);
+export function stateIsFinite(s: { params: ArrayLike<number>; moments: Record<string, ArrayLike<number>>; average?: ArrayLike<number> | null }): boolean {
+  return allFinite(s.params) && Object.values(s.moments).every(allFinite) && (!s.average || allFinite(s.average));
 }
 
 /** A deep copy (buffers copied, progress cloned). */
 export function copyState(s: RunState): RunState {
   const copyAll = (r: Record<string, Float32Array>) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v.slice()]));
-  return { params: s.params.slice(), moments: copyAll(s.moments), progress: structuredClone(s.progress), task: copyAll(s.task) };
+  return {
+    params: s.params.slice(), moments: copyAll(s.moments), progress: structuredClone(s.progress), task: copyAll(s.task),
+    ...(s.average ? { average: s.average.slice() } : {}), ...(s.model ? { model: s.model } : {}),
+  };
 }
 
 /**
@@ -125,6 +142,7 @@ export function progressProblem(p: Record<string, unknown>, maxRollbacks: number
   for (const key of ['step', 'cursor', 'optimizerSteps', 'bestStep', 'evalsSinceBest', 'scheduleTotal', 'lossCount']) {
     if (!count(p[key])) return `${key} is ${JSON.stringify(p[key] ?? null)}, not a whole number ≥ 0`;
   }
+  if (p.averaged !== undefined && !count(p.averaged)) return `averaged is ${JSON.stringify(p.averaged)}, not a whole number ≥ 0`;
   if (!(typeof p.elapsedMs === 'number' && Number.isFinite(p.elapsedMs) && p.elapsedMs >= 0)) return `elapsedMs is ${JSON.stringify(p.elapsedMs ?? null)}, not a time ≥ 0`;
   if (!(typeof p.lossSum === 'number' && Number.isFinite(p.lossSum))) return `lossSum is ${JSON.stringify(p.lossSum ?? null)}, not a finite number`;
   if (!(typeof p.lrScale === 'number' && p.lrScale > 0 && p.lrScale <= 1)) return `lrScale is ${JSON.stringify(p.lrScale ?? null)}, not a number > 0 and ≤ 1`;

@@ -6,7 +6,8 @@
 // Exact resume: everything that decides the next update is the run state (state.ts):
 // the weights, the optimizer moments, TrainProgress (step, data cursor, both RNG streams,
 // lr scale, schedule total, the partial training-loss sum) and the task's own state
-// tensors. Trainer.state() gives it and Trainer.setState() takes it; the rollback copy
+// tensors, and the average of the weights when the run keeps one (average.ts).
+// Trainer.state() gives it and Trainer.setState() takes it; the rollback copy
 // and the checkpoint file hold exactly that. A run of 2N steps and a run stopped after N
 // steps and resumed for N more make bitwise the same updates.
 import type { Kernels, Vec } from '../kernels/types.js';
@@ -15,6 +16,7 @@ import { DEFAULT_OPTIM, Optimizer } from '../nn/optim.js';
 import { isBetter, type Metrics, type Network, type Task, type TaskSession } from '../tasks/task.js';
 import { NonFiniteOutputError, TrainingError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { averageDecay, averages, foldIntoAverage, swapContents } from './average.js';
 import { MAX_ROLLBACKS, MIN_LR_FRAC, type TrainConfig } from './config.js';
 import { EVAL_SHARE, evalDue, learningRate } from './schedule.js';
 import { boundHistory, stateIsFinite, type RunState, type TrainProgress } from './state.js';
@@ -34,8 +36,12 @@ export type TrainEvent =
   | { type: 'step'; step: number; loss: number; bpc: number | null; gradNorm: number; lr: number; epoch: number; charsPerSec: number; elapsedMs: number }
   | {
     type: 'eval'; step: number; train: number; trainBpc: number | null; val: number | null; valBpc: number | null;
-    /** All validation metrics of the task (null without validation data). */
+    /** All validation metrics of the task (null without validation data), of the weights that scored better. */
     metrics: Metrics | null; best: boolean; bestVal: number | null; elapsedMs: number;
+    /** Which weights val and metrics are of: the trained ones, or their average (a run that keeps one). */
+    weights: 'trained' | 'average';
+    /** A run that averages its weights: the validation loss of each (null otherwise). */
+    valTrained: number | null; valAverage: number | null;
   }
   | { type: 'checkpoint'; step: number; kind: 'best' | 'last'; path: string; val: number | null }
   | { type: 'rollback'; step: number; to: number; loss: number; gradNorm: number; lrScale: number; rollbacks: number }
@@ -66,6 +72,8 @@ export class Trainer {
   /** The dropout mask stream, separate from `rng` so dropout does not disturb other draws. */
   readonly dropoutRng: Rng;
   progress: TrainProgress;
+  /** The moving average of the weights (average.ts), null when the run keeps none. Same layout as net.params. */
+  readonly average: Vec | null;
   private snapshot: RunState | null = null;
 
   /** Builds the optimizer and initialises the session's network from config.seed (setState() replaces both for a resume). */
@@ -79,8 +87,10 @@ export class Trainer {
     this.progress = {
       step: 0, cursor: 0, rng: this.rng.getState(), dropoutRng: this.dropoutRng.getState(), optimizerSteps: 0,
       history: [], bestVal: null, bestMetrics: null, bestStep: 0, evalsSinceBest: 0, elapsedMs: 0, scheduleTotal: 0, lrScale: 1,
-      rollbacks: 0, lossSum: 0, lossCount: 0,
+      rollbacks: 0, lossSum: 0, lossCount: 0, averaged: 0,
     };
+    // the average starts at the initial weights (its warm-up forgets them within tens of steps)
+    this.average = averages(config) ? this.net.params.slice() : null;
   }
 
   /** The network (an alias of net, as the language model's code calls it). */
@@ -125,6 +135,7 @@ export class Trainer {
       moments: Object.fromEntries([...this.optimizer.moments].map(([kind, v]) => [kind, f32(v)])),
       progress: structuredClone(this.progress),
       task: this.session.getState(),
+      ...(this.average ? { average: f32(this.average) } : {}),
     };
   }
 
@@ -142,6 +153,14 @@ export class Trainer {
     }
     this.session.setState(s.task);
     this.progress = { ...this.progress, ...structuredClone(s.progress) };
+    if (this.average) {
+      // a state without an average (a fine-tune of an older file) starts it at its weights
+      if (s.average) this.average.set(s.average);
+      else {
+        this.average.set(s.params);
+        this.progress.averaged = 0;
+      }
+    }
     this.session.cursor = this.progress.cursor;
     this.rng.setState(this.progress.rng);
     this.dropoutRng.setState(this.progress.dropoutRng);
@@ -182,6 +201,10 @@ export class Trainer {
     this.session.commit();
     const p = this.progress;
     p.step++;
+    if (this.average) {
+      foldIntoAverage(this.average, net.params, averageDecay(config, p.averaged ?? 0, this.plannedSteps()));
+      p.averaged = (p.averaged ?? 0) + 1;
+    }
     p.lossSum += loss;
     p.lossCount++;
     this.syncProgress();
@@ -200,14 +223,38 @@ export class Trainer {
     return r;
   }
 
-  /** The task's validation metrics, or null without validation data. */
+  /**
+   * Steps the run is planned for, S of average.ts: the planned steps, or for a run bounded by
+   * the clock the steps done over the share of the budget used (the smaller when both).
+   */
+  plannedSteps(): number {
+    const total = this.totalSteps;
+    const share = this.timeFraction;
+    const byClock = share !== null && share > 0 ? this.progress.step / share : Infinity;
+    return total > 0 ? Math.min(total, byClock) : byClock;
+  }
+
+  /** The task's validation metrics of the trained weights, or null without validation data. */
   evaluate(): Metrics | null {
     return this.session.evaluate();
   }
 
-  /** True when every parameter and optimizer moment is finite (checked before every save). */
+  /** The validation metrics of the average of the weights (null without an average or validation data). */
+  evaluateAverage(): Metrics | null {
+    const { average } = this;
+    if (!average) return null;
+    // scored in the network's own buffer: the average goes in, the trained weights come back
+    swapContents(average, this.net.params);
+    try {
+      return this.session.evaluate();
+    } finally {
+      swapContents(average, this.net.params);
+    }
+  }
+
+  /** True when every parameter, optimizer moment and average weight is finite (checked before every save). */
   isFinite(): boolean {
-    return stateIsFinite({ params: this.net.params, moments: Object.fromEntries(this.optimizer.moments) });
+    return stateIsFinite({ params: this.net.params, moments: Object.fromEntries(this.optimizer.moments), average: this.average });
   }
 
   async run(hooks: TrainHooks): Promise<StopReason> {
@@ -272,24 +319,32 @@ export class Trainer {
     /** Validates, records history, saves best and last; false when the model turned out to have diverged. */
     const doEval = async (): Promise<boolean> => {
       const p = this.progress;
-      let metrics: Metrics | null;
+      let trained: Metrics | null;
+      let average: Metrics | null = null;
       try {
-        metrics = this.evaluate();
+        trained = this.evaluate();
+        if (trained) average = this.evaluateAverage();
       } catch (e) {
         // a task whose evaluation refuses non-finite outputs: the model diverged
         if (!(e instanceof NonFiniteOutputError)) throw e;
         diverged(p.step, Number.NaN, Number.NaN);
         return false;
       }
-      const val = metrics ? (metrics.loss ?? null) : null;
-      if (!this.isFinite() || (metrics !== null && !Object.values(metrics).every(Number.isFinite))) {
-        diverged(p.step, val ?? Number.NaN, Number.NaN);
+      const finite = (m: Metrics | null) => m === null || Object.values(m).every(Number.isFinite);
+      if (!this.isFinite() || !finite(trained) || !finite(average)) {
+        diverged(p.step, trained?.loss ?? Number.NaN, Number.NaN);
         return false;
       }
+      // the better of the two weights is what this evaluation reports and its checkpoints hold
+      const useAverage = average !== null && trained !== null && isBetter(task, average, trained);
+      const metrics = useAverage ? average : trained;
+      const val = metrics ? (metrics.loss ?? null) : null;
+      const valTrained = average ? (trained?.loss ?? null) : null;
+      const valAverage = average ? (average.loss ?? null) : null;
       const trainLoss = p.lossCount > 0 ? p.lossSum / p.lossCount : Number.NaN;
       p.lossSum = 0;
       p.lossCount = 0;
-      p.history.push({ step: p.step, train: trainLoss, val, metrics });
+      p.history.push({ step: p.step, train: trainLoss, val, metrics, ...(average ? { valTrained, valAverage } : {}) });
       boundHistory(p.history);
       // without validation data, the training loss stands in for "best"
       const scored: Metrics = metrics ?? { loss: trainLoss };
@@ -307,9 +362,10 @@ export class Trainer {
       p.elapsedMs = elapsed();
       hooks.onEvent({
         type: 'eval', step: p.step, train: trainLoss, trainBpc: perChar(session, trainLoss), val, valBpc: perChar(session, val),
-        metrics, best, bestVal: p.bestVal, elapsedMs: p.elapsedMs,
+        metrics, best, bestVal: p.bestVal, elapsedMs: p.elapsedMs, weights: useAverage ? 'average' : 'trained', valTrained, valAverage,
       });
       const state = this.state();
+      if (useAverage) state.model = 'average';
       if (best) await save('best', state);
       await save('last', state);
       savedAt = p.step;
