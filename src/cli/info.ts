@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { newestFile } from '../checkpoint/atomic.js';
 import { readCheckpoint, FORMAT_VERSION, type Checkpoint } from '../checkpoint/store.js';
 import { TASKS } from '../tasks/registry.js';
+import { averages, describeAverage } from '../train/average.js';
 import { RnnError } from '../util/errors.js';
 import { formatDuration } from './options.js';
 import { DataOut, jsonOption } from './common.js';
@@ -47,6 +48,8 @@ export function checkpointSummary(ckpt: Checkpoint) {
     parameters,
     ...(ckpt.task === 'classify' ? { classes: ckpt.meta.classes.map((label, k) => ({ label, count: ckpt.meta.counts[k]! })), maxLen: ckpt.meta.maxLen } : {}),
     train: ckpt.train,
+    /** Which weights the file's model is: the trained ones, or their moving average (src/train/average.ts). */
+    weights: ckpt.state?.model === 'average' ? 'average' : 'trained',
     corpus: ckpt.corpus,
     progress: p && {
       step: p.step,
@@ -125,6 +128,9 @@ async function runInfo(given: string | undefined, flags: InfoFlags): Promise<num
     const sched = t.schedule === 'cosine' ? `cosine (warm-up ${t.warmup})` : t.schedule === 'step' ? `step (×${t.decay} every ${t.decayEvery})` : t.schedule;
     const batch = ckpt.task === 'classify' ? `batch ${t.batch} · max-len ${ckpt.meta.maxLen}` : `batch ${t.batch}${ckpt.task === 'lm' ? ` × seq ${t.seq}` : ''}`;
     lines.push(`training    ${batch} · ${t.optim} lr ${t.lr} ${sched} ${t.weightDecay ? ` · weight decay ${t.weightDecay}` : ''} · clip ${t.clip} · dropout ${t.dropout ?? 0}${t.embedDropout ? ` · embed dropout ${t.embedDropout}` : ''}${t.recurrentDropout ? ` · recurrent dropout ${t.recurrentDropout}` : ''} · seed ${t.seed}`);
+    if (averages(t)) {
+      lines.push(`weights     ${ckpt.state?.model === 'average' ? `the ${describeAverage(t)}, which scored better than the trained weights` : `the trained weights (the run also keeps their ${describeAverage(t)})`}`);
+    }
     if (ckpt.corpus) lines.push(`corpus      ${ckpt.corpus.path === '-' ? 'stdin' : ckpt.corpus.path} (${n(ckpt.corpus.bytes)} bytes, CRC-32 ${ckpt.corpus.crc32.toString(16).padStart(8, '0')})`);
     const limits = [t.steps ? `${n(t.steps)} steps` : '', t.epochs ? `${t.epochs} epochs` : '', t.timeMs ? formatDuration(t.timeMs) : '', t.patience ? `patience ${t.patience}` : '']
       .filter(Boolean).join(', ');

@@ -48,6 +48,12 @@ describe('rnn train: the moving average of the weights', () => {
     const scored = await runCli(['eval', 'sail.txt', '-c', file, '--json'], { cwd });
     expect(scored.code, scored.stderr).toBe(0);
     expect(JSON.parse(scored.stdout).nats).toBeGreaterThan(0);
+    const info = await runCli(['info', file, '--json']);
+    const summary = JSON.parse(info.stdout);
+    const bestEval = evals.find((e) => e.step === summary.progress.bestStep);
+    expect(summary.weights).toBe(bestEval.weights);
+    const text = await runCli(['info', file]);
+    expect(text.stdout).toMatch(bestEval.weights === 'average' ? /^weights +the average of the weights \(EMA, half-life 5% of the run\), which scored better/m : /^weights +the trained weights \(the run also keeps their average/m);
     const sample = await runCli(['sample', '-c', file, '-n', '40', '--seed', '2']);
     expect(sample.code, sample.stderr).toBe(0);
     expect(sample.stdout.length).toBeGreaterThanOrEqual(40);
