@@ -151,7 +151,8 @@ export const CHARS_PER_PARAM_SMALL_MODEL = 60;
  * ...in a budget long for the text: one in which the narrowest candidate sees the text at
  * least this many times. On JavaScript at 5 minutes on one core (2×128: 5 passes) the
  * 2×256 at 6 chars per parameter reached 1.508 (exact 1.486) where the 2×128 at 70
- * reached 1.535 (1.520); at 15 minutes (2×128: 15 passes) the 2×128 was the better one.
+ * (peak lr 5.28e-3, the rate rule of that round, not 6e-3) reached 1.535 (1.520); at 15
+ * minutes (2×128: 15 passes) the 2×128 was the better one.
  */
 export const LONG_BUDGET_PASSES = 10;
 /** A candidate may have at most this many parameters per character of training text. */
