@@ -2,7 +2,8 @@
 // weights and scored beside them at every evaluation: the better of the two is what the
 // evaluation reports and what the checkpoints it writes present as their model.
 //
-//   w̄_0 = w_0                                  (the weights when averaging starts)
+//   w̄_0 = w_0                                  (the weights when averaging starts: the run's
+//                                              first, or a fine-tune's starting weights)
 //   w̄_t = β_t · w̄_{t−1} + (1 − β_t) · w_t      after every update t = 1, 2, …
 //       = w̄_{t−1} + (1 − β_t) · (w_t − w̄_{t−1})     (the form computed: no cancellation)
 //   β_t = min(β, (1 + t) / (10 + t))           the average's own warm-up: early on it follows

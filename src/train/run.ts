@@ -193,6 +193,7 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     if (req.fineTune) {
       // a loss on other text does not compare with the old run's best: the best starts afresh
       Object.assign(trainer.progress, { bestVal: null, bestMetrics: null, bestStep: 0, evalsSinceBest: 0 });
+      trainer.restartAverage();
     }
     const fineTuned = req.fineTune ?? false;
     return { task, session, trainer, config, header: checkpointHeader(trainer, corpus), resumed: true, ignored, sizing: null, input, fineTuned, notes };

@@ -167,6 +167,13 @@ export class Trainer {
     this.optimizer.t = this.progress.optimizerSteps;
   }
 
+  /** Starts the average of the weights afresh at the weights (a fine-tune: the old text's average does not apply). */
+  restartAverage(): void {
+    if (!this.average) return;
+    this.average.set(this.net.params);
+    this.progress.averaged = 0;
+  }
+
   private syncProgress(): void {
     this.progress.cursor = this.session.cursor;
     this.progress.rng = this.rng.getState();
