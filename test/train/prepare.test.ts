@@ -65,6 +65,22 @@ describe('resumed runs', () => {
     expect(Array.from(second.trainer.net.params)).toEqual(Array.from(straight.trainer.net.params));
   });
 
+  it('a fine-tune starts the average of the weights afresh; a plain resume continues it', async () => {
+    const options = { batch: 2, seq: 6, hidden: 8, embed: 4, layers: 1, valFrac: 0.1, steps: 12, evalEvery: 0, ema: 0.9 };
+    const first = await prepareRun({ kernels: k, input: { path: corpus }, options });
+    for (let i = 0; i < 5; i++) first.trainer.step();
+    const bytes = encodeCheckpoint(first.header, first.trainer.state());
+    const other = join(dir, 'other.txt');
+    writeFileSync(other, 'the dog sat on the log and the cat lay on the mat.\n'.repeat(20));
+    const tuned = await prepareRun({ kernels: k, input: { path: other }, options: {}, resume: decodeCheckpoint(bytes, 'mem'), fineTune: true });
+    expect(tuned.trainer.progress.averaged).toBe(0);
+    expect(Array.from(tuned.trainer.average!)).toEqual(Array.from(tuned.trainer.net.params));
+    const resumed = await prepareRun({ kernels: k, input: { path: corpus }, options: {}, resume: decodeCheckpoint(bytes, 'mem') });
+    expect(resumed.trainer.progress.averaged).toBe(5);
+    expect(Array.from(resumed.trainer.average!)).toEqual(Array.from(first.trainer.average!));
+    expect(Array.from(resumed.trainer.average!)).not.toEqual(Array.from(resumed.trainer.net.params));
+  });
+
   it('refuse a run that has used its steps, and a different --task', async () => {
     const first = await prepareRun({ kernels: k, input: { path: corpus }, options: { batch: 2, seq: 6, hidden: 8, embed: 4, layers: 1, steps: 2 } });
     first.trainer.step();
