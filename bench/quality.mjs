@@ -198,7 +198,11 @@ async function runRnn(name, corpus, seconds, threads) {
   try {
     await lines('node', args, (e) => {
       if (e.type === 'start') start = e;
-      else if (e.type === 'eval') evals.push({ step: e.step, elapsedS: e.elapsedMs / 1000, train: e.train, val: e.val });
+      else if (e.type === 'eval') {
+        // a run that averages its weights: which of the two scored, and both losses
+        const both = e.valAverage === null || e.valAverage === undefined ? {} : { weights: e.weights, valTrained: e.valTrained, valAverage: e.valAverage };
+        evals.push({ step: e.step, elapsedS: e.elapsedMs / 1000, train: e.train, val: e.val, ...both });
+      }
       else if (e.type === 'step') rates.push([e.elapsedMs, e.charsPerSec]);
       else if (e.type === 'checkpoint' && e.kind === 'best') best = { path: e.path, step: e.step, val: e.val };
       else if (e.type === 'end') end = e;
