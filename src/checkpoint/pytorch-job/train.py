@@ -447,7 +447,13 @@ class Run:
             missing = [n for n in param_names(model_cfg) if n not in t]
             if missing:
                 raise JobError(f'{ckpt["file"]}: tensor {missing[0]} is missing')
-            model.load_state_dict({n: t[n] for n in param_names(model_cfg)}, strict=False)
+            # a file whose model is rnn's average of the weights (--ema) holds the trained weights
+            # as optim.trained.*: training goes on from those (this job keeps no average)
+            prefix = 'optim.trained.' if ckpt['meta'].get('weights') == 'average' else ''
+            missing = [n for n in param_names(model_cfg) if prefix + n not in t]
+            if missing:
+                raise JobError(f'{ckpt["file"]}: tensor {prefix}{missing[0]} is missing')
+            model.load_state_dict({n: t[prefix + n] for n in param_names(model_cfg)}, strict=False)
         else:
             rnn_init(model, cfg['seed'])
         self.net = model.to(self.device)
