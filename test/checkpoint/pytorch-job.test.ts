@@ -97,6 +97,28 @@ describe.skipIf(missing !== null)('a new model exported as a PyTorch job', () =>
   }, 120_000);
 });
 
+describe.skipIf(missing !== null)('a checkpoint whose model is the average of the weights (--ema)', () => {
+  it('goes on in train.py from its trained weights, as rnn goes on from it', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const dir = t.dir;
+    writeFileSync(join(dir, 'text.txt'), CORPUS);
+    // at this rate the average scores better at step 4, so the file's model is the average
+    const first = await runCli(['train', 'text.txt', ...SMALL, '--lr', '0.1', '--schedule', 'constant', '--ema', '0.5', '--steps', '4', '--out', 'ck'], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const start = join(dir, 'ck', readdirSync(join(dir, 'ck')).find((f) => f.endsWith('-last.safetensors'))!);
+    expect((await readCheckpoint(start)).state!.model).toBe('average');
+    expect((await runCli(['export', '--pytorch', 'job', '-c', start], { cwd: dir })).code).toBe(0);
+    writeFileSync(join(dir, 'copy-last.safetensors'), readFileSync(start));
+    const ours = await runCli(['train', 'text.txt', '--resume', 'copy-last.safetensors', '--steps', '8', '--json', '--json-every', '1', '--backend', 'reference', '-q'], { cwd: dir });
+    expect(ours.code).toBe(0);
+    const rnnLoss = stepLosses(events(ours.stdout));
+    const theirs = stepLosses(trainPy(join(dir, 'job'), ['--data', join(dir, 'text.txt'), '--steps', '8', '--out', join(dir, 'out')]));
+    expect([...rnnLoss.keys()]).toEqual([5, 6, 7, 8]);
+    for (const [step, loss] of rnnLoss) expect(Math.abs(theirs.get(step)! - loss) / loss).toBeLessThan(1e-4);
+  }, 120_000);
+});
+
 describe.skipIf(missing !== null)('the PyTorch job: rnn → train.py (torchrun, 2 processes) → rnn', () => {
   let dir = '';
   let start = '';
