@@ -55,7 +55,7 @@ describe('rnn train as a long-running tool', () => {
       ['type', 'task', 'step', 'totalSteps', 'timeMs', 'parameters', 'vocab', 'unit', 'train', 'val', 'valScored', 'trainChars', 'valChars', 'valCharsScored', 'windowsPerEpoch', 'run', 'config', 'checkpoints', 'resumed', 'fineTuned', 'sizing'].sort(),
     );
     expect(Object.keys(byType('step')).sort()).toEqual(['type', 'step', 'loss', 'bpc', 'gradNorm', 'lr', 'epoch', 'charsPerSec', 'elapsedMs'].sort());
-    expect(Object.keys(byType('eval')).sort()).toEqual(['type', 'step', 'train', 'trainBpc', 'val', 'valBpc', 'metrics', 'best', 'bestVal', 'elapsedMs'].sort());
+    expect(Object.keys(byType('eval')).sort()).toEqual(['type', 'step', 'train', 'trainBpc', 'val', 'valBpc', 'metrics', 'best', 'bestVal', 'elapsedMs', 'weights', 'valTrained', 'valAverage'].sort());
     expect(Object.keys(byType('checkpoint')).sort()).toEqual(['type', 'step', 'kind', 'path', 'val'].sort());
     expect(Object.keys(byType('end')).sort()).toEqual(['type', 'step', 'reason', 'bestVal', 'bestBpc', 'bestStep', 'bestMetrics', 'elapsedMs'].sort());
     const ev = byType('eval');
