@@ -165,6 +165,34 @@ describe.skipIf(!addon)('native cell, head and optimizer kernels', () => {
         }
       });
 
+      it('addBias split across threads (large windows), sumRows on them: the same bits with 1, 2 and 3 threads', () => {
+        // from 262,144 floats the addon splits addBias by rows
+        const rng = new Rng(51);
+        const ks = [1, 2, 3].map((threads) => createNativeKernels({ threads, isa })!);
+        for (const [rows, N, ldx] of [[517, 601, 603], [300, 900, 900], [140, 2000, 2001]]) {
+          const X = randomArray(rng, rows * ldx, -3, 3);
+          const bias = randomArray(rng, N, -1, 1);
+          const runs = ks.map((k) => {
+            const x = X.slice();
+            k.addBias(rows, N, x, ldx, bias);
+            const d = bias.slice();
+            k.sumRows(rows, N, X, ldx, d);
+            return [x, d];
+          });
+          // bit for bit (byte comparison: toEqual is slow on arrays this long)
+          const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+          for (const r of runs.slice(1)) {
+            expect(bytes(r[0]).equals(bytes(runs[0][0]))).toBe(true);
+            expect(bytes(r[1]).equals(bytes(runs[0][1]))).toBe(true);
+          }
+          const [x, d] = [X.slice(), bias.slice()];
+          ref.addBias(rows, N, x, ldx, bias);
+          ref.sumRows(rows, N, X, ldx, d);
+          expectClose(runs[1][0], x, 1e-7, 1e-7, 'addBias, 2 threads');
+          expectClose(runs[1][1], d, 1e-4, 1e-5, 'sumRows, 2 threads');
+        }
+      });
+
       it('the same bits with 1 and 2 threads, and the same Adam steps as the WebAssembly kernel', () => {
         const one = k1();
         const two = createNativeKernels({ threads: 2, isa })!;
