@@ -4,6 +4,7 @@
 // views that start at unaligned offsets of the wasm arena; bit-identical results for 1, 2
 // and 3 threads; the errors a caller can cause. Skipped when the addon is not built (a
 // machine without a C compiler): test/cli/native-fallback.test.ts covers that case.
+import { availableParallelism } from 'node:os';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createKernels, type Arena } from '../../src/kernels/index.js';
 import { createNativeKernels, loadNative, missingAddonFunctions, type NativeKernels } from '../../src/kernels/native/index.js';
@@ -136,6 +137,27 @@ describe.skipIf(!addon)('native gemm', () => {
       }
     });
   }
+
+  it('more threads than cores: split products in a row stay bit-identical to one thread', () => {
+    // 3 threads a core: a worker that claimed a part is often descheduled in it, so the
+    // caller waits for it past its spin (pool.c: it sleeps until the last part wakes it);
+    // a lost wake-up would hang here until the test times out
+    const threads = 3 * availableParallelism() + 1;
+    const many = createNativeKernels({ threads })!;
+    expect(many.threads).toBe(threads);
+    const rng = new Rng(11);
+    const [M, N, K] = [32, 256, 512];
+    const A = place(random(rng, M * K), 0);
+    const B = place(random(rng, K * N), 0);
+    const C0 = random(rng, M * N);
+    const want = place(C0, 0);
+    k1.gemm(false, false, M, N, K, A, K, B, N, 1, want, N);
+    for (let r = 0; r < 300; r++) {
+      const C = place(C0, 0);
+      many.gemm(false, false, M, N, K, A, K, B, N, 1, C, N);
+      if (!C.every((x, i) => Object.is(x, want[i]))) expect.fail(`call ${r}: C differs from one thread's`);
+    }
+  });
 
   it('beta 0 overwrites C without reading it (NaN stays out); K = 0 gives beta·C', () => {
     const C = arena.floats(12) as Float32Array;

@@ -15,6 +15,11 @@
 
 /* How long an idle worker spins on the job counter before it sleeps (ns). */
 #define WORKER_SPIN_NS 200000L
+/* How long the caller spins for the last parts of its job before it sleeps (ns). A part
+ * that a worker claimed and was then descheduled in (more runnable threads than cores: a
+ * test suite's processes side by side on two vCPUs) would otherwise have the caller spin
+ * for whole time slices beside it. */
+#define CALLER_SPIN_NS 100000L
 
 typedef struct {
   rnn_pool *pool;
@@ -36,8 +41,10 @@ struct rnn_pool {
   atomic_uint generation; /* bumped once per job */
   atomic_int quit;
   atomic_int sleepers;
+  atomic_int waiting;    /* the caller sleeps for the job's last parts */
   pthread_mutex_t lock;
   pthread_cond_t wake;
+  pthread_cond_t finished;
 };
 
 static long now_ns(void) {
@@ -61,7 +68,13 @@ static void run_parts(rnn_pool *p, unsigned job, float *scratch) {
     if (part >= parts) return;
     if (!atomic_compare_exchange_weak(&p->next, &cur, cur + 1)) continue;
     p->fn(p->ctx, (int)part, scratch); /* fn and ctx were written before the claim word */
-    atomic_fetch_add(&p->done, 1);
+    /* done is raised before waiting is read, and the caller raises waiting before it reads
+     * done again under the lock: one sees the other */
+    if (atomic_fetch_add(&p->done, 1) + 1 == (int)parts && atomic_load(&p->waiting)) {
+      pthread_mutex_lock(&p->lock);
+      pthread_cond_broadcast(&p->finished);
+      pthread_mutex_unlock(&p->lock);
+    }
     cur = atomic_load(&p->next);
   }
 }
@@ -105,8 +118,10 @@ rnn_pool *rnn_pool_create(int threads, size_t scratch_floats) {
   atomic_init(&p->generation, 0);
   atomic_init(&p->quit, 0);
   atomic_init(&p->sleepers, 0);
+  atomic_init(&p->waiting, 0);
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
+  pthread_cond_init(&p->finished, NULL);
   if (threads > 1) {
     p->workers = (worker *)calloc((size_t)(threads - 1), sizeof(worker));
     if (!p->workers) return p;
@@ -138,6 +153,7 @@ void rnn_pool_destroy(rnn_pool *p) {
   free(p->main_scratch);
   pthread_mutex_destroy(&p->lock);
   pthread_cond_destroy(&p->wake);
+  pthread_cond_destroy(&p->finished);
   free(p);
 }
 
@@ -163,5 +179,18 @@ void rnn_pool_run(rnn_pool *p, int parts, rnn_part_fn fn, void *ctx) {
     pthread_mutex_unlock(&p->lock);
   }
   run_parts(p, job, p->main_scratch);
-  while (atomic_load(&p->done) < parts) CPU_RELAX();
+  if (atomic_load(&p->done) >= parts) return;
+  const long until = now_ns() + CALLER_SPIN_NS;
+  int spins = 0;
+  while (atomic_load(&p->done) < parts) {
+    CPU_RELAX();
+    if ((++spins & 255) == 0 && now_ns() > until) {
+      pthread_mutex_lock(&p->lock);
+      atomic_store(&p->waiting, 1);
+      while (atomic_load(&p->done) < parts) pthread_cond_wait(&p->finished, &p->lock);
+      atomic_store(&p->waiting, 0);
+      pthread_mutex_unlock(&p->lock);
+      return;
+    }
+  }
 }
