@@ -7,7 +7,13 @@
  * which computes the MR×NR tile  t[i][j] = Σ_k a[i·rsa + k·csa] · b[k·rsb + j]  (k in order,
  * one multiply-add per k) and writes c[i·rsc + j·csc] = t (accumulate = 0) or += t, for
  * i < m, j < n. A full tile with csc = 1 goes straight to C; the rest through a buffer.
- * It may also define EDGE_ROWS and
+ * It may define PACK_A_PANEL and
+ *
+ *   static void pack_a_panel(const float *a, long lda, long kc, float *dst);
+ *
+ * dst[k·MR + r] = a[r·lda + k] for r < MR, k < kc: a full panel of op(A) = A packed (a
+ * copy, so the same results), where the plain loop writes one float at a time with
+ * stride MR. It may also define EDGE_ROWS and
  *
  *   static void edge_kernel(long kc, const float *a, long rsa, long csa, const float *b0, long rsb0,
  *                           const float *b1, long rsb1, float *c, long rsc, int m, int n, int accumulate);
@@ -61,6 +67,13 @@ static void pack_a(const rnn_gemm_args *g, long i0, long m1, long k0, long kc, f
         for (; r < MR; r++) dst[r] = 0.0f;
       }
     } else { /* op(A)[i, k] = A[i, k]: one row at a time, written with stride MR */
+#ifdef PACK_A_PANEL
+      if (mr == MR) { /* a full panel: the instruction set's transposing copy */
+        pack_a_panel(A + i * lda + k0, lda, kc, ap);
+        ap += kc * MR;
+        continue;
+      }
+#endif
       for (long r = 0; r < MR; r++) {
         float *dst = ap + r;
         if (r < mr) {
