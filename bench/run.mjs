@@ -34,6 +34,25 @@ const opt = (name, def) => {
   return i >= 0 ? argv[i + 1] : def;
 };
 const flag = (name) => argv.includes(`--${name}`);
+// --help prints the usage above; a misspelt option stops here instead of running the
+// whole default benchmark without it
+const VALUED = ['configs', 'seconds', 'rounds', 'corpus', 'threads', 'cold-runs', 'backend', 'min-steps', 'warmup', 'baseline'];
+const FLAGS = ['no-torch', 'torch-threads1', 'cold-only', 'profile'];
+if (flag('help') || flag('h')) {
+  const src = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  const lines = src.split('\n');
+  const end = lines.findIndex((l) => !l.startsWith('//'));
+  process.stdout.write(lines.slice(0, end).map((l) => l.slice(3)).join('\n') + '\n');
+  process.exit(0);
+}
+for (let i = 0; i < argv.length; i++) {
+  const name = argv[i].replace(/^--/, '');
+  if (VALUED.includes(name)) i++;
+  else if (!FLAGS.includes(name)) {
+    process.stderr.write(`bench: unknown option ${argv[i]} (--help lists them)\n`);
+    process.exit(2);
+  }
+}
 
 const CONFIGS = {
   S: { cell: 'lstm', layers: 1, hidden: 128, emb: 64, batch: 32, seq: 64 },
