@@ -309,7 +309,9 @@ async function runTrain(given: string | undefined, flags: TrainFlags, explicit: 
         break;
       case 'rollback':
         json(e);
-        view.log(c.yellow(`step ${n(e.step)}: loss ${e.loss}, gradient norm ${e.gradNorm}: rolled back to step ${n(e.to)} with the learning rate ×${e.lrScale} (${e.rollbacks} of 3)`));
+        view.log(c.yellow(e.cause === 'blowup'
+          ? `step ${n(e.step)}: validation loss ${e.loss.toFixed(3)}, far above the best: rolled back to step ${n(e.to)} with the learning rate ×${e.lrScale} (${e.rollbacks} of 3)`
+          : `step ${n(e.step)}: loss ${e.loss}, gradient norm ${e.gradNorm}: rolled back to step ${n(e.to)} with the learning rate ×${e.lrScale} (${e.rollbacks} of 3)`));
         break;
       case 'end': {
         json(e);

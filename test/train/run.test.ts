@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeCheckpoint, encodeCheckpoint, type CheckpointHeader } from '../../src/checkpoint/store.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
 import { checkpointHeader } from '../../src/train/run.js';
-import { MAX_ROLLBACKS, type Trainer, type TrainConfig, type TrainEvent, type TrainHooks } from '../../src/train/trainer.js';
+import { blownUp, MAX_ROLLBACKS, type Trainer, type TrainConfig, type TrainEvent, type TrainHooks } from '../../src/train/trainer.js';
 import { TrainingError } from '../../src/util/errors.js';
 import { config, lm, lmTrainer, resumeTrainer } from './config.js';
 
@@ -223,6 +223,58 @@ describe('divergence', () => {
     expect(rec.events.filter((e) => e.type === 'rollback').map((e) => e.type === 'rollback' && e.lrScale)).toEqual([0.5, 0.25, 0.125]);
     const last = decodeCheckpoint(rec.files.last, 'last');
     expect(last.progress!.step).toBe(5);
+  });
+});
+
+describe('blow-up (finite, but far above the best validation loss)', () => {
+  /** Makes the head's biases large: every loss finite, the validation loss many nats above the best. */
+  const blowUp = (tr: Trainer) => {
+    const bias = tr.model.layout.view(tr.model.params, 'head.bias');
+    for (let i = 0; i < bias.length; i++) bias[i] = i % 2 ? 40 : -40;
+  };
+
+  it('the margin: the JavaScript run that jumped from 1.42 to 1.98 is one; overfitting from 1.518 to 1.641 is not', () => {
+    expect(blownUp(1.98, 1.42)).toBe(true);
+    expect(blownUp(1.641, 1.518)).toBe(false);
+    expect(blownUp(0.2, 0.05)).toBe(true);
+    expect(blownUp(0.12, 0.05)).toBe(false);
+  });
+
+  it('rolls back to the last save with half the rate at the evaluation that finds it, never saving it', async () => {
+    let t!: Trainer;
+    let injected = false;
+    t = fresh({ ...RUN, dropout: 0, steps: 20 });
+    const rec = recorder({
+      trainer: () => t,
+      onStep: (tr, step) => {
+        if (step === 12 && !injected) {
+          injected = true;
+          blowUp(tr);
+        }
+      },
+    });
+    expect(await go(t, rec)).toBe('steps');
+    const rollbacks = rec.events.filter((e) => e.type === 'rollback');
+    expect(rollbacks).toEqual([expect.objectContaining({ step: 15, to: 10, lrScale: 0.5, rollbacks: 1, cause: 'blowup' })]);
+    const rb = rollbacks[0] as Extract<TrainEvent, { type: 'rollback' }>;
+    expect(rb.loss).toBeGreaterThan(5);
+    // steps 11-15 are redone, and no evaluation event or save carries the blown-up step 15
+    expect(rec.saves.map((s) => `${s.kind} ${s.step}`)).toEqual(['best 5', 'last 5', 'best 10', 'last 10', 'best 15', 'last 15', 'best 20', 'last 20']);
+    const evals = rec.events.filter((e) => e.type === 'eval') as Extract<TrainEvent, { type: 'eval' }>[];
+    expect(evals.map((e) => e.step)).toEqual([5, 10, 15, 20]);
+    for (const e of evals) expect(e.val!).toBeLessThan(5);
+    expect(t.progress.lrScale).toBe(0.5);
+  });
+
+  it(`after ${MAX_ROLLBACKS} rollbacks it goes on without one (no error): the best checkpoint stays the one before`, async () => {
+    let t!: Trainer;
+    t = fresh({ ...RUN, dropout: 0, steps: 20 });
+    const rec = recorder({ trainer: () => t, onStep: (tr, step) => step === 12 && blowUp(tr) });
+    expect(await go(t, rec)).toBe('steps');
+    const causes = rec.events.filter((e) => e.type === 'rollback').map((e) => e.type === 'rollback' && e.cause);
+    expect(causes).toEqual(['blowup', 'blowup', 'blowup']);
+    expect(decodeCheckpoint(rec.files.best, 'best').progress!.step).toBeLessThanOrEqual(10);
+    expect(t.progress.step).toBe(20);
   });
 });
 
