@@ -193,6 +193,7 @@ async function runRnn(name, corpus, seconds, threads) {
   let checkpoint = null;
   const rates = [];
   const evals = [];
+  const rollbacks = [];
   const t0 = Date.now();
   let exactVal = null;
   try {
@@ -204,6 +205,7 @@ async function runRnn(name, corpus, seconds, threads) {
         evals.push({ step: e.step, elapsedS: e.elapsedMs / 1000, train: e.train, val: e.val, ...both });
       }
       else if (e.type === 'step') rates.push([e.elapsedMs, e.charsPerSec]);
+      else if (e.type === 'rollback') rollbacks.push({ step: e.step, to: e.to, cause: e.cause, loss: e.loss, lrScale: e.lrScale });
       else if (e.type === 'checkpoint' && e.kind === 'best') best = { path: e.path, step: e.step, val: e.val };
       else if (e.type === 'end') end = e;
     });
@@ -239,7 +241,7 @@ async function runRnn(name, corpus, seconds, threads) {
     // the sizing probe's speed for the chosen model against the run's (training and validation)
     probeCharsPerSec: chosen?.charsPerSec ?? null,
     runCharsPerSec: later.length > 0 ? Math.round(later[Math.floor(later.length / 2)]) : null,
-    command: ['rnn', ...args.slice(1)].join(' '), evals,
+    command: ['rnn', ...args.slice(1)].join(' '), evals, rollbacks,
   };
 }
 
