@@ -240,6 +240,44 @@ describe('blow-up (finite, but far above the best validation loss)', () => {
     expect(blownUp(0.12, 0.05)).toBe(false);
   });
 
+  it('a smaller rise is one when the training loss rose with it: tinyshakespeare 1.541 to 1.963 at a training loss of 2.23', () => {
+    expect(blownUp(1.963, 1.541)).toBe(false); // under the wide margin alone (2.026)
+    expect(blownUp(1.963, 1.541, 2.23, 1.35)).toBe(true);
+    // overfitting: the validation loss climbs while the training loss falls
+    expect(blownUp(1.963, 1.541, 1.2, 1.35)).toBe(false);
+    // the training loss a little up (noise, another part of the text), the validation loss too
+    expect(blownUp(1.70, 1.541, 1.45, 1.35)).toBe(false); // val under 1.541 × 1.1 + 0.05
+    expect(blownUp(1.80, 1.541, 1.45, 1.35)).toBe(false); // train under 1.35 × 1.1
+    // no training loss at the best evaluation (merged away in a long history): the wide margin only
+    expect(blownUp(1.963, 1.541, 2.23)).toBe(false);
+  });
+
+  it('rolls back on a moderate rise of the validation loss only when the training loss rose too', async () => {
+    const run = async (trainAfter: number) => {
+      let t!: Trainer;
+      t = fresh({ ...RUN, dropout: 0, evalEvery: 2, steps: 8 });
+      const vals = [3, 2, 2.3, 2.0, 1.9]; // 2.3: above 2 × 1.1 + 0.05, under 2 × 1.25 + 0.1
+      let i = 0;
+      t.evaluate = () => ({ loss: vals[i++]! });
+      // the training loss the third evaluation sees: set on the steps before it
+      const rec = recorder({
+        trainer: () => t,
+        onStep: (tr, step) => {
+          if (step === 5 || step === 6) tr.progress.lossSum = trainAfter * tr.progress.lossCount;
+        },
+      });
+      expect(await go(t, rec)).toBe('steps');
+      return rec;
+    };
+    const trainAtBest = (rec: Recorder) => (rec.events.filter((e) => e.type === 'eval')[1] as Extract<TrainEvent, { type: 'eval' }>).train;
+    const up = await run(50);
+    expect(up.events.filter((e) => e.type === 'rollback')).toEqual([expect.objectContaining({ step: 6, to: 4, loss: 2.3, cause: 'blowup' })]);
+    expect(trainAtBest(up)).toBeLessThan(50 / 1.1);
+    const down = await run(0.01);
+    expect(down.events.filter((e) => e.type === 'rollback')).toEqual([]);
+    expect(down.events.filter((e) => e.type === 'eval').map((e) => e.type === 'eval' && e.val)).toEqual([3, 2, 2.3, 2.0]);
+  });
+
   it('rolls back to the last save with half the rate at the evaluation that finds it, never saving it', async () => {
     let t!: Trainer;
     let injected = false;
