@@ -9,7 +9,7 @@
 //                            [--no-torch] [--deadline 17:50] [--seed 1]
 //                            [--recipe new|old] [--old-speed shakespeare=66:1256,...]
 //                            [--jobs N] [--rnn bin/rnn.js] [--out bench/results/quality.jsonl]
-//                            [--keep bench/results/checkpoints | --no-keep]
+//                            [--keep bench/results/checkpoints | --no-keep] [--cache DIR]
 //
 // --layout side-by-side (the default) runs both at once with one core each (rnn --threads 1,
 // torch --threads 1); sequential runs rnn on both cores, then PyTorch on both cores. With
@@ -33,7 +33,8 @@
 // Corpora: names (shakespeare = ../shared/corpora/tinyshakespeare.txt; fortunes = the
 // fortune-cookie files of Debian's `fortunes` package, concatenated; js = the JavaScript in
 // node_modules, concatenated, 3 MB; markov = corpora/markov.txt, entropy 1.134 nats/char)
-// or paths. Generated corpora go to a cache folder outside the repo and are never committed.
+// or paths. Generated corpora go to a cache folder outside the repo (--cache DIR; default
+// rnn-quality-corpora in the temp folder) and are never committed.
 // A table goes to stdout; one JSON line per run and system to the --out file. Timed runs
 // (--recipe new) must run alone on the machine: they measure time.
 import { spawn } from 'node:child_process';
@@ -49,6 +50,29 @@ const opt = (name, def) => {
   return i >= 0 ? argv[i + 1] : def;
 };
 const flag = (name) => argv.includes(`--${name}`);
+// --help prints the usage above; a misspelt option stops here instead of starting the
+// whole default benchmark (hours of timed runs) without it
+const VALUED = ['budgets', 'corpora', 'layout', 'rnn-args', 'deadline', 'seed', 'recipe', 'old-speed', 'jobs', 'rnn', 'out', 'keep', 'cache'];
+const FLAGS = ['no-torch', 'no-keep'];
+if (flag('help') || argv.includes('-h')) {
+  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const end = lines.findIndex((l) => !l.startsWith('//'));
+  process.stdout.write(lines.slice(0, end).map((l) => l.slice(3)).join('\n') + '\n');
+  process.exit(0);
+}
+for (let i = 0; i < argv.length; i++) {
+  const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+  if (name !== null && VALUED.includes(name)) {
+    if (i + 1 >= argv.length) {
+      process.stderr.write(`bench:quality: ${argv[i]} needs a value (--help lists them)\n`);
+      process.exit(2);
+    }
+    i++;
+  } else if (name === null || !FLAGS.includes(name)) {
+    process.stderr.write(`bench:quality: unknown option ${argv[i]} (--help lists them)\n`);
+    process.exit(2);
+  }
+}
 const log = (s) => process.stderr.write(`${s}\n`);
 
 function parseDuration(s) {

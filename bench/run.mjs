@@ -38,7 +38,7 @@ const flag = (name) => argv.includes(`--${name}`);
 // whole default benchmark without it
 const VALUED = ['configs', 'seconds', 'rounds', 'corpus', 'threads', 'cold-runs', 'backend', 'min-steps', 'warmup', 'baseline'];
 const FLAGS = ['no-torch', 'torch-threads1', 'cold-only', 'profile'];
-if (flag('help') || flag('h')) {
+if (flag('help') || argv.includes('-h')) {
   const src = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url), 'utf8');
   const lines = src.split('\n');
   const end = lines.findIndex((l) => !l.startsWith('//'));
@@ -47,6 +47,7 @@ if (flag('help') || flag('h')) {
 }
 for (let i = 0; i < argv.length; i++) {
   const name = argv[i].replace(/^--/, '');
+  if (argv[i] === '-h') continue;
   if (VALUED.includes(name)) i++;
   else if (!FLAGS.includes(name)) {
     process.stderr.write(`bench: unknown option ${argv[i]} (--help lists them)\n`);
