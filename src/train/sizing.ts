@@ -29,7 +29,9 @@
 //               then rising with the passes (a large model that sees the text many times
 //               memorises it), up to DROPOUT_MAX
 //   lr        = by width (lrForWidth): far above the old default 2e-3, which left short
-//               runs far from where they could get; cosine to a tenth over the budget,
+//               runs far from where they could get; lower for a wide model planned for
+//               many steps (LONG_PLAN_STEPS), which blew up at the rate of a short plan;
+//               cosine to a tenth over the budget,
 //               warm-up SIZED_WARMUP steps or 5% of a time budget
 //
 // The user's flags win: a field the user set is kept, and the rule fills the rest around
@@ -194,9 +196,23 @@ export function charsPerParamFor(params: number, trainChars: number, chars: numb
   return large || !long ? CHARS_PER_PARAM : CHARS_PER_PARAM_SMALL_MODEL;
 }
 
-/** The peak learning rate (Adam, cosine) for a model of this width. */
-export function lrForWidth(hidden: number): number {
-  return hidden <= 192 ? 6e-3 : hidden <= 256 ? 5e-3 : 4e-3;
+/**
+ * A model wider than 256 planned for more than this many steps peaks at LONG_PLAN_WIDE_LR.
+ * 2×384 GRUs at 4e-3 blew up (validation 1.4–1.5 → 1.8–2.4, finite) on every run planned
+ * for 6,900–9,900 steps: JavaScript at 15 minutes on one core of a Zen 5 (three seeds, at
+ * step ~1,500), tinyshakespeare at 15 minutes on two cores of a Zen 5 (step ~3,860) and of
+ * a Xeon (twice, step ~3,700); none of the Zen 3's runs planned for ~3,700 (1.447, 1.450).
+ * At 3e-3 tinyshakespeare on the Zen 5 trained its 10,854 steps without one and reached
+ * 1.438 where 4e-3 had reached 1.541 (README, How far the defaults get).
+ */
+export const LONG_PLAN_STEPS = 5000;
+export const LONG_PLAN_WIDE_LR = 3e-3;
+
+/** The peak learning rate (Adam, cosine) for a model of this width, planned for `steps` steps (0: not known). */
+export function lrForWidth(hidden: number, steps = 0): number {
+  if (hidden <= 192) return 6e-3;
+  if (hidden <= 256) return 5e-3;
+  return steps > LONG_PLAN_STEPS ? LONG_PLAN_WIDE_LR : 4e-3;
 }
 /** Share of a time budget assumed lost to validation and checkpoints. */
 export const OVERHEAD_SHARE = 0.06;
@@ -367,8 +383,10 @@ export async function sizeRun(input: SizingInput, measure?: MeasureThroughput): 
         : dropoutFor(passes, paramsPerChar) > 0 ? `no dropout: it would slow the model down to fewer than ${DROPOUT_FROM_PASSES} passes over the text`
           : `no dropout: ${passes.toFixed(1)} passes over the text (dropout pays from ${DROPOUT_FROM_PASSES})`);
   }
-  const lr = fixed.lr ?? lrForWidth(pick.hidden);
-  if (fixed.lr === undefined) reasons.push(`lr ${lr} for width ${pick.hidden}, cosine to a tenth over the ${budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps'}`);
+  const plannedSteps = Math.round(C / (batch * seq));
+  const lr = fixed.lr ?? lrForWidth(pick.hidden, plannedSteps);
+  const longPlan = lr !== lrForWidth(pick.hidden) ? ` over ~${k(plannedSteps)} steps (more than ${k(LONG_PLAN_STEPS)}: a lower peak, wide models blew up at the higher one)` : '';
+  if (fixed.lr === undefined) reasons.push(`lr ${lr} for width ${pick.hidden}${longPlan}, cosine to a tenth over the ${budget.timeMs > 0 && budget.steps === 0 && budget.epochs === 0 ? 'clock' : 'steps'}`);
   const emaHalfLife = input.emaGiven ? 0 : SIZED_EMA_HALF_LIFE;
   if (emaHalfLife > 0) reasons.push(`average of the weights, half-life ${emaHalfLife * 100}% of the run, scored beside them (the better one is kept)`);
   return { config: { ...base, hidden: pick.hidden, dropout, lr }, emaHalfLife, candidates, reasons };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CANDIDATE_WIDTHS, CHARS_PER_PARAM, CHARS_PER_PARAM_SMALL_MODEL, DROPOUT_FROM_PARAMS_PER_CHAR, LARGE_MODEL_FROM_PASSES, LONG_BUDGET_PASSES, LARGE_MODEL_PARAMS_PER_CHAR, DROPOUT_FROM_PASSES, DROPOUT_MAX, OVERHEAD_SHARE, PARAMS_PER_CHAR,
-  PROBE_MAX_MS, PROBE_MIN_MS, SIZED_BATCH, SIZED_SEQ, charsPerParamFor, dropoutFor, lrForWidth, parameterCount, probeMsFor, sizeRun, type SizedConfig, type SizingInput,
+  PROBE_MAX_MS, PROBE_MIN_MS, SIZED_BATCH, SIZED_SEQ, charsPerParamFor, dropoutFor, LONG_PLAN_STEPS, LONG_PLAN_WIDE_LR, lrForWidth, parameterCount, probeMsFor, sizeRun, type SizedConfig, type SizingInput,
 } from '../../src/train/sizing.js';
 import { Model } from '../../src/nn/model.js';
 import { createKernels } from '../../src/kernels/index.js';
@@ -153,6 +153,31 @@ describe('sizing rule', () => {
     const s = await sizeRun(input({ budget: { steps: 100 } }));
     expect(s.config.lr).toBe(lrForWidth(s.config.hidden));
     expect((await sizeRun(input({ budget: { steps: 100 }, fixed: { lr: 1e-3 } }))).config.lr).toBe(1e-3);
+  });
+
+  it('a wide model planned for many steps peaks lower: the 2×384s that blew up at 4e-3 train at 3e-3', async () => {
+    expect(lrForWidth(384)).toBe(4e-3);
+    expect(lrForWidth(384, LONG_PLAN_STEPS)).toBe(4e-3);
+    expect(lrForWidth(384, LONG_PLAN_STEPS + 1)).toBe(LONG_PLAN_WIDE_LR);
+    expect(lrForWidth(512, 20_000)).toBe(LONG_PLAN_WIDE_LR);
+    expect(lrForWidth(256, 20_000)).toBe(lrForWidth(256)); // no blow-up measured at 5e-3
+    const sized = (vocab: number, trainChars: number, rate384: number) =>
+      sizeRun({ cell: 'gru-torch', vocab, trainChars, fixed: {}, budget: { timeMs: 900_000, steps: 0, epochs: 0 } },
+        async (c) => ({ 128: 9, 192: 5, 256: 2.5, 384: 1, 512: 0.6 })[c.hidden]! * rate384);
+    // the probes of the timed runs at 15 minutes, 2×384 with dropout (chars/s): tinyshakespeare
+    // on two cores of the Zen 3 8.9k (~3,700 steps: 4e-3, reached 1.447), of the Zen 5 24k
+    // (~9,900 steps: blew up at 4e-3, 1.438 at 3e-3); JavaScript on one core of the Zen 5 16.5k
+    const zen3 = await sized(65, 1_003_854, 8_900);
+    expect(zen3.config).toMatchObject({ hidden: 384, lr: 4e-3 });
+    expect(zen3.reasons.find((r) => r.startsWith('lr '))).toMatch(/^lr 0\.004 for width 384, cosine/);
+    const zen5 = await sized(65, 1_003_854, 24_000);
+    expect(zen5.config).toMatchObject({ hidden: 384, lr: 3e-3 });
+    expect(zen5.reasons.find((r) => r.startsWith('lr '))).toMatch(/^lr 0\.003 for width 384 over ~10k steps \(more than 5k: a lower peak/);
+    expect((await sized(143, 2_699_957, 16_500)).config).toMatchObject({ hidden: 384, lr: 3e-3 });
+    // a given --lr still wins
+    const given = await sizeRun({ cell: 'gru-torch', vocab: 65, trainChars: 1_003_854, fixed: { lr: 4e-3 }, budget: { timeMs: 900_000, steps: 0, epochs: 0 } },
+      async (c) => ({ 128: 9, 192: 5, 256: 2.5, 384: 1, 512: 0.6 })[c.hidden]! * 24_000);
+    expect(given.config.lr).toBe(4e-3);
   });
 
   it('keeps every field the user set', async () => {
