@@ -53,11 +53,15 @@ export const COMMON_TRAIN_FLAGS: readonly string[] = [
 
 /** Options that shape the model or the optimisation: a resumed run keeps its saved values. */
 const KEPT_ON_RESUME: readonly string[] = [
-  'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'lr', 'clip', 'optim', 'schedule', 'warmup', 'decay',
+  'cell', 'layers', 'hidden', 'embed', 'batch', 'seq', 'optim', 'schedule', 'warmup', 'decay',
   'decayEvery', 'dropout', 'embedDropout', 'recurrentDropout', 'weightDecay', 'ema', 'seed', 'valFrac',
 ];
-/** Options a resumed run may change: they decide when to evaluate and stop, not the updates. */
-const CHANGEABLE_ON_RESUME = ['evalEvery', 'evalWindows', 'patience'] as const;
+/**
+ * Options a resumed run may change: when to evaluate and stop, and the two a diverged run is
+ * told to lower (--lr, the peak of the schedule from here on; --clip). A resume that changes
+ * neither of those is exact.
+ */
+const CHANGEABLE_ON_RESUME = ['evalEvery', 'evalWindows', 'patience', 'lr', 'clip'] as const;
 
 /** The command-line spelling of an option: decayEvery → --decay-every, timeMs → --time. */
 export function flagName(option: string): string {
@@ -189,6 +193,18 @@ export async function prepareRun(req: StartRequest): Promise<PreparedRun> {
     trainer.setState(resume.state);
     const progressProblemText = progressProblem(trainer.progress as unknown as Record<string, unknown>, MAX_ROLLBACKS);
     if (progressProblemText) throw new CheckpointError(resume.file, `metadata "progress": ${progressProblemText}; the file is damaged, resume from another checkpoint of the run`);
+    const savedTrain = resume.train;
+    if (options.lr !== undefined && options.lr !== savedTrain.lr) {
+      // the rate the user gives is the rate: the halvings of earlier rollbacks end, and the
+      // run has its rollbacks again
+      const p = trainer.progress;
+      const halved = p.lrScale !== 1 ? ` (it had been halved to ×${p.lrScale} by ${p.rollbacks} rollback(s); that ends)` : '';
+      notes.push(`learning rate ${savedTrain.lr} → ${options.lr} from step ${p.step}, as given${halved}`);
+      Object.assign(p, { lrScale: 1, rollbacks: 0 });
+    }
+    if (options.clip !== undefined && options.clip !== savedTrain.clip) {
+      notes.push(`gradient clipping ${savedTrain.clip} → ${options.clip} from step ${trainer.progress.step}, as given`);
+    }
     checkBudgetLeft(resume.file, trainer);
     if (req.fineTune) {
       // a loss on other text does not compare with the old run's best: the best starts afresh

@@ -139,9 +139,9 @@ describe('rnn train as a long-running tool', () => {
     expect(a.code).toBe(0);
     expect(b1.code).toBe(0);
     const [bLast] = files(join(tmp.dir, 'ck-b'), '-last.safetensors');
-    const b2 = await runCli(['train', 'ship.txt', '--resume', join(tmp.dir, 'ck-b', bLast), '--steps', '24', '--lr', '1'], { cwd: tmp.dir });
+    const b2 = await runCli(['train', 'ship.txt', '--resume', join(tmp.dir, 'ck-b', bLast), '--steps', '24', '--dropout', '0.5'], { cwd: tmp.dir });
     expect(b2.code).toBe(0);
-    expect(b2.stderr).toMatch(/--lr ignored: a resumed run keeps its saved configuration/);
+    expect(b2.stderr).toMatch(/--dropout ignored: a resumed run keeps its saved configuration/);
     const [aLast] = files(join(tmp.dir, 'ck-a'), '-last.safetensors');
     const ca = await readCheckpoint(join(tmp.dir, 'ck-a', aLast));
     const cb = await readCheckpoint(join(tmp.dir, 'ck-b', bLast));

@@ -43,11 +43,12 @@ describe('fresh runs', () => {
 
 describe('resumed runs', () => {
   it('keep the saved configuration, report the options they ignore, and take new limits for the whole run', () => {
-    const saved = freshConfig(lmTask, { steps: 10, lr: 0.01 });
-    const r = resumeConfig(saved, { lr: 0.5, hidden: 3, patience: 4, timeMs: 60_000 });
-    expect(r.config).toMatchObject({ lr: 0.01, patience: 4, timeMs: 60_000, steps: 0, epochs: 0 });
-    expect(r.ignored.sort()).toEqual(['hidden', 'lr']);
-    expect(resumeConfig(saved, {}).config.steps).toBe(10);
+    const saved = freshConfig(lmTask, { steps: 10, lr: 0.01, clip: 5 });
+    const r = resumeConfig(saved, { lr: 0.5, clip: 1, hidden: 3, dropout: 0.1, patience: 4, timeMs: 60_000 });
+    // --lr and --clip are the two a diverged run is told to lower: they change
+    expect(r.config).toMatchObject({ lr: 0.5, clip: 1, hidden: saved.hidden, dropout: saved.dropout, patience: 4, timeMs: 60_000, steps: 0, epochs: 0 });
+    expect(r.ignored.sort()).toEqual(['dropout', 'hidden']);
+    expect(resumeConfig(saved, {}).config).toEqual(saved);
   });
 
   it('continue bitwise where the run stopped', async () => {
@@ -63,6 +64,26 @@ describe('resumed runs', () => {
     expect(second.trainer.progress.step).toBe(5);
     for (let i = 0; i < 7; i++) second.trainer.step();
     expect(Array.from(second.trainer.net.params)).toEqual(Array.from(straight.trainer.net.params));
+  });
+
+  it('a resume with a new --lr trains at it: the rollbacks\' halvings end, and the header says so', async () => {
+    const options = { batch: 2, seq: 6, hidden: 8, embed: 4, layers: 1, valFrac: 0.1, steps: 12, evalEvery: 0, lr: 0.01, schedule: 'constant' as const, warmup: 0 };
+    const first = await prepareRun({ kernels: k, input: { path: corpus }, options });
+    for (let i = 0; i < 5; i++) first.trainer.step();
+    Object.assign(first.trainer.progress, { lrScale: 0.25, rollbacks: 2 }); // as two rollbacks leave it
+    const bytes = encodeCheckpoint(first.header, first.trainer.state());
+    const same = await prepareRun({ kernels: k, input: { path: corpus }, options: { lr: 0.01 }, resume: decodeCheckpoint(bytes, 'mem') });
+    expect(same.trainer.progress).toMatchObject({ lrScale: 0.25, rollbacks: 2 });
+    expect(same.notes).toEqual([]);
+    const lower = await prepareRun({ kernels: k, input: { path: corpus }, options: { lr: 0.002, clip: 0.5 }, resume: decodeCheckpoint(bytes, 'mem') });
+    expect(lower.config).toMatchObject({ lr: 0.002, clip: 0.5 });
+    expect(lower.trainer.progress).toMatchObject({ step: 5, lrScale: 1, rollbacks: 0 });
+    expect(lower.trainer.learningRate(5)).toBeCloseTo(0.002, 12);
+    expect(lower.notes).toEqual([
+      'learning rate 0.01 → 0.002 from step 5, as given (it had been halved to ×0.25 by 2 rollback(s); that ends)',
+      'gradient clipping 5 → 0.5 from step 5, as given',
+    ]);
+    expect(lower.ignored).toEqual([]);
   });
 
   it('a fine-tune starts the average of the weights afresh; a plain resume continues it', async () => {
