@@ -42,6 +42,7 @@ import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readd
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkOptions } from './options.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -50,29 +51,9 @@ const opt = (name, def) => {
   return i >= 0 ? argv[i + 1] : def;
 };
 const flag = (name) => argv.includes(`--${name}`);
-// --help prints the usage above; a misspelt option stops here instead of starting the
-// whole default benchmark (hours of timed runs) without it
-const VALUED = ['budgets', 'corpora', 'layout', 'rnn-args', 'deadline', 'seed', 'recipe', 'old-speed', 'jobs', 'rnn', 'out', 'keep', 'cache'];
-const FLAGS = ['no-torch', 'no-keep'];
-if (flag('help') || argv.includes('-h')) {
-  const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  const end = lines.findIndex((l) => !l.startsWith('//'));
-  process.stdout.write(lines.slice(0, end).map((l) => l.slice(3)).join('\n') + '\n');
-  process.exit(0);
-}
-for (let i = 0; i < argv.length; i++) {
-  const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
-  if (name !== null && VALUED.includes(name)) {
-    if (i + 1 >= argv.length) {
-      process.stderr.write(`bench:quality: ${argv[i]} needs a value (--help lists them)\n`);
-      process.exit(2);
-    }
-    i++;
-  } else if (name === null || !FLAGS.includes(name)) {
-    process.stderr.write(`bench:quality: unknown option ${argv[i]} (--help lists them)\n`);
-    process.exit(2);
-  }
-}
+checkOptions('bench:quality', import.meta.url, argv,
+  ['budgets', 'corpora', 'layout', 'rnn-args', 'deadline', 'seed', 'recipe', 'old-speed', 'jobs', 'rnn', 'out', 'keep', 'cache'],
+  ['no-torch', 'no-keep']);
 const log = (s) => process.stderr.write(`${s}\n`);
 
 function parseDuration(s) {

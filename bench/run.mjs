@@ -26,6 +26,7 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSy
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkOptions } from './options.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -34,26 +35,9 @@ const opt = (name, def) => {
   return i >= 0 ? argv[i + 1] : def;
 };
 const flag = (name) => argv.includes(`--${name}`);
-// --help prints the usage above; a misspelt option stops here instead of running the
-// whole default benchmark without it
-const VALUED = ['configs', 'seconds', 'rounds', 'corpus', 'threads', 'cold-runs', 'backend', 'min-steps', 'warmup', 'baseline'];
-const FLAGS = ['no-torch', 'torch-threads1', 'cold-only', 'profile'];
-if (flag('help') || argv.includes('-h')) {
-  const src = (await import('node:fs')).readFileSync(fileURLToPath(import.meta.url), 'utf8');
-  const lines = src.split('\n');
-  const end = lines.findIndex((l) => !l.startsWith('//'));
-  process.stdout.write(lines.slice(0, end).map((l) => l.slice(3)).join('\n') + '\n');
-  process.exit(0);
-}
-for (let i = 0; i < argv.length; i++) {
-  const name = argv[i].replace(/^--/, '');
-  if (argv[i] === '-h') continue;
-  if (VALUED.includes(name)) i++;
-  else if (!FLAGS.includes(name)) {
-    process.stderr.write(`bench: unknown option ${argv[i]} (--help lists them)\n`);
-    process.exit(2);
-  }
-}
+checkOptions('bench', import.meta.url, argv,
+  ['configs', 'seconds', 'rounds', 'corpus', 'threads', 'cold-runs', 'backend', 'min-steps', 'warmup', 'baseline'],
+  ['no-torch', 'torch-threads1', 'cold-only', 'profile']);
 
 const CONFIGS = {
   S: { cell: 'lstm', layers: 1, hidden: 128, emb: 64, batch: 32, seq: 64 },

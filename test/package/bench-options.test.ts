@@ -9,9 +9,9 @@ const BENCH = join(import.meta.dirname, '..', '..', 'bench');
 const run = (script: string, args: string[]) => spawnSync(process.execPath, [join(BENCH, script), ...args], { encoding: 'utf8', timeout: 30_000 });
 
 describe.each([
-  ['quality.mjs', 'bench:quality', /^Quality benchmark/],
-  ['run.mjs', 'bench', /^End-to-end benchmark/],
-])('bench/%s', (script, name, usage) => {
+  ['quality.mjs', 'bench:quality', /^Quality benchmark/, '--seed'],
+  ['run.mjs', 'bench', /^End-to-end benchmark/, '--seconds'],
+])('bench/%s', (script, name, usage, valued) => {
   it.each([['--help'], ['-h']])('%s prints the usage on stdout and exits 0', (h) => {
     const r = run(script, [h]);
     expect(r.status).toBe(0);
@@ -24,11 +24,10 @@ describe.each([
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`${name}: unknown option --budget (--help lists them)\n`);
   });
-});
-
-it('bench:quality: an option missing its value is one line, exit 2', () => {
-  const r = run('quality.mjs', ['--corpora', 'js', '--budgets']);
-  expect(r.status).toBe(2);
-  expect(r.stdout).toBe('');
-  expect(r.stderr).toBe('bench:quality: --budgets needs a value (--help lists them)\n');
+  it('an option missing its value is one line, exit 2', () => {
+    const r = run(script, ['--no-torch', valued]);
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`${name}: ${valued} needs a value (--help lists them)\n`);
+  });
 });
