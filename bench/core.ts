@@ -124,6 +124,9 @@ function profiled(inner: Kernels, into: typeof stats): Kernels {
           // the per-step recurrent products of a window: T × 2·B·4H·H
           const [B, T, H] = a as [number, number, number];
           add(`${String(prop)} ${B}x${4 * H}x${H} x${T}`, ms, 2 * B * T * 4 * H * H);
+        } else if (prop === 'gruTorchSweepForward' || prop === 'gruTorchSweepBackward') {
+          const [B, T, H] = a as [number, number, number];
+          add(`${String(prop)} ${B}x${3 * H}x${H} x${T}`, ms, 2 * B * T * 3 * H * H);
         } else add(String(prop), ms, 0);
         return r;
       };

@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const srcDir = 'src/kernels/wasm/assembly';
-const entries = ['gemm.ts', 'cells.ts', 'flat.ts'].map((f) => `${srcDir}/${f}`);
+const entries = ['gemm.ts', 'cells.ts', 'flat.ts', 'sweep.ts'].map((f) => `${srcDir}/${f}`);
 const wasmFile = 'src/kernels/wasm/kernels.wasm.ts';
 const workerEntry = 'src/kernels/wasm/worker.ts';
 const workerFile = 'src/kernels/wasm/worker.bundle.ts';

@@ -206,7 +206,7 @@ export interface Kernels {
   /** SGD with momentum: m = mu·m + g; p −= lr · m (mu = 0: plain SGD). */
   sgd(n: number, p: Vec, g: Vec, m: Vec, lr: number, mu: number): void;
 
-  // ---- whole windows of one layer (optional: the native backend has them; callers fall back to the per-step kernels)
+  // ---- whole windows of one layer (optional: the native backend has the LSTM's, the WebAssembly one all four; callers fall back to the per-step kernels)
 
   /**
    * The time loop of one LSTM layer's window (src/nn/lstm.ts, without peepholes, masked
@@ -223,6 +223,21 @@ export interface Kernels {
    */
   lstmSweepBackward?(
     B: number, T: number, H: number, gates: Vec, Whh: Vec, Cs: Vec, TC: Vec, dHs: Vec, dC: Vec, dGates: Vec,
+  ): boolean;
+  /**
+   * The time loop of one gru-torch layer's window (src/nn/gru.ts, every row every step, no
+   * recurrent dropout): for t = 0 … T−1, HW slot t = h_{t-1}·W_hhᵀ + b_hh (h_{t-1} = Hs
+   * slot t), then gruTorchForward(B, H, gates_t, HW_t, Hs slot t, Hs slot t+1). Returns
+   * false, having written nothing, when the backend declines the shape.
+   */
+  gruTorchSweepForward?(B: number, T: number, H: number, gates: Vec, Whh: Vec, bhh: Vec, HW: Vec, Hs: Vec): boolean;
+  /**
+   * Its backward: for t = T−1 … 0, gruTorchBackward(B, H, gates_t, HW_t, Hs slot t, dHs
+   * slot t+1, dGates_t, dHW_t, dHs slot t), then dHs slot t += dHW_t·W_hh. Returns false,
+   * having written nothing, when the backend declines the shape.
+   */
+  gruTorchSweepBackward?(
+    B: number, T: number, H: number, gates: Vec, Whh: Vec, HW: Vec, Hs: Vec, dHs: Vec, dGates: Vec, dHW: Vec,
   ): boolean;
 
   // ---- generation

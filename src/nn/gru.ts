@@ -116,6 +116,8 @@ function torchForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   const { B, T, H, G } = c;
   const HW = c.HW!;
   inputProjection(k, w, c, false);
+  // the whole time loop in one call where the backend has it (WebAssembly: assembly/sweep.ts)
+  if (sweeps(c) && k.gruTorchSweepForward?.(B, T, H, c.gates, w.Whh, w.bhh, HW, c.Hs)) return;
   for (let t = 0; t < T; t++) {
     const n = rowsAt(c, t);
     const hw = step(HW, t, B, G);
@@ -130,7 +132,9 @@ function torchBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCa
   const { B, T, H, G } = c;
   const HW = c.HW!;
   const dHW = c.dHW!;
-  for (let t = T - 1; t >= 0; t--) {
+  // the whole time loop in one call where the backend has it (WebAssembly: assembly/sweep.ts)
+  const swept = sweeps(c) && k.gruTorchSweepBackward?.(B, T, H, c.gates, w.Whh, HW, c.Hs, c.dHs, c.dGates, dHW);
+  for (let t = swept ? -1 : T - 1; t >= 0; t--) {
     const n = rowsAt(c, t);
     const dhw = step(dHW, t, B, G);
     const dhPrev = step(c.dHs, t, B, H);
@@ -143,4 +147,9 @@ function torchBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: LayerCa
   k.gemm(true, false, G, H, T * B, dHW, G, recurrentInputs(c), H, 1, dw.Whh, H);
   k.sumRows(T * B, G, dHW, G, dw.bhh);
   inputProjectionBackward(k, w, dw, c, false);
+}
+
+/** The gru-torch sweeps (Kernels.gruTorchSweepForward/Backward) run windows of every row every step without recurrent dropout. */
+function sweeps(c: LayerCache): boolean {
+  return !c.active && !c.recurrent;
 }

@@ -15,7 +15,8 @@
 // G = 4H. Per step only the recurrent products run; the input side is one product for
 // the whole window (layer.ts), and so are the weight gradients. A backend may run the
 // whole time loop of a window in one call (Kernels.lstmSweepForward/Backward: the native
-// backend's sweep.c, the same sums as the loops below).
+// backend's sweep.c, the WebAssembly backend's assembly/sweep.ts; the same sums as the
+// loops below).
 //
 // Recurrent dropout (layer.ts: RecurrentDropout): W_hh reads m ⊙ a_{t-1}; the peepholes
 // read c_{t-1} unmasked.
@@ -30,7 +31,7 @@ export function lstmForward(k: Kernels, w: LayerWeights, c: LayerCache): void {
   const Cs = c.Cs!;
   const TC = c.TC!;
   inputProjection(k, w, c, true);
-  // the whole time loop in one call where the backend has it (native: sweep.c)
+  // the whole time loop in one call where the backend has it (native: sweep.c; wasm: assembly/sweep.ts)
   if (sweeps(w, c) && k.lstmSweepForward?.(B, T, H, c.gates, w.Whh, c.Hs, Cs, TC)) return;
   for (let t = 0; t < T; t++) {
     const n = rowsAt(c, t);
@@ -56,7 +57,7 @@ export function lstmBackward(k: Kernels, w: LayerWeights, dw: LayerWeights, c: L
   // steps leave untouched until the loop reaches it.
   if (c.dCLast) dC.set(c.dCLast.subarray(0, B * H));
   else dC.fill(0);
-  // the whole time loop in one call where the backend has it (native: sweep.c)
+  // the whole time loop in one call where the backend has it (native: sweep.c; wasm: assembly/sweep.ts)
   if (!sweeps(w, c) || !k.lstmSweepBackward?.(B, T, H, c.gates, w.Whh, Cs, c.TC!, c.dHs, dC, c.dGates)) {
     for (let t = T - 1; t >= 0; t--) {
       const n = rowsAt(c, t);

@@ -11,6 +11,23 @@ export const GemmPath = {
 } as const;
 export type GemmPath = (typeof GemmPath)[keyof typeof GemmPath];
 
+/** sweep()'s `kind` (assembly/sweep.ts): which layer's time loop, forward or backward. */
+export const SweepKind = {
+  lstmForward: 0,
+  lstmBackward: 1,
+  gruTorchForward: 2,
+  gruTorchBackward: 3,
+} as const;
+export type SweepKind = (typeof SweepKind)[keyof typeof SweepKind];
+
+/** Buffers one sweep takes (p0 … p6 of assembly/sweep.ts; unused ones 0). */
+export const SWEEP_POINTERS = 7;
+
+export type SweepFn = (
+  kind: SweepKind, lo: number, hi: number, B: number, T: number, H: number,
+  p0: number, p1: number, p2: number, p3: number, p4: number, p5: number, p6: number, scratch: number,
+) => void;
+
 export type GemmFn = (
   transA: number, transB: number, M: number, N: number, K: number,
   A: number, lda: number, B: number, ldb: number, beta: number, C: number, ldc: number,
@@ -23,6 +40,9 @@ export type GemmFn = (
  * scratchBytes() when it instantiates it.
  */
 export const SCRATCH_BYTES = (128 * 256 + 256 * 1024 + 4 * 8) * 4;
+/** Its parts: A panels first (MC·KC floats), then B panels (KC·NC floats), then the ragged tile. */
+export const SCRATCH_APACK_BYTES = 128 * 256 * 4;
+export const SCRATCH_BPACK_BYTES = 256 * 1024 * 4;
 
 export interface WasmExports {
   /** Bytes of packing area one thread's gemm needs. */
@@ -30,6 +50,14 @@ export interface WasmExports {
   /** 1 in the relaxed-SIMD build. */
   fusedMultiplyAdd(): number;
   gemm: GemmFn;
+  /** Bytes of a B [K,N] packed whole by prepackB. */
+  prepackedBytes(K: number, N: number): number;
+  /** Packs B stored [K,N] whole (for gemmPrepackedNN and the backward sweeps). */
+  prepackB(K: number, N: number, B: number, ldb: number, dst: number): void;
+  /** C[M,N] += A·B on a prepacked B, the same sums as gemm's packed path. */
+  gemmPrepackedNN(M: number, N: number, K: number, A: number, lda: number, Bp: number, C: number, ldc: number, scratch: number): void;
+  /** A layer's time loop on rows lo..hi of the batch (assembly/sweep.ts). */
+  sweep: SweepFn;
   rnnForward(g: number, n: number, H: number, pre: number, h: number): void;
   rnnBackward(g: number, n: number, H: number, h: number, dh: number, dPre: number): void;
   lstmForward(n: number, H: number, gates: number, cPrev: number, c: number, h: number, tanhC: number): void;

@@ -2,12 +2,15 @@
 // words in the shared memory, named below, and the chunk loop every thread runs on it. Shared
 // by the pool (./pool.ts) and the worker module (./worker.ts), so both read one layout.
 //
+// A job is a split product (kind 0) or a layer sweep (kind 1: ./kernels.ts, assembly/sweep.ts),
+// whose chunks are ranges of batch rows, each run for the whole window.
+//
 // Protocol: the caller writes the product and its split, zeroes `done` and `status`, sets
 // `counter` to tag << 8 (chunk 0 unclaimed), then bumps `seq` and notifies it. Every thread
 // (the caller included) claims chunks with a compare-and-swap on `counter` until none is
 // left; a thread that finishes the last chunk notifies `done`. A chunk that throws sets
 // `status`. A counter that carries another job's tag is a job that is over.
-import type { GemmFn, GemmPath } from './abi.js';
+import { SWEEP_POINTERS, type GemmPath, type SweepKind, type WasmExports } from './abi.js';
 
 export const JobWord = {
   /** Job number, bumped to publish a job (workers spin, then wait, on it). */
@@ -33,12 +36,16 @@ export const JobWord = {
   // the product C[M,N] = beta·C + op(A)·op(B), pointers are byte offsets
   transA: 10, transB: 11, M: 12, N: 13, K: 14, A: 15, lda: 16, B: 17, ldb: 18, beta: 19, C: 20, ldc: 21,
   path: 22,
+  /** 0: a split product; 1: a layer sweep, chunks of `chunk` batch rows. */
+  kind: 23,
+  // the sweep: its kind, B, T, H and buffers (SWEEP_POINTERS words from sweepP0)
+  sweepKind: 24, sweepB: 25, sweepT: 26, sweepH: 27, sweepP0: 28,
 } as const;
 
 /** Word of worker w's ready flag (set to 1 when it has instantiated the module). */
-export const readyWord = (w: number): number => 32 + w * 16;
+export const readyWord = (w: number): number => 48 + w * 16;
 export const MAX_WORKERS = 64;
-export const JOB_WORDS = 32 + MAX_WORKERS * 16;
+export const JOB_WORDS = 48 + MAX_WORKERS * 16;
 export const TAG_MASK = 0x7fffff;
 export const MAX_CHUNKS = 255;
 
@@ -62,8 +69,31 @@ export interface GemmArgs {
   A: number; lda: number; B: number; ldb: number; beta: 0 | 1; C: number; ldc: number; path: GemmPath;
 }
 
+export interface SweepArgs {
+  kind: SweepKind; B: number; T: number; H: number;
+  /** Byte offsets of its buffers (assembly/sweep.ts order). */
+  p: readonly number[];
+}
+
+/** The functions a thread runs chunks with: its own instance's. */
+export type ChunkFns = Pick<WasmExports, 'gemm' | 'sweep'>;
+
+/** Writes a sweep and its split (chunks of `chunk` rows) into the job block (everything but the publishing words). */
+export function writeSweep(j: Int32Array, s: SweepArgs, chunk: number, chunks: number): void {
+  j[JobWord.kind] = 1;
+  j[JobWord.chunks] = chunks;
+  j[JobWord.total] = s.B;
+  j[JobWord.chunk] = chunk;
+  j[JobWord.sweepKind] = s.kind;
+  j[JobWord.sweepB] = s.B;
+  j[JobWord.sweepT] = s.T;
+  j[JobWord.sweepH] = s.H;
+  for (let i = 0; i < SWEEP_POINTERS; i++) j[JobWord.sweepP0 + i] = s.p[i] ?? 0;
+}
+
 /** Writes a product and its split into the job block (everything but the publishing words). */
 export function writeJob(j: Int32Array, g: GemmArgs, byN: boolean, total: number, chunk: number, chunks: number): void {
+  j[JobWord.kind] = 0;
   j[JobWord.chunks] = chunks;
   j[JobWord.byN] = byN ? 1 : 0;
   j[JobWord.total] = total;
@@ -84,7 +114,9 @@ export function writeJob(j: Int32Array, g: GemmArgs, byN: boolean, total: number
 }
 
 /** Claims and runs chunks of job `tag` until none is left; returns how many it ran. */
-export function claimChunks(j: Int32Array, tag: number, gemm: GemmFn, scratch: number): number {
+export function claimChunks(j: Int32Array, tag: number, fns: ChunkFns, scratch: number): number {
+  if (j[JobWord.kind] === 1) return claimSweepChunks(j, tag, fns, scratch);
+  const gemm = fns.gemm;
   const n = j[JobWord.chunks], byN = j[JobWord.byN] !== 0, total = j[JobWord.total], chunk = j[JobWord.chunk];
   const ta = j[JobWord.transA], tb = j[JobWord.transB], M = j[JobWord.M], N = j[JobWord.N], K = j[JobWord.K];
   const A = j[JobWord.A], lda = j[JobWord.lda], B = j[JobWord.B], ldb = j[JobWord.ldb];
@@ -102,6 +134,31 @@ export function claimChunks(j: Int32Array, tag: number, gemm: GemmFn, scratch: n
       // columns lo..hi of C are columns of op(B); rows lo..hi of C are rows of op(A)
       if (byN) gemm(ta, tb, M, hi - lo, K, A, lda, B + (tb ? lo * ldb : lo) * 4, ldb, beta, C + lo * 4, ldc, path, scratch);
       else gemm(ta, tb, hi - lo, N, K, A + (ta ? lo : lo * lda) * 4, lda, B, ldb, beta, C + lo * ldc * 4, ldc, path, scratch);
+    } catch {
+      Atomics.store(j, JobWord.status, 1);
+    }
+    ran++;
+    if (Atomics.add(j, JobWord.done, 1) + 1 === n) Atomics.notify(j, JobWord.done);
+  }
+  return ran;
+}
+
+/** claimChunks for a sweep: chunk i is batch rows i·chunk … for the whole window. */
+function claimSweepChunks(j: Int32Array, tag: number, fns: ChunkFns, scratch: number): number {
+  const n = j[JobWord.chunks], total = j[JobWord.total], chunk = j[JobWord.chunk];
+  const kind = j[JobWord.sweepKind] as SweepKind, B = j[JobWord.sweepB], T = j[JobWord.sweepT], H = j[JobWord.sweepH];
+  const p = JobWord.sweepP0;
+  let ran = 0;
+  for (;;) {
+    const cur = Atomics.load(j, JobWord.counter);
+    if (cur >>> 8 !== tag) break;
+    const idx = cur & 255;
+    if (idx >= n) break;
+    if (Atomics.compareExchange(j, JobWord.counter, cur, cur + 1) !== cur) continue;
+    const lo = idx * chunk;
+    const hi = Math.min(total, lo + chunk);
+    try {
+      fns.sweep(kind, lo, hi, B, T, H, j[p], j[p + 1], j[p + 2], j[p + 3], j[p + 4], j[p + 5], j[p + 6], scratch);
     } catch {
       Atomics.store(j, JobWord.status, 1);
     }

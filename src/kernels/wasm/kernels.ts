@@ -4,7 +4,7 @@
 import { largestMagnitudeIn } from '../magnitude.js';
 import { ComposedStepper } from '../step.js';
 import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, StepNet, Stepper, Vec } from '../types.js';
-import { GemmPath, SCRATCH_BYTES, type WasmExports } from './abi.js';
+import { GemmPath, SCRATCH_APACK_BYTES, SCRATCH_BPACK_BYTES, SCRATCH_BYTES, SweepKind, type WasmExports } from './abi.js';
 import { allocatedBytes, WASM_MEMORY_LIMIT, WasmMemory } from './memory.js';
 import { kernelsModule, type WasmVariant } from './module.js';
 import { GemmPool } from './pool.js';
@@ -120,7 +120,7 @@ export class WasmBackend implements WasmKernels {
     // one path for the whole product, so that a split product equals the unsplit one
     const path = transB && !transA && M <= this.dotMaxM ? GemmPath.dot : GemmPath.packed;
     if (this.pool.wantsSplit(M, N, K)) {
-      this.pool.run({ transA, transB, M, N, K, A: pA, lda, B: pB, ldb, beta, C: pC, ldc, path }, this.ex.gemm, this.mainScratch);
+      this.pool.run({ transA, transB, M, N, K, A: pA, lda, B: pB, ldb, beta, C: pC, ldc, path }, this.ex, this.mainScratch);
       return;
     }
     this.ex.gemm(transA ? 1 : 0, transB ? 1 : 0, M, N, K, pA, lda, pB, ldb, beta, pC, ldc, path, this.mainScratch);
@@ -294,6 +294,91 @@ export class WasmBackend implements WasmKernels {
   sgd(n: number, p: Vec, g: Vec, m: Vec, lr: number, mu: number): void {
     if (n <= 0) return;
     this.ex.sgd(n, this.mem.floatPtr(p, n, 'sgd p'), this.mem.floatPtr(g, n, 'sgd g'), this.mem.floatPtr(m, n, 'sgd m'), lr, mu);
+  }
+
+  // ---- layer sweeps (assembly/sweep.ts): a window's time loop in one call, the batch rows shared out
+
+  /**
+   * Declined (false) when the per-step path's forward product would not take the dot
+   * path (B > dotMaxM): the sweep computes what that path computes, bit for bit.
+   */
+  private sweepable(B: number, T: number, H: number): boolean {
+    return B >= 1 && B <= this.dotMaxM && T >= 1 && H >= 1;
+  }
+
+  private runSweep(kind: SweepKind, B: number, T: number, H: number, G: number, p: number[]): void {
+    if (this.pool.wantsSplit(B, G, H)) this.pool.runSweep({ kind, B, T, H, p }, this.ex, this.mainScratch);
+    else this.ex.sweep(kind, 0, B, B, T, H, p[0], p[1], p[2], p[3], p[4], p[5] ?? 0, p[6] ?? 0, this.mainScratch);
+  }
+
+  /**
+   * W_hh [G,H] packed whole for a backward sweep's ∂h products, into the B-panel part of the
+   * calling thread's packing area (the sweep's products pack only A): no memory beyond what
+   * the backend holds already, so the memory a run needs (src/train/memory.ts) is unchanged.
+   * 0 when it does not fit (more than KC·NC floats: an LSTM wider than 256, a GRU wider than
+   * 295); the backward sweep then declines.
+   */
+  private prepacked(G: number, H: number, pW: number): number {
+    if (this.ex.prepackedBytes(G, H) > SCRATCH_BPACK_BYTES) return 0;
+    const dst = this.mainScratch + SCRATCH_APACK_BYTES;
+    this.ex.prepackB(G, H, pW, H, dst);
+    return dst;
+  }
+
+  lstmSweepForward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Hs: Vec, Cs: Vec, TC: Vec): boolean {
+    if (!this.sweepable(B, T, H)) return false;
+    const n = B * H, G = 4 * H;
+    const p = [
+      this.mem.floatPtr(gates, T * B * G, 'lstmSweepForward gates'), this.mem.floatPtr(Whh, G * H, 'lstmSweepForward Whh'),
+      this.mem.floatPtr(Hs, (T + 1) * n, 'lstmSweepForward Hs'), this.mem.floatPtr(Cs, (T + 1) * n, 'lstmSweepForward Cs'),
+      this.mem.floatPtr(TC, T * n, 'lstmSweepForward TC'),
+    ];
+    this.runSweep(SweepKind.lstmForward, B, T, H, G, p);
+    return true;
+  }
+
+  lstmSweepBackward(B: number, T: number, H: number, gates: Vec, Whh: Vec, Cs: Vec, TC: Vec, dHs: Vec, dC: Vec, dGates: Vec): boolean {
+    if (!this.sweepable(B, T, H)) return false;
+    const n = B * H, G = 4 * H;
+    const pGates = this.mem.floatPtr(gates, T * B * G, 'lstmSweepBackward gates');
+    const pW = this.mem.floatPtr(Whh, G * H, 'lstmSweepBackward Whh');
+    const pCs = this.mem.floatPtr(Cs, (T + 1) * n, 'lstmSweepBackward Cs');
+    const pTC = this.mem.floatPtr(TC, T * n, 'lstmSweepBackward TC');
+    const pdHs = this.mem.floatPtr(dHs, (T + 1) * n, 'lstmSweepBackward dHs');
+    const pdC = this.mem.floatPtr(dC, n, 'lstmSweepBackward dC');
+    const pdG = this.mem.floatPtr(dGates, T * B * G, 'lstmSweepBackward dGates');
+    const packed = this.prepacked(G, H, pW);
+    if (packed === 0) return false;
+    this.runSweep(SweepKind.lstmBackward, B, T, H, G, [pGates, packed, pCs, pTC, pdHs, pdC, pdG]);
+    return true;
+  }
+
+  gruTorchSweepForward(B: number, T: number, H: number, gates: Vec, Whh: Vec, bhh: Vec, HW: Vec, Hs: Vec): boolean {
+    if (!this.sweepable(B, T, H)) return false;
+    const n = B * H, G = 3 * H;
+    const p = [
+      this.mem.floatPtr(gates, T * B * G, 'gruTorchSweepForward gates'), this.mem.floatPtr(Whh, G * H, 'gruTorchSweepForward Whh'),
+      this.mem.floatPtr(bhh, G, 'gruTorchSweepForward bhh'), this.mem.floatPtr(HW, T * B * G, 'gruTorchSweepForward HW'),
+      this.mem.floatPtr(Hs, (T + 1) * n, 'gruTorchSweepForward Hs'),
+    ];
+    this.runSweep(SweepKind.gruTorchForward, B, T, H, G, p);
+    return true;
+  }
+
+  gruTorchSweepBackward(B: number, T: number, H: number, gates: Vec, Whh: Vec, HW: Vec, Hs: Vec, dHs: Vec, dGates: Vec, dHW: Vec): boolean {
+    if (!this.sweepable(B, T, H)) return false;
+    const n = B * H, G = 3 * H;
+    const pGates = this.mem.floatPtr(gates, T * B * G, 'gruTorchSweepBackward gates');
+    const pW = this.mem.floatPtr(Whh, G * H, 'gruTorchSweepBackward Whh');
+    const pHW = this.mem.floatPtr(HW, T * B * G, 'gruTorchSweepBackward HW');
+    const pHs = this.mem.floatPtr(Hs, (T + 1) * n, 'gruTorchSweepBackward Hs');
+    const pdHs = this.mem.floatPtr(dHs, (T + 1) * n, 'gruTorchSweepBackward dHs');
+    const pdG = this.mem.floatPtr(dGates, T * B * G, 'gruTorchSweepBackward dGates');
+    const pdHW = this.mem.floatPtr(dHW, T * B * G, 'gruTorchSweepBackward dHW');
+    const packed = this.prepacked(G, H, pW);
+    if (packed === 0) return false;
+    this.runSweep(SweepKind.gruTorchBackward, B, T, H, G, [pGates, packed, pHW, pHs, pdHs, pdG, pdHW]);
+    return true;
   }
 
   stepper(net: StepNet): Stepper {

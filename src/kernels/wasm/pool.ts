@@ -9,12 +9,13 @@
 // in Atomics.wait; the caller spins (briefly), then waits, for the count of finished chunks.
 // Workers start lazily on the first product worth splitting and are unref()ed so that a CLI
 // exits naturally. Chunks cover whole tiles and take the path the whole product takes, so a
-// split product is bit-identical to the same product on one thread.
+// split product is bit-identical to the same product on one thread. A layer sweep (the time
+// loop of a window, assembly/sweep.ts) is a job too: one run of batch rows per thread,
+// each for the whole window, with no hand-off from step to step.
 import type { Worker } from 'node:worker_threads';
 import { nodeWorkerThreads } from '../../util/builtins.js';
-import type { GemmFn } from './abi.js';
-import { claimChunks, JOB_WORDS, JobWord, MAX_CHUNKS, MAX_WORKERS, readyWord, TAG_MASK, writeJob } from './job.js';
-import type { GemmArgs, WorkerInit } from './job.js';
+import { claimChunks, JOB_WORDS, JobWord, MAX_CHUNKS, MAX_WORKERS, readyWord, TAG_MASK, writeJob, writeSweep } from './job.js';
+import type { ChunkFns, GemmArgs, SweepArgs, WorkerInit } from './job.js';
 import { allocatedBytes, type WasmMemory } from './memory.js';
 import { WORKER_SOURCE } from './worker.bundle.js';
 
@@ -134,8 +135,8 @@ export class GemmPool {
     for (const w of workers) void w.terminate();
   }
 
-  /** Runs one product split across the threads; `gemm`/`scratch` are the calling thread's. */
-  run(g: GemmArgs, gemm: GemmFn, scratch: number): void {
+  /** Runs one product split across the threads; `fns`/`scratch` are the calling thread's. */
+  run(g: GemmArgs, fns: ChunkFns, scratch: number): void {
     if (!this.workers) this.spawn();
     const j = this.job!;
     // split the wider side in whole tiles (N in 8s, M in 4s), about 4 chunks per thread
@@ -146,14 +147,34 @@ export class GemmPool {
     const want = Math.min(tiles, 4 * this.threadCount, MAX_CHUNKS);
     const chunk = Math.ceil(tiles / want) * unit;
     const n = Math.ceil(total / chunk);
-    const tag = ++this.seq & TAG_MASK;
     writeJob(j, g, byN, total, chunk, n);
+    this.publishAndJoin(j, n, fns, scratch, 'a gemm chunk failed');
+  }
+
+  /**
+   * Runs a layer sweep (assembly/sweep.ts) with the batch rows shared out: one run of rows
+   * per thread, each for the whole window (a sweep has no hand-off between its steps, so
+   * finer chunks would only read W_hh more often).
+   */
+  runSweep(s: SweepArgs, fns: ChunkFns, scratch: number): void {
+    if (!this.workers) this.spawn();
+    const j = this.job!;
+    const want = Math.min(s.B, this.threadCount, MAX_CHUNKS);
+    const chunk = Math.ceil(s.B / want);
+    const n = Math.ceil(s.B / chunk);
+    writeSweep(j, s, chunk, n);
+    this.publishAndJoin(j, n, fns, scratch, 'a layer sweep failed');
+  }
+
+  // Publishes the job just written (n chunks), runs chunks on this thread too, then waits for the rest.
+  private publishAndJoin(j: Int32Array, n: number, fns: ChunkFns, scratch: number, failure: string): void {
+    const tag = ++this.seq & TAG_MASK;
     Atomics.store(j, JobWord.done, 0);
     Atomics.store(j, JobWord.status, 0);
     Atomics.store(j, JobWord.counter, tag << 8);
     Atomics.store(j, JobWord.seq, this.seq);
     Atomics.notify(j, JobWord.seq);
-    claimChunks(j, tag, gemm, scratch);
+    claimChunks(j, tag, fns, scratch);
     let spins = 0;
     let until = 0;
     for (;;) {
@@ -165,6 +186,6 @@ export class GemmPool {
         else if (now > until) Atomics.wait(j, JobWord.done, done, 50);
       }
     }
-    if (Atomics.load(j, JobWord.status) !== 0) throw new Error('wasm kernels: a gemm chunk failed');
+    if (Atomics.load(j, JobWord.status) !== 0) throw new Error(`wasm kernels: ${failure}`);
   }
 }

@@ -21,6 +21,6 @@ for (;;) {
   }
   last = s;
   if (Atomics.load(j, JobWord.quit) !== 0) break;
-  const ran = claimChunks(j, s & TAG_MASK, ex.gemm, init.scratch);
+  const ran = claimChunks(j, s & TAG_MASK, ex, init.scratch);
   if (ran > 0) Atomics.add(j, JobWord.workerChunks, ran);
 }

@@ -282,7 +282,7 @@ function packB(B: usize, ldb: usize, jc: i32, pc: i32, nc: i32, kc: i32, dst: us
 }
 
 // C[M,N] (+)= A[M,K] · B[N,K]ᵀ, A and B row-major with leading dims lda, ldb.
-function gemmDotNT(M: i32, N: i32, K: i32, A: usize, lda: usize, B: usize, ldb: usize, acc: bool, C: usize, ldc: usize): void {
+export function gemmDotNT(M: i32, N: i32, K: i32, A: usize, lda: usize, B: usize, ldb: usize, acc: bool, C: usize, ldc: usize): void {
   const as = lda * 4, bs = ldb * 4, cs = ldc * 4;
   for (let j = 0; j < N; j += 4) {
     const cols = min(4, N - j);
@@ -296,6 +296,91 @@ function gemmDotNT(M: i32, N: i32, K: i32, A: usize, lda: usize, B: usize, ldb: 
       const cp = C + <usize>i * cs + (<usize>j << 2);
       if (rows == 2) dotTile(true, K, a0, a0 + as, b0, b1, b2, b3, cp, cs, 2, cols, acc);
       else dotTile(false, K, a0, a0, b0, b1, b2, b3, cp, cs, 1, cols, acc);
+    }
+  }
+}
+
+// One (NC, KC) block of the packed path: for each MC row block, A is packed into MR-row
+// panels, then every NR-wide micro-panel of the packed B block `bpack` is swept against
+// every A panel. C (+)= op(A)[:, pc:pc+kc] · B block, columns jc..jc+nc of C.
+@inline function rowBlocks(
+  ta: bool, M: i32, A: usize, ulda: usize, jc: i32, pc: i32, nc: i32, kc: i32,
+  bpack: usize, apack: usize, tile: usize, C: usize, uldc: usize, acc: bool,
+): void {
+  const cs = uldc * 4;
+  for (let ic = 0; ic < M; ic += MC) {
+    const mc = min(MC, M - ic);
+    packA(ta, A, ulda, ic, pc, mc, kc, apack);
+    for (let jr = 0; jr < nc; jr += NR) {
+      const nr = min(NR, nc - jr);
+      const bp = bpack + <usize>(jr * kc) * 4;
+      const bs: usize = 32;
+      const cCol = C + <usize>(jc + jr) * 4;
+      for (let ir = 0; ir < mc; ir += MR) {
+        const mr = min(MR, mc - ir);
+        const ap = apack + <usize>(ir * kc) * 4;
+        const cp = cCol + <usize>(ic + ir) * cs;
+        if (mr == MR && nr == NR) {
+          kernel4x8(kc, ap, bp, bs, cp, cs, acc);
+        } else {
+          // ragged tile: compute into the scratch tile, copy the live mr x nr part
+          if (acc) {
+            for (let i = 0; i < MR; i++) {
+              for (let j = 0; j < NR; j++) {
+                store<f32>(tile + <usize>(i * NR + j) * 4,
+                  i < mr && j < nr ? load<f32>(cp + <usize>i * cs + <usize>j * 4) : <f32>0);
+              }
+            }
+          }
+          kernel4x8(kc, ap, bp, bs, tile, 32, acc);
+          for (let i = 0; i < mr; i++) {
+            for (let j = 0; j < nr; j++) {
+              store<f32>(cp + <usize>i * cs + <usize>j * 4, load<f32>(tile + <usize>(i * NR + j) * 4));
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- B packed once for many products (the layer sweeps of ./sweep.ts: W_hh, once per window)
+
+/** Bytes of a whole B [K,N] packed by prepackB: every (NC, KC) block's panels, in gemm's order. */
+export function prepackedBytes(K: i32, N: i32): i32 {
+  let cols = 0;
+  for (let jc = 0; jc < N; jc += NC) cols += (min(NC, N - jc) + NR - 1) / NR * NR;
+  return cols * K * 4;
+}
+
+/** Packs B stored [K,N] (leading dim ldb) whole, block after block as gemm packs them, into dst (prepackedBytes). */
+export function prepackB(K: i32, N: i32, B: usize, ldb: i32, dst: usize): void {
+  let off: usize = 0;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    const width = (nc + NR - 1) / NR * NR;
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      packB(B, <usize>ldb, jc, pc, nc, kc, dst + off);
+      off += <usize>(width * kc) * 4;
+    }
+  }
+}
+
+/** C[M,N] += A[M,K]·B on a B that prepackB packed: the same sums, element by element, as
+ *  gemm(0, 0, M, N, K, A, lda, B, ldb, 1, C, ldc, ·) with only A packed here. */
+export function gemmPrepackedNN(M: i32, N: i32, K: i32, A: usize, lda: i32, Bp: usize, C: usize, ldc: i32, scratch: usize): void {
+  if (M <= 0 || N <= 0 || K <= 0) return;
+  const apack = scratch;
+  const tile = scratch + APACK_BYTES + BPACK_BYTES;
+  let off: usize = 0;
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    const width = (nc + NR - 1) / NR * NR;
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      rowBlocks(false, M, A, <usize>lda, jc, pc, nc, kc, Bp + off, apack, tile, C, <usize>ldc, true);
+      off += <usize>(width * kc) * 4;
     }
   }
 }
@@ -328,48 +413,13 @@ export function gemm(
   const bpack = scratch + APACK_BYTES;
   const tile = bpack + BPACK_BYTES;
   const ta = transA != 0, tb = transB != 0;
-  const cs = uldc * 4;
   for (let jc = 0; jc < N; jc += NC) {
     const nc = min(NC, N - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
-      const acc = beta != 0 || pc > 0;
       if (tb) packBT(B, uldb, jc, pc, nc, kc, bpack);
       else packB(B, uldb, jc, pc, nc, kc, bpack);
-      for (let ic = 0; ic < M; ic += MC) {
-        const mc = min(MC, M - ic);
-        packA(ta, A, ulda, ic, pc, mc, kc, apack);
-        for (let jr = 0; jr < nc; jr += NR) {
-          const nr = min(NR, nc - jr);
-          const bp = bpack + <usize>(jr * kc) * 4;
-          const bs: usize = 32;
-          const cCol = C + <usize>(jc + jr) * 4;
-          for (let ir = 0; ir < mc; ir += MR) {
-            const mr = min(MR, mc - ir);
-            const ap = apack + <usize>(ir * kc) * 4;
-            const cp = cCol + <usize>(ic + ir) * cs;
-            if (mr == MR && nr == NR) {
-              kernel4x8(kc, ap, bp, bs, cp, cs, acc);
-            } else {
-              // ragged tile: compute into the scratch tile, copy the live mr x nr part
-              if (acc) {
-                for (let i = 0; i < MR; i++) {
-                  for (let j = 0; j < NR; j++) {
-                    store<f32>(tile + <usize>(i * NR + j) * 4,
-                      i < mr && j < nr ? load<f32>(cp + <usize>i * cs + <usize>j * 4) : <f32>0);
-                  }
-                }
-              }
-              kernel4x8(kc, ap, bp, bs, tile, 32, acc);
-              for (let i = 0; i < mr; i++) {
-                for (let j = 0; j < nr; j++) {
-                  store<f32>(cp + <usize>i * cs + <usize>j * 4, load<f32>(tile + <usize>(i * NR + j) * 4));
-                }
-              }
-            }
-          }
-        }
-      }
+      rowBlocks(ta, M, A, ulda, jc, pc, nc, kc, bpack, apack, tile, C, uldc, beta != 0 || pc > 0);
     }
   }
 }

@@ -1,0 +1,210 @@
+// The WebAssembly layer sweeps (src/kernels/wasm/assembly/sweep.ts: a window's whole time
+// loop in one call, each thread owning a run of batch rows) against the per-step path on the
+// same backend (bit for bit: the same sums) and against the float64 reference (within
+// float32 tolerance), through a whole model's forward, loss and backward: LSTM and gru-torch
+// layers, odd B and B = 1, H not a multiple of the vector width, several K blocks of the
+// products (H > 64 for the backward's K = 4H, H > 256 for the forward's), the widest layers
+// whose packed W_hh fits the packing area (LSTM 256, GRU 290) and wider ones, whose backward
+// sweep declines (the per-step loop runs); every output, every gradient, the carried state in
+// and out; 1, 2 and 3 threads bit-identical, one backend reused across shapes. Also the calls
+// it declines (B over the dot-product limit) and the errors a caller can cause.
+import { describe, expect, it } from 'vitest';
+import { ReferenceKernels } from '../../src/kernels/reference.js';
+import type { Kernels, Vec } from '../../src/kernels/types.js';
+import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
+import { Model } from '../../src/nn/model.js';
+import { Rng } from '../../src/util/rng.js';
+
+type Cell = 'lstm' | 'gru-torch';
+
+interface Shape {
+  cell: Cell;
+  B: number;
+  T: number;
+  H: number;
+  E: number;
+  layers: number;
+}
+
+const SHAPES: Shape[] = [
+  { cell: 'lstm', B: 5, T: 1, H: 7, E: 3, layers: 1 },
+  { cell: 'gru-torch', B: 1, T: 4, H: 9, E: 3, layers: 2 },
+  { cell: 'lstm', B: 7, T: 4, H: 19, E: 5, layers: 2 },
+  { cell: 'gru-torch', B: 33, T: 5, H: 40, E: 9, layers: 2 },
+  { cell: 'lstm', B: 17, T: 3, H: 67, E: 4, layers: 1 },
+  { cell: 'gru-torch', B: 6, T: 2, H: 300, E: 5, layers: 1 },
+  { cell: 'gru-torch', B: 5, T: 2, H: 290, E: 5, layers: 1 },
+  { cell: 'lstm', B: 32, T: 2, H: 256, E: 4, layers: 1 },
+  { cell: 'lstm', B: 9, T: 2, H: 260, E: 6, layers: 1 },
+  { cell: 'lstm', B: 3, T: 1, H: 1030, E: 2, layers: 1 },
+  { cell: 'gru-torch', B: 2, T: 2, H: 33, E: 4, layers: 1 },
+];
+
+interface Run {
+  logits: Float64Array;
+  loss: number;
+  grads: Float64Array;
+  states: Float64Array[];
+  stateGrads: Float64Array[];
+}
+
+/** One window of a model on kernels k: random weights (larger than init), state, ids and targets from the seed. */
+function run(k: Kernels, s: Shape, seed: number): Run {
+  const rng = new Rng(seed);
+  const V = 11;
+  const model = new Model(k, { cell: s.cell, vocab: V, embed: s.E, hidden: s.H, layers: s.layers });
+  model.init(rng);
+  for (let i = 0; i < model.params.length; i++) model.params[i] = 0.5 * rng.normal() / Math.sqrt(s.H / 8 + 1);
+  const ws = model.workspace(s.B, s.T, true);
+  for (let i = 0; i < ws.ids.length; i++) {
+    ws.ids[i] = rng.int(V);
+    ws.targets[i] = rng.int(V);
+  }
+  for (let l = 0; l < s.layers; l++) {
+    const st = ws.state(l);
+    for (let i = 0; i < st.h.length; i++) st.h[i] = rng.uniform(-0.9, 0.9);
+    if (st.c) for (let i = 0; i < st.c.length; i++) st.c[i] = rng.uniform(-2, 2);
+  }
+  model.grads.fill(0);
+  ws.forward();
+  const loss = ws.loss();
+  ws.backward();
+  const stateGrads: Float64Array[] = [];
+  for (let l = 0; l < s.layers; l++) {
+    const d = ws.stateGrad(l);
+    stateGrads.push(Float64Array.from(d.h));
+    if (d.c) stateGrads.push(Float64Array.from(d.c));
+  }
+  ws.carry();
+  const states: Float64Array[] = [];
+  for (let l = 0; l < s.layers; l++) {
+    const st = ws.state(l);
+    states.push(Float64Array.from(st.h));
+    if (st.c) states.push(Float64Array.from(st.c));
+  }
+  return { logits: Float64Array.from(ws.logits), loss, grads: Float64Array.from(model.grads), states, stateGrads };
+}
+
+function expectSame(a: Run, b: Run, what: string): void {
+  const eq = (x: Float64Array, y: Float64Array, name: string) => {
+    expect(x.length, `${what}: ${name} length`).toBe(y.length);
+    for (let i = 0; i < x.length; i++) {
+      if (!Object.is(x[i], y[i])) expect.fail(`${what}: ${name}[${i}] ${x[i]} vs ${y[i]}`);
+    }
+  };
+  eq(a.logits, b.logits, 'dLogits');
+  expect(a.loss, `${what}: loss`).toBe(b.loss);
+  eq(a.grads, b.grads, 'grads');
+  expect(a.states.length).toBe(b.states.length);
+  a.states.forEach((x, i) => eq(x, b.states[i], `state ${i}`));
+  a.stateGrads.forEach((x, i) => eq(x, b.stateGrads[i], `state gradient ${i}`));
+}
+
+function expectClose(a: Run, want: Run, what: string): void {
+  const close = (x: Float64Array, y: Float64Array, name: string, abs: number) => {
+    let worst = 0;
+    let at = 0;
+    for (let i = 0; i < y.length; i++) {
+      const r = Math.abs(x[i] - y[i]) / (abs + 1e-3 * Math.abs(y[i]));
+      if (!(r <= worst)) {
+        worst = r;
+        at = i;
+      }
+    }
+    if (worst > 1) expect.fail(`${what}: ${name}[${at}] ${x[at]}, reference ${y[at]}`);
+  };
+  close(a.logits, want.logits, 'dLogits', 1e-5);
+  expect(Math.abs(a.loss - want.loss)).toBeLessThan(1e-4 * Math.abs(want.loss) + 1e-4);
+  close(a.grads, want.grads, 'grads', 2e-5);
+  a.states.forEach((x, i) => close(x, want.states[i], `state ${i}`, 2e-5));
+  a.stateGrads.forEach((x, i) => close(x, want.stateGrads[i], `state gradient ${i}`, 2e-5));
+}
+
+/** Sweeps that run per layer: the forward always, the backward when W_hh packed fits the packing area (KC·NC floats). */
+function sweepsPerLayer(s: Shape): number {
+  const G = (s.cell === 'lstm' ? 4 : 3) * s.H;
+  return G * Math.ceil(s.H / 8) * 8 <= 256 * 1024 ? 2 : 1;
+}
+
+const SWEEPS = ['lstmSweepForward', 'lstmSweepBackward', 'gruTorchSweepForward', 'gruTorchSweepBackward'];
+
+/** Kernels k with the sweeps hidden (the per-step path runs), or counting the sweep calls that ran. */
+function wrapped(k: Kernels, hide: boolean): { k: Kernels; ran: () => number } {
+  let n = 0;
+  const proxy = new Proxy(k, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function') return v;
+      if (SWEEPS.includes(String(prop))) {
+        if (hide) return undefined;
+        return (...a: unknown[]) => {
+          const r = (v as (...x: unknown[]) => boolean).apply(target, a);
+          if (r) n++;
+          return r;
+        };
+      }
+      return v.bind(target);
+    },
+  });
+  return { k: proxy, ran: () => n };
+}
+
+describe('WebAssembly layer sweeps', () => {
+  const ref = new ReferenceKernels('f64');
+  // every product split (splitFlops 1): the sweeps share the rows out on 2 and 3 threads
+  const backends: [number, WasmKernels][] = [1, 2, 3].map((threads) => [threads, createWasmKernels({ threads, splitFlops: 1 })]);
+  const perStep = createWasmKernels({ threads: 2, splitFlops: 1 });
+
+  SHAPES.forEach((s, i) => {
+    it(`${s.cell} B ${s.B}, T ${s.T}, H ${s.H}, ${s.layers} layer(s): the per-step path bit for bit on 1/2/3 threads, the reference within tolerance`, () => {
+      const seed = 300 + i;
+      const steps = run(wrapped(perStep, true).k, s, seed);
+      for (const [threads, k] of backends) {
+        const c = wrapped(k, false);
+        const swept = run(c.k, s, seed);
+        expect(c.ran(), `sweep calls that ran on ${threads} thread(s)`).toBe(sweepsPerLayer(s) * s.layers);
+        expectSame(swept, steps, `${threads} thread(s)`);
+      }
+      expectClose(steps, run(ref, s, seed), 'against the float64 reference');
+    });
+  });
+
+  it('workers ran chunks of the sweeps', () => {
+    const k = createWasmKernels({ threads: 2, splitFlops: 1 });
+    k.startWorkers();
+    const pool = (k as unknown as { pool: { workerChunks(): number } }).pool;
+    const before = pool.workerChunks();
+    run(k, { cell: 'lstm', B: 40, T: 40, H: 64, E: 4, layers: 1 }, 5);
+    expect(pool.workerChunks()).toBeGreaterThan(before);
+    k.dispose();
+  });
+
+  it('declines B over the dot-product limit (the per-step loop runs, same results)', () => {
+    for (const cell of ['lstm', 'gru-torch'] as const) {
+      const s = { cell, B: 9, T: 3, H: 21, E: 3, layers: 2 };
+      const c = wrapped(createWasmKernels({ threads: 2, splitFlops: 1, dotMaxM: 8 }), false);
+      const swept = run(c.k, s, 9);
+      expect(c.ran()).toBe(0);
+      expectSame(swept, run(wrapped(createWasmKernels({ threads: 2, splitFlops: 1, dotMaxM: 8 }), true).k, s, 9), `${cell} B 9`);
+    }
+  });
+
+  it('refuses views too short for the window', () => {
+    const k = createWasmKernels({ threads: 1 });
+    const a = k.arena();
+    const B = 6, T = 3, H = 10, n = B * H;
+    const f = (m: number): Vec => a.floats(m);
+    expect(() => k.lstmSweepForward!(B, T, H, f(T * 4 * n - 1), f(4 * H * H), f((T + 1) * n), f((T + 1) * n), f(T * n)))
+      .toThrow(/gates has 719 elements, the call needs 720/);
+    expect(() => k.lstmSweepForward!(B, T, H, f(T * 4 * n), f(4 * H * H), f(T * n), f((T + 1) * n), f(T * n)))
+      .toThrow(/Hs has 180 elements, the call needs 240/);
+    expect(() => k.lstmSweepBackward!(B, T, H, f(T * 4 * n), f(4 * H * H), f((T + 1) * n), f(T * n), f((T + 1) * n), f(n - 1), f(T * 4 * n)))
+      .toThrow(/dC has 59 elements, the call needs 60/);
+    expect(() => k.gruTorchSweepForward!(B, T, H, f(T * 3 * n), f(3 * H * H), f(3 * H - 1), f(T * 3 * n), f((T + 1) * n)))
+      .toThrow(/bhh has 29 elements, the call needs 30/);
+    expect(() => k.gruTorchSweepBackward!(B, T, H, f(T * 3 * n), f(3 * H * H), f(T * 3 * n), f((T + 1) * n), f((T + 1) * n), f(T * 3 * n), f(T * 3 * n - 1)))
+      .toThrow(/dHW has 539 elements, the call needs 540/);
+    expect(() => k.lstmSweepForward!(B, T, H, new Float64Array(T * 4 * n), f(4 * H * H), f((T + 1) * n), f((T + 1) * n), f(T * n)))
+      .toThrow(/gates must be a Float32Array/);
+  });
+});
