@@ -40,10 +40,20 @@
   return f32x4.mul(f32x4.add(expm1Poly(reduceR(xc, t)), f32x4.splat(<f32>1.0)), pow2n(t));
 }
 
-/** σ(x) = 1 / (1 + exp(−x)). */
+/**
+ * σ(x) = 1 / (1 + exp(−x)), exp(−x) as vexp computes it but without negating x (three
+ * instructions under V8): the clamp, t and r take −x's constants instead, and since a − b
+ * and −(b − a) round alike, every value is the one vexp(−x) would give.
+ */
 @inline export function vsigmoid(x: v128): v128 {
   const one = f32x4.splat(<f32>1.0);
-  return f32x4.div(one, f32x4.add(one, vexp(f32x4.neg(x))));
+  const xc = f32x4.pmin(f32x4.pmax(x, f32x4.splat(<f32>-88.0)), f32x4.splat(<f32>87.0));
+  const t = f32x4.add(f32x4.mul(xc, f32x4.splat(<f32>-1.4426950408889634)), f32x4.splat(<f32>12582912.0));
+  const n = f32x4.sub(t, f32x4.splat(<f32>12582912.0));
+  // r = −x − n·ln2, in two steps as reduceR
+  const r = f32x4.sub(f32x4.sub(f32x4.mul(n, f32x4.splat(<f32>-0.693359375)), xc), f32x4.mul(n, f32x4.splat(<f32>-2.12194440e-4)));
+  const e = f32x4.mul(f32x4.add(expm1Poly(r), one), pow2n(t));
+  return f32x4.div(one, f32x4.add(one, e));
 }
 
 /** tanh(x) = sign(x) · e / (e + 2), e = expm1(2|x|), 2|x| clamped to 40 (tanh(20) rounds to 1). */
