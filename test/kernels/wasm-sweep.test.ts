@@ -11,7 +11,9 @@
 import { describe, expect, it } from 'vitest';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
 import type { Kernels, Vec } from '../../src/kernels/types.js';
+import { SweepKind } from '../../src/kernels/wasm/abi.js';
 import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
+import { claimChunks, JOB_WORDS, JobWord, openCounter, writeJob, writeSweep, type ChunkFns } from '../../src/kernels/wasm/job.js';
 import { Model } from '../../src/nn/model.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -206,5 +208,32 @@ describe('WebAssembly layer sweeps', () => {
       .toThrow(/dHW has 539 elements, the call needs 540/);
     expect(() => k.lstmSweepForward!(B, T, H, new Float64Array(T * 4 * n), f(4 * H * H), f((T + 1) * n), f((T + 1) * n), f(T * n)))
       .toThrow(/gates must be a Float32Array/);
+  });
+});
+
+// The job protocol (src/kernels/wasm/job.ts) when a worker is late: it saw job A's number,
+// but by the time it looks, A's chunks are all claimed and the caller is writing job B's
+// words (B not yet published). It must run nothing: it reads a job's words only after a
+// claim, and the claim (the counter word) carries A's own chunk count.
+describe('WebAssembly job protocol', () => {
+  const g = { transA: false, transB: false, M: 64, N: 64, K: 8, A: 64, lda: 8, B: 128, ldb: 64, beta: 0 as const, C: 256, ldc: 64, path: 0 as const };
+  it('a worker late for a job that is over runs no chunk, whatever the next job\'s words say', () => {
+    const j = new Int32Array(new SharedArrayBuffer(JOB_WORDS * 4));
+    const calls: string[] = [];
+    const fns: ChunkFns = { gemm: () => calls.push('gemm'), sweep: () => calls.push('sweep') };
+    // job A: a sweep of 2 chunks, both claimed and run by the caller
+    writeSweep(j, { kind: SweepKind.lstmForward, B: 6, T: 2, H: 4, p: [1, 2, 3, 4, 5] }, 3, 2);
+    Atomics.store(j, JobWord.counter, openCounter(7, 2));
+    expect(claimChunks(j, 7, fns, 0)).toBe(2);
+    expect(calls).toEqual(['sweep', 'sweep']);
+    // the caller writes job B (a product of 8 chunks) but has not published it yet
+    writeJob(j, g, true, 64, 8, 8);
+    expect(claimChunks(j, 7, fns, 0)).toBe(0);
+    expect(calls).toHaveLength(2);
+    // published: B's chunks run, and a worker with A's tag still runs none
+    Atomics.store(j, JobWord.counter, openCounter(8, 8));
+    expect(claimChunks(j, 7, fns, 0)).toBe(0);
+    expect(claimChunks(j, 8, fns, 0)).toBe(8);
+    expect(calls.filter((c) => c === 'gemm')).toHaveLength(8);
   });
 });

@@ -1,4 +1,4 @@
-// The job block through which the calling thread hands a split GEMM to the workers: Int32
+// The job block through which the calling thread hands a split GEMM or a sweep to the workers: Int32
 // words in the shared memory, named below, and the chunk loop every thread runs on it. Shared
 // by the pool (./pool.ts) and the worker module (./worker.ts), so both read one layout.
 //
@@ -6,16 +6,17 @@
 // whose chunks are ranges of batch rows, each run for the whole window.
 //
 // Protocol: the caller writes the product and its split, zeroes `done` and `status`, sets
-// `counter` to tag << 8 (chunk 0 unclaimed), then bumps `seq` and notifies it. Every thread
-// (the caller included) claims chunks with a compare-and-swap on `counter` until none is
-// left; a thread that finishes the last chunk notifies `done`. A chunk that throws sets
-// `status`. A counter that carries another job's tag is a job that is over.
+// `counter` to (tag << 16) | (chunks << 8) (chunk 0 unclaimed), then bumps `seq` and
+// notifies it. Every thread (the caller included) claims chunks with a compare-and-swap on
+// `counter` until none is left, and reads the job's words only after a claim; a thread that
+// finishes the last chunk notifies `done`. A chunk that throws sets `status`. A counter that
+// carries another job's tag is a job that is over.
 import { SWEEP_POINTERS, type GemmPath, type SweepKind, type WasmExports } from './abi.js';
 
 export const JobWord = {
   /** Job number, bumped to publish a job (workers spin, then wait, on it). */
   seq: 0,
-  /** (job tag << 8) | next unclaimed chunk. */
+  /** (job tag << 16) | (chunks in the job << 8) | next unclaimed chunk. */
   counter: 1,
   /** Chunks finished in the current job. */
   done: 2,
@@ -46,7 +47,7 @@ export const JobWord = {
 export const readyWord = (w: number): number => 48 + w * 16;
 export const MAX_WORKERS = 64;
 export const JOB_WORDS = 48 + MAX_WORKERS * 16;
-export const TAG_MASK = 0x7fffff;
+export const TAG_MASK = 0x7fff;
 export const MAX_CHUNKS = 255;
 
 /** What a worker is started with (its workerData). */
@@ -113,27 +114,24 @@ export function writeJob(j: Int32Array, g: GemmArgs, byN: boolean, total: number
   j[JobWord.path] = g.path;
 }
 
-/** Claims and runs chunks of job `tag` until none is left; returns how many it ran. */
+/**
+ * Claims and runs chunks of job `tag` until none is left; returns how many it ran. The job's
+ * words are read only after a claim succeeds: a thread late for a job that is over may meet
+ * the next job's words half written, but never a claimable counter of its tag (the counter
+ * holds the job's chunk count itself, so "none left" never depends on those words).
+ */
 export function claimChunks(j: Int32Array, tag: number, fns: ChunkFns, scratch: number): number {
-  if (j[JobWord.kind] === 1) return claimSweepChunks(j, tag, fns, scratch);
-  const gemm = fns.gemm;
-  const n = j[JobWord.chunks], byN = j[JobWord.byN] !== 0, total = j[JobWord.total], chunk = j[JobWord.chunk];
-  const ta = j[JobWord.transA], tb = j[JobWord.transB], M = j[JobWord.M], N = j[JobWord.N], K = j[JobWord.K];
-  const A = j[JobWord.A], lda = j[JobWord.lda], B = j[JobWord.B], ldb = j[JobWord.ldb];
-  const beta = j[JobWord.beta], C = j[JobWord.C], ldc = j[JobWord.ldc], path = j[JobWord.path] as GemmPath;
   let ran = 0;
   for (;;) {
     const cur = Atomics.load(j, JobWord.counter);
-    if (cur >>> 8 !== tag) break;
+    if (cur >>> 16 !== tag) break;
     const idx = cur & 255;
+    const n = (cur >>> 8) & 255;
     if (idx >= n) break;
     if (Atomics.compareExchange(j, JobWord.counter, cur, cur + 1) !== cur) continue;
-    const lo = idx * chunk;
-    const hi = Math.min(total, lo + chunk);
     try {
-      // columns lo..hi of C are columns of op(B); rows lo..hi of C are rows of op(A)
-      if (byN) gemm(ta, tb, M, hi - lo, K, A, lda, B + (tb ? lo * ldb : lo) * 4, ldb, beta, C + lo * 4, ldc, path, scratch);
-      else gemm(ta, tb, hi - lo, N, K, A + (ta ? lo : lo * lda) * 4, lda, B, ldb, beta, C + lo * ldc * 4, ldc, path, scratch);
+      if (j[JobWord.kind] === 1) runSweepChunk(j, idx, fns, scratch);
+      else runGemmChunk(j, idx, fns, scratch);
     } catch {
       Atomics.store(j, JobWord.status, 1);
     }
@@ -143,27 +141,29 @@ export function claimChunks(j: Int32Array, tag: number, fns: ChunkFns, scratch: 
   return ran;
 }
 
-/** claimChunks for a sweep: chunk i is batch rows i·chunk … for the whole window. */
-function claimSweepChunks(j: Int32Array, tag: number, fns: ChunkFns, scratch: number): number {
-  const n = j[JobWord.chunks], total = j[JobWord.total], chunk = j[JobWord.chunk];
+/** The counter word that publishes job `tag` with `chunks` chunks, none claimed. */
+export function openCounter(tag: number, chunks: number): number {
+  return (tag << 16) | (chunks << 8);
+}
+
+// Chunk idx of a split product: columns lo..hi of C are columns of op(B); rows lo..hi of C are rows of op(A).
+function runGemmChunk(j: Int32Array, idx: number, fns: ChunkFns, scratch: number): void {
+  const byN = j[JobWord.byN] !== 0, total = j[JobWord.total], chunk = j[JobWord.chunk];
+  const ta = j[JobWord.transA], tb = j[JobWord.transB], M = j[JobWord.M], N = j[JobWord.N], K = j[JobWord.K];
+  const A = j[JobWord.A], lda = j[JobWord.lda], B = j[JobWord.B], ldb = j[JobWord.ldb];
+  const beta = j[JobWord.beta], C = j[JobWord.C], ldc = j[JobWord.ldc], path = j[JobWord.path] as GemmPath;
+  const lo = idx * chunk;
+  const hi = Math.min(total, lo + chunk);
+  if (byN) fns.gemm(ta, tb, M, hi - lo, K, A, lda, B + (tb ? lo * ldb : lo) * 4, ldb, beta, C + lo * 4, ldc, path, scratch);
+  else fns.gemm(ta, tb, hi - lo, N, K, A + (ta ? lo : lo * lda) * 4, lda, B, ldb, beta, C + lo * ldc * 4, ldc, path, scratch);
+}
+
+// Chunk idx of a sweep: batch rows idx·chunk … for the whole window.
+function runSweepChunk(j: Int32Array, idx: number, fns: ChunkFns, scratch: number): void {
+  const total = j[JobWord.total], chunk = j[JobWord.chunk];
   const kind = j[JobWord.sweepKind] as SweepKind, B = j[JobWord.sweepB], T = j[JobWord.sweepT], H = j[JobWord.sweepH];
   const p = JobWord.sweepP0;
-  let ran = 0;
-  for (;;) {
-    const cur = Atomics.load(j, JobWord.counter);
-    if (cur >>> 8 !== tag) break;
-    const idx = cur & 255;
-    if (idx >= n) break;
-    if (Atomics.compareExchange(j, JobWord.counter, cur, cur + 1) !== cur) continue;
-    const lo = idx * chunk;
-    const hi = Math.min(total, lo + chunk);
-    try {
-      fns.sweep(kind, lo, hi, B, T, H, j[p], j[p + 1], j[p + 2], j[p + 3], j[p + 4], j[p + 5], j[p + 6], scratch);
-    } catch {
-      Atomics.store(j, JobWord.status, 1);
-    }
-    ran++;
-    if (Atomics.add(j, JobWord.done, 1) + 1 === n) Atomics.notify(j, JobWord.done);
-  }
-  return ran;
+  const lo = idx * chunk;
+  const hi = Math.min(total, lo + chunk);
+  fns.sweep(kind, lo, hi, B, T, H, j[p], j[p + 1], j[p + 2], j[p + 3], j[p + 4], j[p + 5], j[p + 6], scratch);
 }

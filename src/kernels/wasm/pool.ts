@@ -14,7 +14,7 @@
 // each for the whole window, with no hand-off from step to step.
 import type { Worker } from 'node:worker_threads';
 import { nodeWorkerThreads } from '../../util/builtins.js';
-import { claimChunks, JOB_WORDS, JobWord, MAX_CHUNKS, MAX_WORKERS, readyWord, TAG_MASK, writeJob, writeSweep } from './job.js';
+import { claimChunks, JOB_WORDS, JobWord, MAX_CHUNKS, MAX_WORKERS, openCounter, readyWord, TAG_MASK, writeJob, writeSweep } from './job.js';
 import type { ChunkFns, GemmArgs, SweepArgs, WorkerInit } from './job.js';
 import { allocatedBytes, type WasmMemory } from './memory.js';
 import { WORKER_SOURCE } from './worker.bundle.js';
@@ -171,7 +171,7 @@ export class GemmPool {
     const tag = ++this.seq & TAG_MASK;
     Atomics.store(j, JobWord.done, 0);
     Atomics.store(j, JobWord.status, 0);
-    Atomics.store(j, JobWord.counter, tag << 8);
+    Atomics.store(j, JobWord.counter, openCounter(tag, n));
     Atomics.store(j, JobWord.seq, this.seq);
     Atomics.notify(j, JobWord.seq);
     claimChunks(j, tag, fns, scratch);
