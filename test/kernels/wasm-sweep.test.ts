@@ -211,6 +211,54 @@ describe('WebAssembly layer sweeps', () => {
   });
 });
 
+// A large loss (rows·V ≥ 2^17: the head of a large vocabulary) runs its rows on every
+// thread, in blocks of 64 rows whose sums the caller adds in order: the same loss and
+// gradient, bit for bit, as one thread; and the float64 reference within tolerance.
+describe('WebAssembly softmaxXent split across threads', () => {
+  const one = createWasmKernels({ threads: 1 });
+  const many = [2, 3].map((threads) => createWasmKernels({ threads }));
+  const ref = new ReferenceKernels('f64');
+
+  function xent(k: Kernels, rows: number, V: number, seed: number, alias: boolean, targetAt?: [number, number]) {
+    const rng = new Rng(seed);
+    const a = k.arena();
+    const logits = a.floats(rows * V);
+    for (let i = 0; i < logits.length; i++) logits[i] = 4 * rng.normal();
+    const targets = a.ints(rows);
+    for (let r = 0; r < rows; r++) targets[r] = rng.int(V);
+    if (targetAt) targets[targetAt[0]] = targetAt[1];
+    const d = alias ? logits : a.floats(rows * V);
+    const loss = k.softmaxXent(rows, V, logits, targets, d, 1 / rows);
+    return { loss, d: Float64Array.from(d) };
+  }
+
+  for (const [rows, V] of [[1000, 300], [2048, 65], [130, 5003], [4097, 33]] as const) {
+    it(`rows ${rows}, V ${V}: 2 and 3 threads give one thread's loss and gradient bit for bit`, () => {
+      for (const alias of [false, true]) {
+        const want = xent(one, rows, V, rows + V, alias);
+        for (const k of many) {
+          const got = xent(k, rows, V, rows + V, alias);
+          expect(got.loss).toBe(want.loss);
+          for (let i = 0; i < want.d.length; i++) if (!Object.is(got.d[i], want.d[i])) expect.fail(`${k.threads} threads: d[${i}] ${got.d[i]} vs ${want.d[i]}`);
+        }
+        const r = xent(ref, rows, V, rows + V, alias);
+        expect(Math.abs(want.loss - r.loss)).toBeLessThan(1e-6 * r.loss);
+      }
+    });
+  }
+
+  it('runs on the workers, and a target outside the vocabulary is still refused', () => {
+    const k = many[0];
+    k.startWorkers();
+    const pool = (k as unknown as { pool: { workerChunks(): number } }).pool;
+    const before = pool.workerChunks();
+    xent(k, 4096, 500, 1, false);
+    expect(pool.workerChunks()).toBeGreaterThan(before);
+    expect(() => xent(k, 4096, 500, 2, false, [3000, 500])).toThrow(/target 500 at row 3000 is outside \[0, 500\)/);
+    expect(() => xent(k, 4096, 500, 2, false, [70, -1])).toThrow(/target -1 at row 70 is outside \[0, 500\)/);
+  });
+});
+
 // The job protocol (src/kernels/wasm/job.ts) when a worker is late: it saw job A's number,
 // but by the time it looks, A's chunks are all claimed and the caller is writing job B's
 // words (B not yet published). It must run nothing: it reads a job's words only after a

@@ -17,7 +17,11 @@ export const SweepKind = {
   lstmBackward: 1,
   gruTorchForward: 2,
   gruTorchBackward: 3,
+  /** The loss's rows in blocks (assembly/cells.ts softmaxXentBlocks): B rows, T = V, no H. */
+  softmaxXent: 4,
 } as const;
+/** Rows per block of the wasm softmaxXent's loss sum (assembly/cells.ts LOSS_BLOCK). */
+export const LOSS_BLOCK = 64;
 export type SweepKind = (typeof SweepKind)[keyof typeof SweepKind];
 
 /** Buffers one sweep takes (p0 … p6 of assembly/sweep.ts; unused ones 0). */

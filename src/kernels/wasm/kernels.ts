@@ -4,10 +4,14 @@
 import { largestMagnitudeIn } from '../magnitude.js';
 import { ComposedStepper } from '../step.js';
 import type { Arena, ArenaCapacity, Dtype, Kernels, RnnActivation, StepNet, Stepper, Vec } from '../types.js';
-import { GemmPath, SCRATCH_APACK_BYTES, SCRATCH_BPACK_BYTES, SCRATCH_BYTES, SweepKind, type WasmExports } from './abi.js';
+import { GemmPath, LOSS_BLOCK, SCRATCH_APACK_BYTES, SCRATCH_BPACK_BYTES, SCRATCH_BYTES, SweepKind, type WasmExports } from './abi.js';
 import { allocatedBytes, WASM_MEMORY_LIMIT, WasmMemory } from './memory.js';
 import { kernelsModule, type WasmVariant } from './module.js';
 import { GemmPool } from './pool.js';
+
+/** softmaxXent splits its rows across the threads from this many logits (rows·V) on: about
+ *  0.3 ms of work on one core, against a hand-off of some µs. */
+const XENT_SPLIT_ELEMENTS = 1 << 17;
 
 export interface WasmKernels extends Kernels {
   /** 'fma': relaxed-SIMD fused multiply-add module; 'simd': plain SIMD128 module. */
@@ -257,13 +261,31 @@ export class WasmBackend implements WasmKernels {
     const pL = this.mem.floatPtr(logits, rows * V, 'softmaxXent logits');
     const pT = this.mem.intPtr(targets, rows, 'softmaxXent targets');
     const pD = dLogits ? this.mem.floatPtr(dLogits, rows * V, 'softmaxXent dLogits') : 0;
-    const loss = this.ex.softmaxXent(rows, V, pL, pT, pD, scale);
+    const loss = this.splitsLoss(rows, V) ? this.splitXent(rows, V, pL, pT, pD, scale) : this.ex.softmaxXent(rows, V, pL, pT, pD, scale);
     if (Number.isNaN(loss)) {
       for (let r = 0; r < rows; r++) {
         const t = targets[r];
         if (t < 0 || t >= V) throw new RangeError(`softmaxXent: target ${t} at row ${r} is outside [0, ${V})`);
       }
     }
+    return loss;
+  }
+
+  /** A large loss (the head of a large vocabulary) runs its rows on every thread: blocks of
+   *  LOSS_BLOCK rows whose sums go to the A-panel part of this thread's packing area. */
+  private splitsLoss(rows: number, V: number): boolean {
+    return rows * V >= XENT_SPLIT_ELEMENTS && rows > LOSS_BLOCK && Math.ceil(rows / LOSS_BLOCK) * 8 <= SCRATCH_APACK_BYTES
+      && this.pool.wantsSplit(rows, V, 8);
+  }
+
+  private splitXent(rows: number, V: number, pL: number, pT: number, pD: number, scale: number): number {
+    const partials = this.mainScratch;
+    const bits = new Int32Array(new Float32Array([scale]).buffer)[0];
+    this.pool.runSweep({ kind: SweepKind.softmaxXent, B: rows, T: V, H: 0, p: [pL, pT, pD, bits, partials] }, this.ex, this.mainScratch, LOSS_BLOCK);
+    // the blocks' sums in order, as the module's softmaxXent adds them on one thread
+    const sums = new Float64Array(this.mem.memory.buffer, partials, Math.ceil(rows / LOSS_BLOCK));
+    let loss = 0;
+    for (let b = 0; b < sums.length; b++) loss += sums[b];
     return loss;
   }
 

@@ -154,13 +154,15 @@ export class GemmPool {
   /**
    * Runs a layer sweep (assembly/sweep.ts) with the batch rows shared out: one run of rows
    * per thread, each for the whole window (a sweep has no hand-off between its steps, so
-   * finer chunks would only read W_hh more often).
+   * finer chunks would only read W_hh more often); each run a whole number of `rowUnit` rows.
    */
-  runSweep(s: SweepArgs, fns: ChunkFns, scratch: number): void {
+  runSweep(s: SweepArgs, fns: ChunkFns, scratch: number, rowUnit = 1): void {
     if (!this.workers) this.spawn();
     const j = this.job!;
-    const want = Math.min(s.B, this.threadCount, MAX_CHUNKS);
-    const chunk = Math.ceil(s.B / want);
+    // chunks of whole units of rows (the loss's blocks), one per thread
+    const units = Math.ceil(s.B / rowUnit);
+    const want = Math.min(units, this.threadCount, MAX_CHUNKS);
+    const chunk = Math.ceil(units / want) * rowUnit;
     const n = Math.ceil(s.B / chunk);
     writeSweep(j, s, chunk, n);
     this.publishAndJoin(j, n, fns, scratch, 'a layer sweep failed');

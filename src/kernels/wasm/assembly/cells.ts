@@ -396,62 +396,96 @@ export function scatterAddRows(rows: i32, E: i32, ids: usize, dOut: usize, dtabl
 
 // ---- loss
 
-// Σ_r −log softmax(logits_r)[t_r]; when dLogits ≠ 0 writes scale·(softmax − onehot) (may alias).
-// Returns NaN when a target is outside [0, V).
-export function softmaxXent(rows: i32, V: i32, logits: usize, targets: usize, dLogits: usize, scale: f32): f64 {
-  let loss: f64 = 0;
+/** Rows per block of the loss sum: the loss is Σ over blocks of (Σ over the block's rows), in order,
+ *  so that a split across threads (softmaxXentBlocks) sums exactly as one thread does. */
+const LOSS_BLOCK: i32 = 64;
+
+// Row r's −log softmax(logits_r)[t] (t ∈ [0, V)); when dLogits ≠ 0 writes its row of
+// scale·(softmax − onehot) (may alias).
+@inline function xentRow(r: i32, t: i32, V: i32, logits: usize, dLogits: usize, scale: f32): f64 {
   const vb = <usize>V * 4;
-  for (let r = 0; r < rows; r++) {
-    const x = logits + <usize>r * vb;
-    const t = load<i32>(targets + (<usize>r << 2));
-    if (t < 0 || t >= V) return NaN;
-    // max
-    let o: usize = 0;
-    let mv = f32x4.splat(-Infinity);
-    for (; o + 16 <= vb; o += 16) mv = f32x4.max(mv, v128.load(x + o));
-    let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-    for (; o < vb; o += 4) mx = max(mx, load<f32>(x + o));
-    const xt = load<f32>(x + (<usize>t << 2));
-    // Σ exp(x − max), in f64 lanes; the exps are kept in dLogits for the gradient
-    const mxv = f32x4.splat(mx);
-    let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
-    const d = dLogits != 0 ? dLogits + <usize>r * vb : 0;
-    o = 0;
-    for (; o + 32 <= vb; o += 32) {
-      // two independent exps per iteration (see the note at the top)
-      const e = vexp(f32x4.sub(v128.load(x + o), mxv));
-      const e2 = vexp(f32x4.sub(v128.load(x + o, 16), mxv));
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e2));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e2, e2, 2, 3, 0, 1)));
-      if (d != 0) {
-        v128.store(d + o, e);
-        v128.store(d + o, e2, 16);
-      }
-    }
-    for (; o + 16 <= vb; o += 16) {
-      const e = vexp(f32x4.sub(v128.load(x + o), mxv));
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-      s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
-      if (d != 0) v128.store(d + o, e);
-    }
-    for (; o < vb; o += 4) {
-      const e = vexp(f32x4.sub(v128.load32_zero(x + o), mxv));
-      s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v128.and(e, i32x4(-1, 0, 0, 0))));
-      if (d != 0) v128.store32_lane(d + o, e, 0);
-    }
-    const s2 = f64x2.add(s0, s1);
-    const sum = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
-    loss += <f64>mx + logF64(sum) - <f64>xt;
+  const x = logits + <usize>r * vb;
+  // max
+  let o: usize = 0;
+  let mv = f32x4.splat(-Infinity);
+  for (; o + 16 <= vb; o += 16) mv = f32x4.max(mv, v128.load(x + o));
+  let mx = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+  for (; o < vb; o += 4) mx = max(mx, load<f32>(x + o));
+  const xt = load<f32>(x + (<usize>t << 2));
+  // Σ exp(x − max), in f64 lanes; the exps are kept in dLogits for the gradient
+  const mxv = f32x4.splat(mx);
+  let s0 = f64x2.splat(0), s1 = f64x2.splat(0);
+  const d = dLogits != 0 ? dLogits + <usize>r * vb : 0;
+  o = 0;
+  for (; o + 32 <= vb; o += 32) {
+    // two independent exps per iteration (see the note at the top)
+    const e = vexp(f32x4.sub(v128.load(x + o), mxv));
+    const e2 = vexp(f32x4.sub(v128.load(x + o, 16), mxv));
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e2));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e2, e2, 2, 3, 0, 1)));
     if (d != 0) {
-      const k = f32x4.splat(<f32>(<f64>scale / sum));
-      o = 0;
-      for (; o + 16 <= vb; o += 16) v128.store(d + o, f32x4.mul(v128.load(d + o), k));
-      for (; o < vb; o += 4) store<f32>(d + o, load<f32>(d + o) * f32x4.extract_lane(k, 0));
-      const tp = d + (<usize>t << 2);
-      store<f32>(tp, load<f32>(tp) - scale);
+      v128.store(d + o, e);
+      v128.store(d + o, e2, 16);
     }
   }
+  for (; o + 16 <= vb; o += 16) {
+    const e = vexp(f32x4.sub(v128.load(x + o), mxv));
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(v128.shuffle<f32>(e, e, 2, 3, 0, 1)));
+    if (d != 0) v128.store(d + o, e);
+  }
+  for (; o < vb; o += 4) {
+    const e = vexp(f32x4.sub(v128.load32_zero(x + o), mxv));
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v128.and(e, i32x4(-1, 0, 0, 0))));
+    if (d != 0) v128.store32_lane(d + o, e, 0);
+  }
+  const s2 = f64x2.add(s0, s1);
+  const sum = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+  const loss = <f64>mx + logF64(sum) - <f64>xt;
+  if (d != 0) {
+    const k = f32x4.splat(<f32>(<f64>scale / sum));
+    o = 0;
+    for (; o + 16 <= vb; o += 16) v128.store(d + o, f32x4.mul(v128.load(d + o), k));
+    for (; o < vb; o += 4) store<f32>(d + o, load<f32>(d + o) * f32x4.extract_lane(k, 0));
+    const tp = d + (<usize>t << 2);
+    store<f32>(tp, load<f32>(tp) - scale);
+  }
   return loss;
+}
+
+// Σ_r −log softmax(logits_r)[t_r] over blocks of LOSS_BLOCK rows; when dLogits ≠ 0 writes
+// scale·(softmax − onehot) (may alias). Returns NaN when a target is outside [0, V).
+export function softmaxXent(rows: i32, V: i32, logits: usize, targets: usize, dLogits: usize, scale: f32): f64 {
+  let loss: f64 = 0;
+  for (let b = 0; b < rows; b += LOSS_BLOCK) {
+    const end = min(rows, b + LOSS_BLOCK);
+    let part: f64 = 0;
+    for (let r = b; r < end; r++) {
+      const t = load<i32>(targets + (<usize>r << 2));
+      if (t < 0 || t >= V) return NaN;
+      part += xentRow(r, t, V, logits, dLogits, scale);
+    }
+    loss += part;
+  }
+  return loss;
+}
+
+/** softmaxXent's rows lo..hi (lo a multiple of LOSS_BLOCK), each block's sum written to
+ *  partials[block] (f64; NaN for a block with a target outside [0, V)). */
+export function softmaxXentBlocks(lo: i32, hi: i32, V: i32, logits: usize, targets: usize, dLogits: usize, scale: f32, partials: usize): void {
+  for (let b = lo; b < hi; b += LOSS_BLOCK) {
+    const end = min(hi, b + LOSS_BLOCK);
+    let part: f64 = 0;
+    for (let r = b; r < end; r++) {
+      const t = load<i32>(targets + (<usize>r << 2));
+      if (t < 0 || t >= V) {
+        part = NaN;
+        break;
+      }
+      part += xentRow(r, t, V, logits, dLogits, scale);
+    }
+    store<f64>(partials + (<usize>(b / LOSS_BLOCK) << 3), part);
+  }
 }

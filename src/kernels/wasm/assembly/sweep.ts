@@ -18,13 +18,16 @@
 // cells by the same kernels row by row. So a sweep is bit-identical to the per-step loop,
 // for any split of the rows.
 import { gemmDotNT, gemmPrepackedNN } from "./gemm";
-import { addBias, gruTorchBackward, gruTorchForward, lstmBackward, lstmForward } from "./cells";
+import { addBias, gruTorchBackward, gruTorchForward, lstmBackward, lstmForward, softmaxXentBlocks } from "./cells";
 
 /** `kind` of sweep(): src/kernels/wasm/abi.ts names them too. */
 const LSTM_FORWARD: i32 = 0;
 const LSTM_BACKWARD: i32 = 1;
 const GRU_TORCH_FORWARD: i32 = 2;
 const GRU_TORCH_BACKWARD: i32 = 3;
+/** Not a layer: the loss's rows (cells.ts softmaxXentBlocks), B = rows, T = V, p0 logits,
+ *  p1 targets, p2 dLogits (or 0), p3 the bits of the f32 scale, p4 the f64 block sums. */
+const SOFTMAX_XENT: i32 = 4;
 
 // Byte offset of row `lo` of slot t of a [slots, B, width] buffer.
 @inline function at(buf: usize, t: i32, B: i32, lo: i32, width: i32): usize {
@@ -94,9 +97,10 @@ export function sweep(
   kind: i32, lo: i32, hi: i32, B: i32, T: i32, H: i32,
   p0: usize, p1: usize, p2: usize, p3: usize, p4: usize, p5: usize, p6: usize, scratch: usize,
 ): void {
-  if (hi <= lo || T <= 0 || H <= 0) return;
+  if (hi <= lo || T <= 0 || (H <= 0 && kind != SOFTMAX_XENT)) return;
   if (kind == LSTM_FORWARD) lstmSweepForward(lo, hi, B, T, H, p0, p1, p2, p3, p4);
   else if (kind == LSTM_BACKWARD) lstmSweepBackward(lo, hi, B, T, H, p0, p1, p2, p3, p4, p5, p6, scratch);
   else if (kind == GRU_TORCH_FORWARD) gruTorchSweepForward(lo, hi, B, T, H, p0, p1, p2, p3, p4);
   else if (kind == GRU_TORCH_BACKWARD) gruTorchSweepBackward(lo, hi, B, T, H, p0, p1, p2, p3, p4, p5, p6, scratch);
+  else if (kind == SOFTMAX_XENT) softmaxXentBlocks(lo, hi, T, p0, p1, p2, reinterpret<f32>(<i32>p3), p4);
 }
