@@ -11,7 +11,7 @@
 // `counter` until none is left, and reads the job's words only after a claim; a thread that
 // finishes the last chunk notifies `done`. A chunk that throws sets `status`. A counter that
 // carries another job's tag is a job that is over.
-import { SWEEP_POINTERS, type GemmPath, type SweepKind, type WasmExports } from './abi.js';
+import { SWEEP_POINTERS, type GemmFn, type GemmPath, type SweepFn, type SweepKind, type WasmExports } from './abi.js';
 
 export const JobWord = {
   /** Job number, bumped to publish a job (workers spin, then wait, on it). */
@@ -118,27 +118,14 @@ export function writeJob(j: Int32Array, g: GemmArgs, byN: boolean, total: number
  * Claims and runs chunks of job `tag` until none is left; returns how many it ran. The job's
  * words are read only after a claim succeeds: a thread late for a job that is over may meet
  * the next job's words half written, but never a claimable counter of its tag (the counter
- * holds the job's chunk count itself, so "none left" never depends on those words).
+ * holds the job's chunk count itself, so "none left" never depends on those words). Once a
+ * claim has succeeded, the words are the job's until its last chunk is done, which cannot
+ * be before this thread's.
  */
 export function claimChunks(j: Int32Array, tag: number, fns: ChunkFns, scratch: number): number {
-  let ran = 0;
-  for (;;) {
-    const cur = Atomics.load(j, JobWord.counter);
-    if (cur >>> 16 !== tag) break;
-    const idx = cur & 255;
-    const n = (cur >>> 8) & 255;
-    if (idx >= n) break;
-    if (Atomics.compareExchange(j, JobWord.counter, cur, cur + 1) !== cur) continue;
-    try {
-      if (j[JobWord.kind] === 1) runSweepChunk(j, idx, fns, scratch);
-      else runGemmChunk(j, idx, fns, scratch);
-    } catch {
-      Atomics.store(j, JobWord.status, 1);
-    }
-    ran++;
-    if (Atomics.add(j, JobWord.done, 1) + 1 === n) Atomics.notify(j, JobWord.done);
-  }
-  return ran;
+  const first = claim(j, tag);
+  if (first < 0) return 0;
+  return j[JobWord.kind] === 1 ? sweepChunks(j, tag, first, fns.sweep, scratch) : gemmChunks(j, tag, first, fns.gemm, scratch);
 }
 
 /** The counter word that publishes job `tag` with `chunks` chunks, none claimed. */
@@ -146,24 +133,61 @@ export function openCounter(tag: number, chunks: number): number {
   return (tag << 16) | (chunks << 8);
 }
 
-// Chunk idx of a split product: columns lo..hi of C are columns of op(B); rows lo..hi of C are rows of op(A).
-function runGemmChunk(j: Int32Array, idx: number, fns: ChunkFns, scratch: number): void {
+// Claims the next chunk of job `tag`: (chunks << 8) | its index, or −1 when none is left.
+function claim(j: Int32Array, tag: number): number {
+  for (;;) {
+    const cur = Atomics.load(j, JobWord.counter);
+    if (cur >>> 16 !== tag) return -1;
+    const idx = cur & 255;
+    if (idx >= ((cur >>> 8) & 255)) return -1;
+    if (Atomics.compareExchange(j, JobWord.counter, cur, cur + 1) === cur) return cur & 0xffff;
+  }
+}
+
+// Counts a chunk done (and notifies the caller after the last); `claimed` as claim() returns it.
+function chunkDone(j: Int32Array, claimed: number): void {
+  if (Atomics.add(j, JobWord.done, 1) + 1 === claimed >>> 8) Atomics.notify(j, JobWord.done);
+}
+
+// A split product: chunk i is columns i·chunk… of C (columns of op(B)) or rows i·chunk… (rows of op(A)).
+function gemmChunks(j: Int32Array, tag: number, first: number, gemm: GemmFn, scratch: number): number {
   const byN = j[JobWord.byN] !== 0, total = j[JobWord.total], chunk = j[JobWord.chunk];
   const ta = j[JobWord.transA], tb = j[JobWord.transB], M = j[JobWord.M], N = j[JobWord.N], K = j[JobWord.K];
   const A = j[JobWord.A], lda = j[JobWord.lda], B = j[JobWord.B], ldb = j[JobWord.ldb];
   const beta = j[JobWord.beta], C = j[JobWord.C], ldc = j[JobWord.ldc], path = j[JobWord.path] as GemmPath;
-  const lo = idx * chunk;
-  const hi = Math.min(total, lo + chunk);
-  if (byN) fns.gemm(ta, tb, M, hi - lo, K, A, lda, B + (tb ? lo * ldb : lo) * 4, ldb, beta, C + lo * 4, ldc, path, scratch);
-  else fns.gemm(ta, tb, hi - lo, N, K, A + (ta ? lo : lo * lda) * 4, lda, B, ldb, beta, C + lo * ldc * 4, ldc, path, scratch);
+  let ran = 0;
+  for (let c = first; c >= 0; c = claim(j, tag)) {
+    const lo = (c & 255) * chunk;
+    const hi = Math.min(total, lo + chunk);
+    try {
+      if (byN) gemm(ta, tb, M, hi - lo, K, A, lda, B + (tb ? lo * ldb : lo) * 4, ldb, beta, C + lo * 4, ldc, path, scratch);
+      else gemm(ta, tb, hi - lo, N, K, A + (ta ? lo : lo * lda) * 4, lda, B, ldb, beta, C + lo * ldc * 4, ldc, path, scratch);
+    } catch {
+      Atomics.store(j, JobWord.status, 1);
+    }
+    ran++;
+    chunkDone(j, c);
+  }
+  return ran;
 }
 
-// Chunk idx of a sweep: batch rows idx·chunk … for the whole window.
-function runSweepChunk(j: Int32Array, idx: number, fns: ChunkFns, scratch: number): void {
+// A sweep: chunk i is batch rows i·chunk … for the whole window.
+function sweepChunks(j: Int32Array, tag: number, first: number, sweep: SweepFn, scratch: number): number {
   const total = j[JobWord.total], chunk = j[JobWord.chunk];
   const kind = j[JobWord.sweepKind] as SweepKind, B = j[JobWord.sweepB], T = j[JobWord.sweepT], H = j[JobWord.sweepH];
   const p = JobWord.sweepP0;
-  const lo = idx * chunk;
-  const hi = Math.min(total, lo + chunk);
-  fns.sweep(kind, lo, hi, B, T, H, j[p], j[p + 1], j[p + 2], j[p + 3], j[p + 4], j[p + 5], j[p + 6], scratch);
+  const p0 = j[p], p1 = j[p + 1], p2 = j[p + 2], p3 = j[p + 3], p4 = j[p + 4], p5 = j[p + 5], p6 = j[p + 6];
+  let ran = 0;
+  for (let c = first; c >= 0; c = claim(j, tag)) {
+    const lo = (c & 255) * chunk;
+    const hi = Math.min(total, lo + chunk);
+    try {
+      sweep(kind, lo, hi, B, T, H, p0, p1, p2, p3, p4, p5, p6, scratch);
+    } catch {
+      Atomics.store(j, JobWord.status, 1);
+    }
+    ran++;
+    chunkDone(j, c);
+  }
+  return ran;
 }
