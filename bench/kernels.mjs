@@ -13,6 +13,9 @@ import { mkdirSync, appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL, fileURLToPath } from 'node:url';
+import { checkOptions } from './options.mjs';
+
+checkOptions('bench/kernels.mjs', import.meta.url, process.argv.slice(2), [], ['quick']);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const quick = process.argv.includes('--quick');

@@ -14,6 +14,9 @@ import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'no
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { checkOptions } from './options.mjs';
+
+checkOptions('bench/native.mjs', import.meta.url, process.argv.slice(2), ['isa'], ['quick']);
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);

@@ -8,8 +8,9 @@ import { fileURLToPath } from 'node:url';
 export function checkOptions(name, scriptUrl, argv, valued, flags) {
   if (argv.includes('--help') || argv.includes('-h')) {
     const lines = readFileSync(fileURLToPath(scriptUrl), 'utf8').split('\n');
-    const end = lines.findIndex((l) => !l.startsWith('//'));
-    process.stdout.write(lines.slice(0, end).map((l) => l.slice(3)).join('\n') + '\n');
+    const start = lines[0].startsWith('#!') ? 1 : 0;
+    const end = lines.findIndex((l, i) => i >= start && !l.startsWith('//'));
+    process.stdout.write(lines.slice(start, end).map((l) => l.slice(3)).join('\n') + '\n');
     process.exit(0);
   }
   for (let i = 0; i < argv.length; i++) {

@@ -13,6 +13,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkOptions } from './options.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'rnn.js');
@@ -21,6 +22,7 @@ const argv = process.argv.slice(2);
 const dash = argv.indexOf('--');
 const own = dash < 0 ? argv : argv.slice(0, dash);
 const extra = dash < 0 ? [] : argv.slice(dash + 1);
+checkOptions('bench/seq2seq.mjs', import.meta.url, own, ['tasks', 'attention', 'beam'], []);
 const opt = (name, def) => {
   const i = own.indexOf(name);
   return i < 0 ? def : own[i + 1];
