@@ -14,19 +14,8 @@ import type { Kernels, Vec } from '../../src/kernels/types.js';
 import { SweepKind } from '../../src/kernels/wasm/abi.js';
 import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
 import { claimChunks, JOB_WORDS, JobWord, openCounter, writeJob, writeSweep, type ChunkFns } from '../../src/kernels/wasm/job.js';
-import { Model } from '../../src/nn/model.js';
 import { Rng } from '../../src/util/rng.js';
-
-type Cell = 'lstm' | 'gru-torch';
-
-interface Shape {
-  cell: Cell;
-  B: number;
-  T: number;
-  H: number;
-  E: number;
-  layers: number;
-}
+import { expectClose, expectSame, run, type Shape } from '../helpers/window.js';
 
 const SHAPES: Shape[] = [
   { cell: 'lstm', B: 5, T: 1, H: 7, E: 3, layers: 1 },
@@ -41,86 +30,6 @@ const SHAPES: Shape[] = [
   { cell: 'lstm', B: 3, T: 1, H: 1030, E: 2, layers: 1 },
   { cell: 'gru-torch', B: 2, T: 2, H: 33, E: 4, layers: 1 },
 ];
-
-interface Run {
-  logits: Float64Array;
-  loss: number;
-  grads: Float64Array;
-  states: Float64Array[];
-  stateGrads: Float64Array[];
-}
-
-/** One window of a model on kernels k: random weights (larger than init), state, ids and targets from the seed. */
-function run(k: Kernels, s: Shape, seed: number): Run {
-  const rng = new Rng(seed);
-  const V = 11;
-  const model = new Model(k, { cell: s.cell, vocab: V, embed: s.E, hidden: s.H, layers: s.layers });
-  model.init(rng);
-  for (let i = 0; i < model.params.length; i++) model.params[i] = 0.5 * rng.normal() / Math.sqrt(s.H / 8 + 1);
-  const ws = model.workspace(s.B, s.T, true);
-  for (let i = 0; i < ws.ids.length; i++) {
-    ws.ids[i] = rng.int(V);
-    ws.targets[i] = rng.int(V);
-  }
-  for (let l = 0; l < s.layers; l++) {
-    const st = ws.state(l);
-    for (let i = 0; i < st.h.length; i++) st.h[i] = rng.uniform(-0.9, 0.9);
-    if (st.c) for (let i = 0; i < st.c.length; i++) st.c[i] = rng.uniform(-2, 2);
-  }
-  model.grads.fill(0);
-  ws.forward();
-  const loss = ws.loss();
-  ws.backward();
-  const stateGrads: Float64Array[] = [];
-  for (let l = 0; l < s.layers; l++) {
-    const d = ws.stateGrad(l);
-    stateGrads.push(Float64Array.from(d.h));
-    if (d.c) stateGrads.push(Float64Array.from(d.c));
-  }
-  ws.carry();
-  const states: Float64Array[] = [];
-  for (let l = 0; l < s.layers; l++) {
-    const st = ws.state(l);
-    states.push(Float64Array.from(st.h));
-    if (st.c) states.push(Float64Array.from(st.c));
-  }
-  return { logits: Float64Array.from(ws.logits), loss, grads: Float64Array.from(model.grads), states, stateGrads };
-}
-
-function expectSame(a: Run, b: Run, what: string): void {
-  const eq = (x: Float64Array, y: Float64Array, name: string) => {
-    expect(x.length, `${what}: ${name} length`).toBe(y.length);
-    for (let i = 0; i < x.length; i++) {
-      if (!Object.is(x[i], y[i])) expect.fail(`${what}: ${name}[${i}] ${x[i]} vs ${y[i]}`);
-    }
-  };
-  eq(a.logits, b.logits, 'dLogits');
-  expect(a.loss, `${what}: loss`).toBe(b.loss);
-  eq(a.grads, b.grads, 'grads');
-  expect(a.states.length).toBe(b.states.length);
-  a.states.forEach((x, i) => eq(x, b.states[i], `state ${i}`));
-  a.stateGrads.forEach((x, i) => eq(x, b.stateGrads[i], `state gradient ${i}`));
-}
-
-function expectClose(a: Run, want: Run, what: string): void {
-  const close = (x: Float64Array, y: Float64Array, name: string, abs: number) => {
-    let worst = 0;
-    let at = 0;
-    for (let i = 0; i < y.length; i++) {
-      const r = Math.abs(x[i] - y[i]) / (abs + 1e-3 * Math.abs(y[i]));
-      if (!(r <= worst)) {
-        worst = r;
-        at = i;
-      }
-    }
-    if (worst > 1) expect.fail(`${what}: ${name}[${at}] ${x[at]}, reference ${y[at]}`);
-  };
-  close(a.logits, want.logits, 'dLogits', 1e-5);
-  expect(Math.abs(a.loss - want.loss)).toBeLessThan(1e-4 * Math.abs(want.loss) + 1e-4);
-  close(a.grads, want.grads, 'grads', 2e-5);
-  a.states.forEach((x, i) => close(x, want.states[i], `state ${i}`, 2e-5));
-  a.stateGrads.forEach((x, i) => close(x, want.stateGrads[i], `state gradient ${i}`, 2e-5));
-}
 
 /** Sweeps that run per layer: the forward always, the backward when W_hh packed fits the packing area (KC·NC floats). */
 function sweepsPerLayer(s: Shape): number {
