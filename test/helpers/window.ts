@@ -1,6 +1,7 @@
 // One training window of a small model on some kernels, and the comparisons of two such
 // windows (bit for bit, or within float32 tolerance of the float64 reference): the layer
-// sweep tests of both backends (test/kernels/native-sweep.test.ts, wasm-sweep.test.ts).
+// sweep tests of both backends (test/kernels/native-sweep.test.ts, wasm-sweep.test.ts), and
+// kernels that count (or hide) their sweeps.
 import { expect } from 'vitest';
 import type { Kernels } from '../../src/kernels/types.js';
 import { Model } from '../../src/nn/model.js';
@@ -96,4 +97,28 @@ export function expectClose(a: Run, want: Run, what: string): void {
   close(a.grads, want.grads, 'grads', 2e-5);
   a.states.forEach((x, i) => close(x, want.states[i], `state ${i}`, 2e-5));
   a.stateGrads.forEach((x, i) => close(x, want.stateGrads[i], `state gradient ${i}`, 2e-5));
+}
+
+/** The optional layer sweeps of the Kernels interface (types.ts). */
+const SWEEPS = ['lstmSweepForward', 'lstmSweepBackward', 'gruTorchSweepForward', 'gruTorchSweepBackward'];
+
+/** Kernels k counting the sweep calls that ran (returned true), or with the sweeps hidden (hide: the per-step path runs). */
+export function sweepCounting(k: Kernels, hide = false): { k: Kernels; ran: () => number } {
+  let n = 0;
+  const proxy = new Proxy(k, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function') return v;
+      if (SWEEPS.includes(String(prop))) {
+        if (hide) return undefined;
+        return (...a: unknown[]) => {
+          const r = (v as (...x: unknown[]) => boolean).apply(target, a);
+          if (r) n++;
+          return r;
+        };
+      }
+      return v.bind(target);
+    },
+  });
+  return { k: proxy, ran: () => n };
 }

@@ -10,8 +10,8 @@
 import { describe, expect, it } from 'vitest';
 import { createNativeKernels, loadNative } from '../../src/kernels/native/index.js';
 import { ReferenceKernels } from '../../src/kernels/reference.js';
-import type { Kernels, Vec } from '../../src/kernels/types.js';
-import { expectClose, expectSame, run, type Shape } from '../helpers/window.js';
+import type { Vec } from '../../src/kernels/types.js';
+import { expectClose, expectSame, run, sweepCounting, type Shape } from '../helpers/window.js';
 
 const addon = loadNative().addon;
 const isas = addon ? addon.supported() : [];
@@ -28,26 +28,6 @@ const SHAPES: Shape[] = [
   { cell: 'lstm', B: 32, T: 3, H: 256, E: 4, layers: 1 },
 ];
 
-/** Counts the sweep calls that ran (returned true) on kernels k. */
-function counting(k: Kernels): { k: Kernels; ran: () => number } {
-  let n = 0;
-  const wrapped = new Proxy(k, {
-    get(target, prop, recv) {
-      const v = Reflect.get(target, prop, recv);
-      if (typeof v !== 'function') return v;
-      if (prop === 'lstmSweepForward' || prop === 'lstmSweepBackward') {
-        return (...a: unknown[]) => {
-          const r = (v as (...x: unknown[]) => boolean).apply(target, a);
-          if (r) n++;
-          return r;
-        };
-      }
-      return v.bind(target);
-    },
-  });
-  return { k: wrapped, ran: () => n };
-}
-
 describe.skipIf(!addon)('native LSTM layer sweep', () => {
   const ref = new ReferenceKernels('f64');
   for (const isa of isas) {
@@ -57,7 +37,7 @@ describe.skipIf(!addon)('native LSTM layer sweep', () => {
           const seed = 100 + i;
           const steps = run(createNativeKernels({ threads: 1, isa, sweep: false })!, s, seed);
           for (const threads of [1, 2, 3]) {
-            const c = counting(createNativeKernels({ threads, isa })!);
+            const c = sweepCounting(createNativeKernels({ threads, isa })!);
             const swept = run(c.k, s, seed);
             expect(c.ran(), 'sweep calls that ran').toBe(2 * s.layers);
             expectSame(swept, steps, `${threads} thread(s)`);
@@ -68,7 +48,7 @@ describe.skipIf(!addon)('native LSTM layer sweep', () => {
 
       it('declines B ≤ 4 (the per-step loop runs, same results)', () => {
         const s: Shape = { cell: 'lstm', B: 4, T: 3, H: 21, E: 3, layers: 2 };
-        const c = counting(createNativeKernels({ threads: 2, isa })!);
+        const c = sweepCounting(createNativeKernels({ threads: 2, isa })!);
         const swept = run(c.k, s, 9);
         expect(c.ran()).toBe(0);
         expectSame(swept, run(createNativeKernels({ threads: 2, isa, sweep: false })!, s, 9), 'B 4');

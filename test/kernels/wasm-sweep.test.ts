@@ -15,7 +15,7 @@ import { SweepKind } from '../../src/kernels/wasm/abi.js';
 import { createWasmKernels, type WasmKernels } from '../../src/kernels/wasm/index.js';
 import { claimChunks, JOB_WORDS, JobWord, openCounter, writeJob, writeSweep, type ChunkFns } from '../../src/kernels/wasm/job.js';
 import { Rng } from '../../src/util/rng.js';
-import { expectClose, expectSame, run, type Shape } from '../helpers/window.js';
+import { expectClose, expectSame, run, sweepCounting, type Shape } from '../helpers/window.js';
 
 const SHAPES: Shape[] = [
   { cell: 'lstm', B: 5, T: 1, H: 7, E: 3, layers: 1 },
@@ -37,29 +37,6 @@ function sweepsPerLayer(s: Shape): number {
   return G * Math.ceil(s.H / 8) * 8 <= 256 * 1024 ? 2 : 1;
 }
 
-const SWEEPS = ['lstmSweepForward', 'lstmSweepBackward', 'gruTorchSweepForward', 'gruTorchSweepBackward'];
-
-/** Kernels k with the sweeps hidden (the per-step path runs), or counting the sweep calls that ran. */
-function wrapped(k: Kernels, hide: boolean): { k: Kernels; ran: () => number } {
-  let n = 0;
-  const proxy = new Proxy(k, {
-    get(target, prop, recv) {
-      const v = Reflect.get(target, prop, recv);
-      if (typeof v !== 'function') return v;
-      if (SWEEPS.includes(String(prop))) {
-        if (hide) return undefined;
-        return (...a: unknown[]) => {
-          const r = (v as (...x: unknown[]) => boolean).apply(target, a);
-          if (r) n++;
-          return r;
-        };
-      }
-      return v.bind(target);
-    },
-  });
-  return { k: proxy, ran: () => n };
-}
-
 describe('WebAssembly layer sweeps', () => {
   const ref = new ReferenceKernels('f64');
   // every product split (splitFlops 1): the sweeps share the rows out on 2 and 3 threads
@@ -69,9 +46,9 @@ describe('WebAssembly layer sweeps', () => {
   SHAPES.forEach((s, i) => {
     it(`${s.cell} B ${s.B}, T ${s.T}, H ${s.H}, ${s.layers} layer(s): the per-step path bit for bit on 1/2/3 threads, the reference within tolerance`, () => {
       const seed = 300 + i;
-      const steps = run(wrapped(perStep, true).k, s, seed);
+      const steps = run(sweepCounting(perStep, true).k, s, seed);
       for (const [threads, k] of backends) {
-        const c = wrapped(k, false);
+        const c = sweepCounting(k);
         const swept = run(c.k, s, seed);
         expect(c.ran(), `sweep calls that ran on ${threads} thread(s)`).toBe(sweepsPerLayer(s) * s.layers);
         expectSame(swept, steps, `${threads} thread(s)`);
@@ -93,10 +70,10 @@ describe('WebAssembly layer sweeps', () => {
   it('declines B over the dot-product limit (the per-step loop runs, same results)', () => {
     for (const cell of ['lstm', 'gru-torch'] as const) {
       const s = { cell, B: 9, T: 3, H: 21, E: 3, layers: 2 };
-      const c = wrapped(createWasmKernels({ threads: 2, splitFlops: 1, dotMaxM: 8 }), false);
+      const c = sweepCounting(createWasmKernels({ threads: 2, splitFlops: 1, dotMaxM: 8 }));
       const swept = run(c.k, s, 9);
       expect(c.ran()).toBe(0);
-      expectSame(swept, run(wrapped(createWasmKernels({ threads: 2, splitFlops: 1, dotMaxM: 8 }), true).k, s, 9), `${cell} B 9`);
+      expectSame(swept, run(sweepCounting(createWasmKernels({ threads: 2, splitFlops: 1, dotMaxM: 8 }), true).k, s, 9), `${cell} B 9`);
     }
   });
 
